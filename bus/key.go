@@ -1,0 +1,117 @@
+package bus
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Key is a routing key or, in Subscribe and Queue, a pattern: dot-separated
+// words, without the workspace. This file is the only place keys are spelt.
+type Key string
+
+// The routing keys of ARCHITECTURE.md, "The bus".
+
+// DispatchKey carries executions from the server to one device's durable queue.
+func DispatchKey(device string) Key {
+	return Key("device." + Word(device) + ".dispatch.v1")
+}
+
+// OutputKey carries numbered terminal frames from a device to every viewer.
+func OutputKey(exec, device string) Key { return jobKey(exec, device, "io.output.v1") }
+
+// InputKey carries keystrokes from any viewer to the device.
+func InputKey(exec, device string) Key { return jobKey(exec, device, "io.input.v1") }
+
+// ControlKey carries stop, kill, resize and replay requests to the device.
+func ControlKey(exec, device string) Key { return jobKey(exec, device, "control.v1") }
+
+// StatusKey carries execution status from the device to the servers.
+func StatusKey(exec, device string) Key { return jobKey(exec, device, "status.v1") }
+
+// TelemetryKey carries sensor readings relayed by a device.
+func TelemetryKey(device string) Key { return Key("telemetry." + Word(device) + ".v1") }
+
+const (
+	// HeartbeatKey carries device presence.
+	HeartbeatKey Key = "daemon.heartbeat.v1"
+	// EventKey carries job and execution changes to everyone.
+	EventKey Key = "workspace.event.v1"
+)
+
+// Patterns the servers and viewers subscribe to.
+const (
+	AllStatus    Key = "job.*.*.status.v1"
+	AllTelemetry Key = "telemetry.*.v1"
+)
+
+// ExecPattern matches every key of one execution on every device, for a
+// viewer that follows all of its targets.
+func ExecPattern(exec string) Key { return Key("job." + Word(exec) + ".#") }
+
+// OutputPattern matches the output of one execution on every device.
+func OutputPattern(exec string) Key { return Key("job." + Word(exec) + ".*.io.output.v1") }
+
+func jobKey(exec, device, rest string) Key {
+	return Key("job." + Word(exec) + "." + Word(device) + "." + rest)
+}
+
+// Word escapes s so that it is exactly one word of a key: characters other
+// than letters, digits, '-' and '_' become %XX. An empty s becomes "%".
+func Word(s string) string {
+	if s == "" {
+		return "%"
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
+}
+
+// Words splits k at its dots.
+func (k Key) Words() []string { return strings.Split(string(k), ".") }
+
+// Validate reports whether k is a well-formed key (wildcards false) or
+// pattern (wildcards true): non-empty words, "*" and "#" only as whole words
+// of a pattern, "#" only last.
+func (k Key) Validate(wildcards bool) error {
+	if k == "" {
+		return fmt.Errorf("bus: empty key")
+	}
+	words := k.Words()
+	for i, w := range words {
+		switch {
+		case w == "":
+			return fmt.Errorf("bus: key %q has an empty word", k)
+		case w == "*" || w == "#":
+			if !wildcards {
+				return fmt.Errorf("bus: key %q has a wildcard; only patterns may", k)
+			}
+			if w == "#" && i != len(words)-1 {
+				return fmt.Errorf("bus: pattern %q has '#' before its last word", k)
+			}
+		case strings.ContainsAny(w, "*#> \t\r\n"):
+			return fmt.Errorf("bus: key %q has a reserved character in word %q", k, w)
+		}
+	}
+	return nil
+}
+
+// Match reports whether key matches pattern, by the rules of the package doc.
+func Match(pattern, key Key) bool {
+	p, k := pattern.Words(), key.Words()
+	for i, w := range p {
+		if w == "#" {
+			return len(k) > i
+		}
+		if i >= len(k) || (w != "*" && w != k[i]) {
+			return false
+		}
+	}
+	return len(p) == len(k)
+}

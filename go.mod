@@ -1,0 +1,3 @@
+module github.com/runlet/runlet
+
+go 1.26.8
