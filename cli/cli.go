@@ -1,0 +1,113 @@
+// Package cli is the `runlet` command line: the seed's @-verbs (@run,
+// @config, @signin, @signout) with their plain aliases, and the server and
+// daemon roles as they arrive. It turns flags into calls on the other
+// packages and their errors into sentences and exit codes; it holds no logic
+// of its own beyond the terminal.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runlet/runlet"
+)
+
+// Version is the build's version, set with -ldflags "-X ...cli.Version=...".
+var Version = "dev"
+
+// Main is one invocation of the command line, with its streams, so tests can
+// run it in-process.
+type Main struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads the environment; nil means os.Getenv.
+	Getenv func(string) string
+
+	home string
+}
+
+// NewMain returns a Main on the process's own streams.
+func NewMain() *Main {
+	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+}
+
+// Run executes the command line args (without the program name) and returns
+// the process exit code.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	root := m.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(m.Stdin)
+	root.SetOut(m.Stdout)
+	root.SetErr(m.Stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var exit *exitError
+	if errors.As(err, &exit) {
+		return exit.code
+	}
+	fmt.Fprintln(m.Stderr, "runlet: "+message(err))
+	if runlet.ErrorCode(err) == runlet.EINVALID {
+		return 2
+	}
+	return 1
+}
+
+func (m *Main) getenv(k string) string {
+	if m.Getenv == nil {
+		return os.Getenv(k)
+	}
+	return m.Getenv(k)
+}
+
+func (m *Main) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "runlet",
+		Short: "Run jobs across your devices, live, in a real terminal",
+		Long: `Runlet runs jobs on one device, on several or on all of them, and lets any
+device or browser watch them live and type into them.
+
+Jobs are defined in a YAML file (see 'runlet @config check --help').
+Verbs that start with @ are the original Runlet's; each has a plain alias
+(runlet run = runlet @run).`,
+		Version:       Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	defHome := m.getenv("RUNLET_HOME")
+	if defHome == "" {
+		if h, err := os.UserHomeDir(); err == nil {
+			defHome = filepath.Join(h, ".runlet")
+		}
+	}
+	root.PersistentFlags().StringVar(&m.home, "home", defHome, "directory of this device's credentials and logs (env RUNLET_HOME)")
+	root.AddCommand(m.runCommand(), m.configCommand())
+	return root
+}
+
+func (m *Main) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// exitError ends the process with a code and no message: the job said it all.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// message is the sentence a person reads for err.
+func message(err error) string {
+	var e *runlet.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}

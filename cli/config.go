@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/jobspec"
+)
+
+func (m *Main) configCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "@config",
+		Aliases: []string{"config"},
+		Short:   "View, check and edit the workspace's jobs",
+		Long: `@config works with job files: YAML maps from a job name to its fields.
+
+  myjob: ls -lah                 # short form: the string is the script
+  backup:
+    description: Nightly backup
+    script: |
+      tar czf /tmp/home.tgz ~
+    where: custom                # local (default), all, any or custom
+    whereCustom: [pi-1, pi-2]
+    every: every day at 02:00    # cron, 30s/15m/6h/1d, or a phrase
+    showDuration: true`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runlet.Errorf(runlet.EINVALID, "the workspace's jobs live on the server, which this build does not reach yet; use 'runlet @config check -f FILE'")
+		},
+	}
+	cmd.AddCommand(m.configCheckCommand())
+	return cmd
+}
+
+func (m *Main) configCheckCommand() *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "check -f FILE",
+		Short: "Validate a job file and list the jobs in it",
+		Long: `check parses a job file and prints the jobs it defines, or every error
+found, each with its file, line and field. It exits 1 when the file has errors.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := readJobFile(file)
+			if err != nil {
+				var errs jobspec.Errors
+				if errors.As(err, &errs) {
+					for _, e := range errs {
+						fmt.Fprintln(m.Stderr, e)
+					}
+					fmt.Fprintf(m.Stderr, "%s: %d error(s)\n", file, len(errs))
+					return &exitError{code: 1}
+				}
+				return err
+			}
+			m.printJobs(f)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "job file to check (required)")
+	_ = cmd.MarkFlagRequired("file")
+	return cmd
+}
+
+func (m *Main) printJobs(f *jobspec.File) {
+	if len(f.Jobs) == 0 {
+		fmt.Fprintln(m.Stdout, "No jobs in this file.")
+		return
+	}
+	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tWHERE\tEVERY\tDESCRIPTION")
+	for _, j := range f.Jobs {
+		where := string(j.Where)
+		if j.Where == jobspec.WhereCustom {
+			where += ": " + strings.Join(j.WhereCustom, ",")
+		}
+		every := j.Every
+		if every == "" {
+			every = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", j.Name, where, every, j.Description)
+	}
+	tw.Flush()
+	fmt.Fprintf(m.Stdout, "%d job(s) OK\n", len(f.Jobs))
+}
+
+// readJobFile reads and parses a job file; "-" is standard input.
+func readJobFile(path string) (*jobspec.File, error) {
+	if path == "" {
+		return nil, runlet.Errorf(runlet.EINVALID, "no job file: give one with -f FILE")
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, runlet.Errorf(runlet.EINVALID, "read job file: %v", err)
+	}
+	return jobspec.Parse(path, src)
+}

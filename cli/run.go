@@ -1,0 +1,158 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/jobspec"
+	"github.com/runlet/runlet/runner"
+)
+
+func (m *Main) runCommand() *cobra.Command {
+	var (
+		file    string
+		offline bool
+	)
+	cmd := &cobra.Command{
+		Use:     "@run NAME [ARGS...]",
+		Aliases: []string{"run"},
+		Short:   "Run a job by name, attached to this terminal",
+		Long: `@run runs the job NAME and attaches this terminal to it: its output appears
+here and every key you type (arrows, F-keys, Ctrl-C) goes to the job. runlet
+exits with the job's exit code.
+
+ARGS are the job's arguments: the script is a Go template in which
+{{ index .Args 1 }} is the first of them ({{ index .Args 0 }} is NAME).
+Put -- before arguments that start with a dash.
+
+With --offline and -f FILE the job runs right here, without a server.`,
+		Example: `  runlet @run --offline -f jobs.yaml rpi-htop
+  runlet @run --offline -f jobs.yaml greet -- -n Ada`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !offline {
+				return runlet.Errorf(runlet.EINVALID, "this device is not signed in to a server; run the job here with --offline -f FILE")
+			}
+			return m.runOffline(cmd.Context(), file, args[0], args)
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "job file (with --offline)")
+	cmd.Flags().BoolVar(&offline, "offline", false, "run the job on this machine through the local runner, without a server")
+	return cmd
+}
+
+// runOffline runs one job of a local file through a runner of its own,
+// attached to the terminal.
+func (m *Main) runOffline(ctx context.Context, file, name string, args []string) error {
+	f, err := readJobFile(file)
+	if err != nil {
+		return err
+	}
+	job := f.Job(name)
+	if job == nil {
+		return runlet.Errorf(runlet.ENOTFOUND, "no job %q in %s (it has: %s)", name, file, jobNames(f))
+	}
+	script, err := job.Render(args)
+	if err != nil {
+		return runlet.Errorf(runlet.EINVALID, "%v", err)
+	}
+	logDir := filepath.Join(m.home, "logs", "offline")
+	if err := os.MkdirAll(logDir, 0o700); err != nil {
+		return fmt.Errorf("create log directory: %w", err)
+	}
+	r, err := runner.New(runner.Config{Parallel: 1, LogDir: logDir, Logger: m.logger()})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+
+	term := openTerminal(m.Stdin, m.Stdout)
+	exec, err := r.Enqueue(runner.Spec{
+		Job:          job.Name,
+		Client:       "offline",
+		Script:       script,
+		Entrypoint:   job.Entrypoint,
+		Cwd:          job.Cwd,
+		ShowDuration: job.ShowDuration,
+		Size:         term.size(),
+	})
+	if err != nil {
+		return err
+	}
+	if err := term.makeRaw(); err != nil {
+		return err
+	}
+	defer term.restore()
+	return m.attach(ctx, term, exec)
+}
+
+// attach copies the execution's frames to the terminal and the terminal's
+// keys and size to the execution until it ends.
+func (m *Main) attach(ctx context.Context, term *terminal, exec *runner.Execution) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stopResize := term.followSize(ctx, func(s sizeEvent) { _ = exec.Resize(s) })
+	defer stopResize()
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := m.Stdin.Read(buf)
+			if n > 0 {
+				_ = exec.Input(buf[:n])
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	cur := exec.Frames(1)
+	for {
+		fr, err := cur.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := m.Stdout.Write(fr.Data); err != nil {
+			return fmt.Errorf("write to terminal: %w", err)
+		}
+	}
+	<-exec.Done()
+	return exitFor(exec.State())
+}
+
+// exitFor turns an execution's end into runlet's exit: the job's own code,
+// 128+signal like a shell when it was ended by a signal, 1 for other errors.
+func exitFor(e runlet.Execution) error {
+	switch {
+	case e.Status == runlet.StatusFinished && e.ExitCode == 0:
+		return nil
+	case e.ExitCode > 0:
+		return &exitError{code: e.ExitCode}
+	case e.Signal != "":
+		return &exitError{code: 128 + signalNumber(e.Signal)}
+	case e.Status == runlet.StatusError && e.Reason != "":
+		return runlet.Errorf(runlet.EINTERNAL, "job %s did not complete: %s", e.Job, e.Reason)
+	}
+	return &exitError{code: 1}
+}
+
+func jobNames(f *jobspec.File) string {
+	if len(f.Jobs) == 0 {
+		return "no jobs"
+	}
+	names := make([]string, len(f.Jobs))
+	for i, j := range f.Jobs {
+		names[i] = j.Name
+	}
+	return strings.Join(names, ", ")
+}
