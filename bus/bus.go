@@ -13,6 +13,7 @@ package bus
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 )
 
@@ -141,7 +142,9 @@ type Bus interface {
 
 	// Subscribe delivers transient messages whose key matches pattern until
 	// the subscription is closed or ctx is done. The subscription is
-	// exclusive and goes away with its owner.
+	// exclusive and goes away with its owner. Subscribe returns once the
+	// broker has the subscription: a message published after it returns
+	// reaches h.
 	Subscribe(ctx context.Context, workspace string, pattern Key, h Handler) (Subscription, error)
 
 	// DeclareQueue creates the durable queue if it does not exist. It is
@@ -157,10 +160,12 @@ type Bus interface {
 	PublishDurable(ctx context.Context, workspace string, m Message) error
 
 	// Consume declares q and delivers its messages to h until the
-	// subscription is closed or ctx is done.
+	// subscription is closed or ctx is done. It returns once the broker
+	// has the consumer.
 	Consume(ctx context.Context, workspace string, q Queue, h DeliveryHandler) (Subscription, error)
 
-	// DeleteQueue removes a durable queue and the messages in it.
+	// DeleteQueue removes a durable queue and the messages in it. Deleting
+	// a queue that does not exist is not an error.
 	DeleteQueue(ctx context.Context, workspace string, name string) error
 
 	// State reports the connection's health now.
@@ -172,8 +177,8 @@ type Bus interface {
 
 // Subscription is a running Subscribe or Consume.
 type Subscription interface {
-	// Close stops deliveries. For a consumer, unsettled deliveries go back
-	// to the queue.
+	// Close stops deliveries: once it returns, the handler is not called
+	// again. For a consumer, unsettled deliveries go back to the queue.
 	Close() error
 }
 
@@ -188,6 +193,9 @@ type Options struct {
 	// doubles up to MaxReconnectWait. Zero means 100ms and 5s.
 	ReconnectWait    time.Duration
 	MaxReconnectWait time.Duration
+	// Logger receives the adapter's own log lines (reconnections, fallbacks).
+	// Nil means slog.Default().
+	Logger *slog.Logger
 }
 
 // Errors every adapter returns for the same situations.

@@ -115,3 +115,14 @@ func Match(pattern, key Key) bool {
 	}
 	return len(p) == len(k)
 }
+
+// Names of the durable queues of ARCHITECTURE.md, "The bus": one per
+// device for its dispatch key, and one shared work queue each for status
+// (AllStatus) and telemetry (AllTelemetry) per workspace.
+const (
+	StatusQueue    = "status"
+	TelemetryQueue = "telemetry"
+)
+
+// DispatchQueue names the durable queue holding DispatchKey(device).
+func DispatchQueue(device string) string { return "device." + Word(device) }

@@ -95,15 +95,6 @@ func (s *screen) String() string {
 	return s.buf.String()
 }
 
-func writeJobs(t *testing.T, yaml string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "jobs.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 // startRunlet runs the runlet binary in a pseudo-terminal, like a person's
 // shell would.
 func startRunlet(t *testing.T, args ...string) (*pty.Terminal, *screen) {

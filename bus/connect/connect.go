@@ -1,0 +1,40 @@
+// Package connect opens a bus.Bus from a broker URL, choosing the adapter by
+// the URL's scheme: nats:// (and tls://) for NATS, amqp:// and amqps:// for
+// RabbitMQ. It is the one place that knows every adapter.
+package connect
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/bus/amqp"
+	"github.com/runlet/runlet/bus/nats"
+)
+
+// Open connects to the broker at url.
+func Open(ctx context.Context, url string, opts bus.Options) (bus.Bus, error) {
+	scheme, _, ok := strings.Cut(url, "://")
+	if !ok {
+		return nil, fmt.Errorf("%w: %q has no scheme", bus.ErrScheme, redact(url))
+	}
+	switch strings.ToLower(scheme) {
+	case "nats", "tls":
+		return nats.Open(ctx, url, opts)
+	case "amqp", "amqps":
+		return amqp.Open(ctx, url, opts)
+	}
+	return nil, fmt.Errorf("%w: %q in %q", bus.ErrScheme, scheme, redact(url))
+}
+
+// redact drops what may be a password from a URL shown in an error.
+func redact(url string) string {
+	if at := strings.LastIndex(url, "@"); at >= 0 {
+		if i := strings.Index(url, "://"); i >= 0 && i < at {
+			return url[:i+3] + "…" + url[at:]
+		}
+		return "…" + url[at:]
+	}
+	return url
+}

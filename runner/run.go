@@ -1,0 +1,267 @@
+package runner
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/pty"
+)
+
+// readSize is the most one terminal read, and so one frame, carries.
+const readSize = 32 << 10
+
+// result is how a run ended.
+type result struct {
+	started  bool
+	exit     pty.ExitStatus
+	finished time.Time
+	reason   string // why the run could not complete, if it could not
+}
+
+// execute runs the execution to its end; it is the run goroutine's body.
+func (e *Execution) execute() {
+	res := e.play()
+	if e.log != nil {
+		if err := e.log.Close(); err != nil {
+			e.r.log.Error("close execution log", "execution", e.id, "err", err)
+		}
+	}
+	if res.finished.IsZero() {
+		res.finished = e.r.cfg.Now()
+	}
+	sigReason := e.signalReason(res.exit.Signal)
+	e.end(func(s *runlet.Execution) {
+		s.Finished = res.finished
+		s.Status, s.ExitCode = runlet.StatusFinished, res.exit.Code
+		if res.started {
+			s.Signal = res.exit.Signal
+		} else {
+			s.ExitCode = -1
+		}
+		switch {
+		case res.reason != "":
+			s.Status, s.Reason = runlet.StatusError, res.reason
+		case s.Signal != "":
+			s.Status, s.Reason = runlet.StatusError, sigReason
+		}
+	})
+}
+
+// play writes the log and the script file, runs the script in a terminal
+// and copies its output into frames until it ends.
+func (e *Execution) play() result {
+	log, err := CreateLog(e.r.logPath(e.id))
+	if err != nil {
+		return result{reason: fmt.Sprintf("cannot record the output: %v", err)}
+	}
+	e.mu.Lock()
+	e.log = log
+	e.mu.Unlock()
+
+	script, err := writeScript(e.r.cfg.TempDir, e.spec.Script)
+	if err != nil {
+		return e.unstarted(err.Error())
+	}
+	defer func() {
+		if err := os.Remove(script); err != nil {
+			e.r.log.Error("remove script file", "execution", e.id, "err", err)
+		}
+	}()
+
+	argv := append(slices.Clone(e.spec.Entrypoint), script)
+	if e.spec.Entrypoint == nil {
+		argv = append(defaultEntrypoint(), script)
+	}
+	if err := e.publish([]byte("λ " + commandLine(argv) + "\r\n")); err != nil {
+		return result{reason: fmt.Sprintf("cannot record the output: %v", err)}
+	}
+	if reason := checkDir(e.spec.Cwd); reason != "" {
+		return e.unstarted(reason)
+	}
+	if e.stopAsked() {
+		return e.unstarted(e.unstartedReason())
+	}
+	e.mu.Lock()
+	size := e.size
+	e.mu.Unlock()
+	term, err := pty.Start(pty.Command{Argv: argv, Dir: e.spec.Cwd, Env: e.env(), Size: size})
+	if err != nil {
+		return e.unstarted(fmt.Sprintf("cannot start the job: %v", err))
+	}
+	defer term.Close()
+	e.attach(term, size)
+	res := e.follow(term)
+	e.detach()
+	e.publishEnd(res)
+	return res
+}
+
+// unstarted tells the viewers why the job did not start.
+func (e *Execution) unstarted(reason string) result {
+	_ = e.publish([]byte("runlet: " + reason + "\r\n"))
+	return result{reason: reason}
+}
+
+// attach makes the running terminal reachable for input, resize and signals.
+func (e *Execution) attach(term *pty.Terminal, size pty.Size) {
+	e.mu.Lock()
+	e.term = term
+	e.state.Status = runlet.StatusRunning
+	e.state.Started = e.r.cfg.Now()
+	resize := e.size != size // Resize came while starting
+	size = e.size
+	snap := e.state
+	e.mu.Unlock()
+	if resize {
+		_ = term.Resize(size)
+	}
+	e.r.cfg.OnStatus(snap)
+	e.applyRequests(term)
+}
+
+// detach ends input, resize and signals, the process having ended.
+func (e *Execution) detach() {
+	e.mu.Lock()
+	e.term = nil
+	if e.stopTimer != nil {
+		e.stopTimer.Stop()
+	}
+	e.mu.Unlock()
+}
+
+// follow publishes the terminal's output until it ends and returns how the
+// process ended. A frame that cannot be recorded kills the job: no viewer
+// may see output the log lacks.
+func (e *Execution) follow(term *pty.Terminal) result {
+	type waited struct {
+		st  pty.ExitStatus
+		err error
+	}
+	exited := make(chan waited, 1)
+	go func() {
+		st, err := term.Wait()
+		exited <- waited{st, err}
+	}()
+	var reason string
+	buf := make([]byte, readSize)
+	for {
+		n, err := term.Read(buf)
+		if n > 0 {
+			if perr := e.publish(bytes.Clone(buf[:n])); perr != nil {
+				reason = fmt.Sprintf("cannot record the output: %v", perr)
+				_ = term.Signal(pty.Kill)
+				break
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			reason = fmt.Sprintf("cannot read the terminal: %v", err)
+			_ = term.Signal(pty.Kill)
+			break
+		}
+	}
+	w := <-exited
+	if w.err != nil && reason == "" {
+		reason = w.err.Error()
+	}
+	return result{started: true, exit: w.st, finished: e.r.cfg.Now(), reason: reason}
+}
+
+// publishEnd adds the exit lines (R-JOB-5).
+func (e *Execution) publishEnd(res result) {
+	line := fmt.Sprintf("\r\nExited with code: %d\r\n", res.exit.Code)
+	if res.exit.Signal != "" {
+		line = fmt.Sprintf("\r\nExited with code: %d (killed by %s)\r\n", res.exit.Code, res.exit.Signal)
+	}
+	if err := e.publish([]byte(line)); err != nil {
+		return
+	}
+	if e.spec.ShowDuration {
+		d := res.finished.Sub(e.State().Started).Round(time.Millisecond)
+		_ = e.publish([]byte(fmt.Sprintf("Duration: %s\r\n", d)))
+	}
+}
+
+func (e *Execution) signalReason(sig string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.closing:
+		return "runner closed"
+	case e.killReq:
+		return "killed on request (" + sig + ")"
+	case e.stopReq:
+		return "stopped on request (" + sig + ")"
+	}
+	return "ended by " + sig
+}
+
+// env is the runner's environment plus the terminal type, the execution's
+// identity and the spec's additions; later entries win.
+func (e *Execution) env() []string {
+	env := append(os.Environ(),
+		"TERM=xterm-256color",
+		"RUNLET_EXECUTION_ID="+e.id,
+		"RUNLET_JOB="+e.spec.Job,
+		"RUNLET_CLIENT="+e.spec.Client,
+		"RUNLET_DEVICE="+e.spec.Device,
+	)
+	return append(env, e.spec.Env...)
+}
+
+// writeScript writes the script to a new file only its owner can read, and
+// returns its path.
+func writeScript(dir, script string) (string, error) {
+	f, err := os.CreateTemp(dir, "runlet_*"+scriptExt)
+	if err != nil {
+		return "", fmt.Errorf("cannot write the script file: %w", err)
+	}
+	_, werr := f.WriteString(scriptText(script))
+	cerr := f.Close()
+	merr := os.Chmod(f.Name(), 0o700)
+	if err := errors.Join(werr, cerr, merr); err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("cannot write the script file: %w", err)
+	}
+	return f.Name(), nil
+}
+
+// checkDir says what is wrong with a working directory, if anything.
+func checkDir(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Sprintf("the working directory %s does not exist", dir)
+	case err != nil:
+		return fmt.Sprintf("cannot use the working directory: %v", err)
+	case !fi.IsDir():
+		return fmt.Sprintf("the working directory %s is not a directory", dir)
+	}
+	return ""
+}
+
+// commandLine shows argv as one line, quoting arguments a reader would
+// otherwise split.
+func commandLine(argv []string) string {
+	parts := make([]string, len(argv))
+	for i, a := range argv {
+		if a == "" || strings.ContainsAny(a, " \t\"'") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		parts[i] = a
+	}
+	return strings.Join(parts, " ")
+}

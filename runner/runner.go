@@ -1,0 +1,271 @@
+// Package runner is the device-side executor: a FIFO queue with a
+// parallelism limit feeds executions that run a job's script in a
+// pseudo-terminal, record its output as numbered frames in a log file, and
+// let any number of viewers replay and follow those frames while input,
+// resize, stop and kill reach the job (R-JOB-3..6, R-JOB-8, R-INT-3). It
+// knows nothing of the bus or the server.
+package runner
+
+import (
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/pty"
+)
+
+// Config configures a Runner; zero values pick the defaults.
+type Config struct {
+	// Parallel is how many executions run at once; 0 means runtime.NumCPU().
+	Parallel int
+	// LogDir is where each execution's log file (<id>.log) goes. Required.
+	LogDir string
+	// TempDir is where script files go; "" means os.TempDir().
+	TempDir string
+	// StopGrace is how long Stop waits after SIGTERM before SIGKILL; 0
+	// means 10s.
+	StopGrace time.Duration
+	// RingBytes is how much recent output each running execution keeps in
+	// memory for viewers; 0 means 1 MiB. Older frames come from the log.
+	RingBytes int
+	Logger    *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// OnStatus is called after every transition of an execution (Pending,
+	// Running, then Finished or Error), in order for each execution and
+	// from no lock; it must not block long.
+	OnStatus func(runlet.Execution)
+}
+
+const (
+	defaultStopGrace = 10 * time.Second
+	defaultRingBytes = 1 << 20
+)
+
+// Runner runs executions, at most Config.Parallel at once, the others
+// waiting in the order they came.
+type Runner struct {
+	cfg Config
+	log *slog.Logger
+
+	mu      sync.Mutex
+	closed  bool
+	queue   []*Execution
+	running int
+	execs   map[string]*Execution
+
+	wg sync.WaitGroup // one per run goroutine
+}
+
+// New checks cfg and creates LogDir if needed.
+func New(cfg Config) (*Runner, error) {
+	switch {
+	case cfg.LogDir == "":
+		return nil, runlet.Errorf(runlet.EINVALID, "runner: a log directory is required")
+	case cfg.Parallel < 0:
+		return nil, runlet.Errorf(runlet.EINVALID, "runner: parallelism %d is negative; use 0 for one per CPU", cfg.Parallel)
+	case cfg.StopGrace < 0:
+		return nil, runlet.Errorf(runlet.EINVALID, "runner: stop grace %s is negative", cfg.StopGrace)
+	case cfg.RingBytes < 0:
+		return nil, runlet.Errorf(runlet.EINVALID, "runner: ring size %d is negative", cfg.RingBytes)
+	}
+	if cfg.Parallel == 0 {
+		cfg.Parallel = runtime.NumCPU()
+	}
+	if cfg.TempDir == "" {
+		cfg.TempDir = os.TempDir()
+	}
+	if cfg.StopGrace == 0 {
+		cfg.StopGrace = defaultStopGrace
+	}
+	if cfg.RingBytes == 0 {
+		cfg.RingBytes = defaultRingBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.OnStatus == nil {
+		cfg.OnStatus = func(runlet.Execution) {}
+	}
+	if err := os.MkdirAll(cfg.LogDir, 0o700); err != nil {
+		return nil, fmt.Errorf("runner: create log directory: %w", err)
+	}
+	return &Runner{cfg: cfg, log: cfg.Logger, execs: make(map[string]*Execution)}, nil
+}
+
+// Spec is what to run: one execution of a job whose script is already
+// rendered.
+type Spec struct {
+	// ID names the execution and its log file ([A-Za-z0-9._-], at most 128);
+	// "" means a generated one.
+	ID     string
+	Job    string
+	Client string
+	Device string
+	Script string
+	// Entrypoint is the program and its first arguments; the script file's
+	// path is appended. nil means /bin/bash --login (cmd.exe /c on Windows).
+	Entrypoint []string
+	// Cwd is the working directory; "" means the runner's.
+	Cwd string
+	// Env is added to the runner's environment, after TERM and RUNLET_*.
+	Env          []string
+	ShowDuration bool
+	// Size is the terminal's first size; zero means pty.DefaultSize.
+	Size pty.Size
+}
+
+var validID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
+
+// Enqueue adds an execution of s at the end of the queue. EINVALID: a bad
+// ID; ECONFLICT: the ID is taken; EUNAVAILABLE: the runner is closed.
+func (r *Runner) Enqueue(s Spec) (*Execution, error) {
+	if s.ID == "" {
+		s.ID = rand.Text()
+	}
+	if !validID.MatchString(s.ID) || s.ID == "." || s.ID == ".." {
+		return nil, runlet.Errorf(runlet.EINVALID, "execution id %q: use 1 to 128 letters, digits, '.', '_' or '-'", s.ID)
+	}
+	if s.Size.Cols == 0 || s.Size.Rows == 0 {
+		s.Size = pty.DefaultSize
+	}
+	e := newExecution(r, s)
+	r.mu.Lock()
+	switch {
+	case r.closed:
+		r.mu.Unlock()
+		return nil, runlet.Errorf(runlet.EUNAVAILABLE, "the runner is closed")
+	case r.execs[s.ID] != nil:
+		r.mu.Unlock()
+		return nil, runlet.Errorf(runlet.ECONFLICT, "an execution %q exists already", s.ID)
+	}
+	r.execs[s.ID] = e
+	r.mu.Unlock()
+
+	// Pending is reported before the execution can be dequeued, so that
+	// Running never reaches OnStatus first.
+	r.cfg.OnStatus(e.State())
+
+	r.mu.Lock()
+	var reason string
+	switch {
+	case r.closed:
+		reason = "runner closed"
+	case e.stopAsked():
+		reason = e.unstartedReason()
+	default:
+		e.queued = true
+		r.queue = append(r.queue, e)
+		r.dispatch()
+	}
+	r.mu.Unlock()
+	if reason != "" {
+		e.endUnstarted(reason)
+	}
+	return e, nil
+}
+
+// Get returns the execution with that id, or nil.
+func (r *Runner) Get(id string) *Execution {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.execs[id]
+}
+
+// Remove forgets an ended execution; its log file stays. ENOTFOUND: no such
+// execution; ECONFLICT: it has not ended.
+func (r *Runner) Remove(id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.execs[id]
+	if e == nil {
+		return runlet.Errorf(runlet.ENOTFOUND, "no execution %q", id)
+	}
+	if !e.State().Status.Final() {
+		return runlet.Errorf(runlet.ECONFLICT, "execution %q has not ended", id)
+	}
+	delete(r.execs, id)
+	return nil
+}
+
+// dispatch starts queued executions while slots are free. Call with r.mu.
+func (r *Runner) dispatch() {
+	for !r.closed && r.running < r.cfg.Parallel && len(r.queue) > 0 {
+		e := r.queue[0]
+		r.queue[0] = nil
+		r.queue = r.queue[1:]
+		e.queued = false
+		r.running++
+		r.wg.Add(1)
+		go r.run(e)
+	}
+}
+
+// dequeue removes a pending e from the queue; it reports false when e had
+// left the queue already. Call with r.mu.
+func (r *Runner) dequeue(e *Execution) bool {
+	if !e.queued {
+		return false
+	}
+	for i, q := range r.queue {
+		if q == e {
+			r.queue = append(r.queue[:i], r.queue[i+1:]...)
+			break
+		}
+	}
+	e.queued = false
+	return true
+}
+
+func (r *Runner) run(e *Execution) {
+	defer r.wg.Done()
+	e.execute()
+	r.mu.Lock()
+	r.running--
+	r.dispatch()
+	r.mu.Unlock()
+}
+
+// Close kills the executions that run and ends the waiting ones as Error
+// ("runner closed"), then waits for every execution to end. Log files stay.
+func (r *Runner) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		r.wg.Wait()
+		return nil
+	}
+	r.closed = true
+	waiting := r.queue
+	r.queue = nil
+	var running []*Execution
+	for _, e := range r.execs {
+		if e.queued {
+			e.queued = false
+		} else {
+			running = append(running, e)
+		}
+	}
+	r.mu.Unlock()
+
+	for _, e := range waiting {
+		e.endUnstarted("runner closed")
+	}
+	for _, e := range running {
+		e.closeRunner()
+	}
+	r.wg.Wait()
+	return nil
+}
+
+func (r *Runner) logPath(id string) string { return filepath.Join(r.cfg.LogDir, id+".log") }

@@ -1,0 +1,42 @@
+// Package connect opens the store named by a --db URL, choosing the dialect
+// by its scheme: sqlite:PATH or postgres://…. It is the one package that
+// imports every dialect, so the server's wiring does not have to.
+package connect
+
+import (
+	"context"
+	"strings"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/store"
+	"github.com/runlet/runlet/store/postgres"
+	"github.com/runlet/runlet/store/sqlite"
+)
+
+// Open opens and migrates the database at url.
+func Open(ctx context.Context, url string) (store.Store, error) {
+	switch {
+	case strings.HasPrefix(url, sqlite.Scheme+":"):
+		return sqlite.Open(ctx, url)
+	case postgres.IsURL(url):
+		return postgres.Open(ctx, url)
+	}
+	return nil, runlet.Errorf(runlet.EINVALID,
+		"Unknown database URL %q: use sqlite:PATH (a file) or postgres://USER@HOST/DB.", redact(url))
+}
+
+// redact hides a password in url, as error messages end up in logs.
+func redact(url string) string {
+	scheme, rest, ok := strings.Cut(url, "://")
+	if !ok {
+		return url
+	}
+	userinfo, host, ok := strings.Cut(rest, "@")
+	if !ok {
+		return url
+	}
+	if user, _, hasPass := strings.Cut(userinfo, ":"); hasPass {
+		return scheme + "://" + user + ":xxxxx@" + host
+	}
+	return url
+}

@@ -1,0 +1,180 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/store"
+)
+
+const executionCols = `workspace_id, id, device, job, client, status, created, scheduled, started, finished, expires,
+	exit_code, signal, killed, reason`
+
+func scanExecution(s scanner) (store.Execution, error) {
+	var e store.Execution
+	err := s.Scan(&e.Workspace, &e.ID, &e.Device, &e.Job, &e.Client, &e.Status,
+		timeCol{&e.Created}, timeCol{&e.Scheduled}, timeCol{&e.Started}, timeCol{&e.Finished}, timeCol{&e.Expires},
+		&e.ExitCode, &e.Signal, &e.Killed, &e.Reason)
+	return e, err
+}
+
+func executionNotFound(id, device string) string {
+	return fmt.Sprintf("Execution %q on device %q not found.", id, device)
+}
+
+// CreateExecution implements store.Executions.
+func (db *DB) CreateExecution(ctx context.Context, e *store.Execution) error {
+	switch {
+	case e.Job == "":
+		return invalid("An execution needs a job.")
+	case e.Device == "":
+		return invalid("An execution needs a device.")
+	case e.Status != "" && e.Status != runlet.StatusPending:
+		return invalid("An execution starts Pending, not %s.", e.Status)
+	}
+	ne := *e
+	if ne.ID == "" {
+		ne.ID = store.NewID()
+	}
+	ne.Status = runlet.StatusPending
+	if ne.Created.IsZero() {
+		ne.Created = db.Now()
+	}
+	ne.Created, ne.Scheduled, ne.Expires = stamp(ne.Created), stampOrZero(ne.Scheduled), stampOrZero(ne.Expires)
+	ne.Started, ne.Finished = stampOrZero(ne.Started), stampOrZero(ne.Finished)
+	_, err := db.w.ExecContext(ctx, `INSERT INTO executions (workspace_id, id, device, job, client, status,
+		created, scheduled, started, finished, expires, exit_code, signal, killed, reason)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		ne.Workspace, ne.ID, ne.Device, ne.Job, ne.Client, string(ne.Status),
+		db.t(ne.Created), db.t(ne.Scheduled), db.t(ne.Started), db.t(ne.Finished), db.t(ne.Expires),
+		ne.ExitCode, ne.Signal, ne.Killed, ne.Reason)
+	if err = db.constraint(err, "create execution", "Execution "+quote(ne.ID)+" exists already on device "+quote(ne.Device)+".",
+		"Workspace "+quote(ne.Workspace)+" not found."); err != nil {
+		return err
+	}
+	*e = ne
+	return nil
+}
+
+// Execution implements store.Executions.
+func (db *DB) Execution(ctx context.Context, workspace, id, device string) (store.Execution, error) {
+	return db.execution(ctx, db.r, workspace, id, device)
+}
+
+func (db *DB) execution(ctx context.Context, q querier, workspace, id, device string) (store.Execution, error) {
+	e, err := scanExecution(q.QueryRowContext(ctx, `SELECT `+executionCols+` FROM executions
+		WHERE workspace_id = $1 AND id = $2 AND device = $3`, workspace, id, device))
+	return e, notFound(err, "read execution", executionNotFound(id, device))
+}
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// ExecutionTargets implements store.Executions.
+func (db *DB) ExecutionTargets(ctx context.Context, workspace, id string) ([]store.Execution, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+executionCols+` FROM executions
+		WHERE workspace_id = $1 AND id = $2 ORDER BY device`, workspace, id)
+	es, err := collect(rows, err, scanExecution)
+	if err != nil {
+		return nil, wrap(err, "read execution")
+	}
+	if len(es) == 0 {
+		return nil, runlet.Errorf(runlet.ENOTFOUND, "Execution %q not found.", id)
+	}
+	return es, nil
+}
+
+// ListExecutions implements store.Executions.
+func (db *DB) ListExecutions(ctx context.Context, workspace string, f store.ExecutionFilter) ([]store.Execution, error) {
+	switch {
+	case f.Limit < 0 || f.Offset < 0:
+		return nil, invalid("A page needs a limit and offset of 0 or more.")
+	case f.Status != "" && !f.Status.Valid():
+		return nil, invalid("Unknown status %q: use Pending, Running, Error or Finished.", f.Status)
+	}
+	limit := min(f.Limit, store.MaxLimit)
+	if limit == 0 {
+		limit = store.DefaultLimit
+	}
+	where := []string{"workspace_id = $1"}
+	args := []any{workspace}
+	for _, c := range []struct{ col, val string }{{"job", f.Job}, {"device", f.Device}, {"status", string(f.Status)}} {
+		if c.val != "" {
+			args = append(args, c.val)
+			where = append(where, fmt.Sprintf("%s = $%d", c.col, len(args)))
+		}
+	}
+	args = append(args, limit, f.Offset)
+	q := fmt.Sprintf(`SELECT %s FROM executions WHERE %s ORDER BY created DESC, seq DESC LIMIT $%d OFFSET $%d`,
+		executionCols, strings.Join(where, " AND "), len(args)-1, len(args))
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	es, err := collect(rows, err, scanExecution)
+	return es, wrap(err, "list executions")
+}
+
+// UpdateExecutionStatus implements store.Executions. One conditional UPDATE
+// makes the transition, so concurrent and replayed messages cannot move a
+// run backwards.
+func (db *DB) UpdateExecutionStatus(ctx context.Context, workspace, id, device string, u store.StatusUpdate) (store.Execution, bool, error) {
+	at := u.Time
+	if at.IsZero() {
+		at = db.Now()
+	}
+	var (
+		e   store.Execution
+		err error
+	)
+	key := []any{workspace, id, device, db.t(at)}
+	switch u.Status {
+	case runlet.StatusRunning:
+		e, err = scanExecution(db.w.QueryRowContext(ctx, `UPDATE executions SET status = 'Running', started = $4
+			WHERE workspace_id = $1 AND id = $2 AND device = $3 AND status = 'Pending' RETURNING `+executionCols, key...))
+	case runlet.StatusFinished, runlet.StatusError:
+		e, err = scanExecution(db.w.QueryRowContext(ctx, `UPDATE executions SET status = $5, finished = $4,
+			exit_code = $6, signal = $7, reason = $8
+			WHERE workspace_id = $1 AND id = $2 AND device = $3 AND status IN ('Pending', 'Running') RETURNING `+executionCols,
+			append(key, string(u.Status), u.ExitCode, u.Signal, u.Reason)...))
+	default:
+		return store.Execution{}, false, invalid("An execution cannot move to status %q.", u.Status)
+	}
+	if err == nil {
+		return e, true, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return e, false, wrap(err, "update execution status")
+	}
+	e, err = db.execution(ctx, db.w, workspace, id, device)
+	return e, false, err
+}
+
+// MarkExecutionKilled implements store.Executions.
+func (db *DB) MarkExecutionKilled(ctx context.Context, workspace, id, device string) (store.Execution, error) {
+	_, err := db.w.ExecContext(ctx, `UPDATE executions SET killed = TRUE
+		WHERE workspace_id = $1 AND id = $2 AND device = $3 AND status IN ('Pending', 'Running')`, workspace, id, device)
+	if err != nil {
+		return store.Execution{}, wrap(err, "mark execution killed")
+	}
+	return db.execution(ctx, db.w, workspace, id, device)
+}
+
+// ExpireExecutions implements store.Executions.
+func (db *DB) ExpireExecutions(ctx context.Context) ([]store.Execution, error) {
+	now := db.t(db.now())
+	rows, err := db.w.QueryContext(ctx, `UPDATE executions SET status = 'Error', finished = $1,
+		reason = 'expired: no device started it before its expiry'
+		WHERE status = 'Pending' AND expires IS NOT NULL AND expires <= $1 RETURNING `+executionCols, now)
+	es, err := collect(rows, err, scanExecution)
+	slices.SortFunc(es, func(a, b store.Execution) int { // RETURNING has no order
+		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.Workspace, b.Workspace),
+			cmp.Compare(a.ID, b.ID), cmp.Compare(a.Device, b.Device))
+	})
+	return es, wrap(err, "expire executions")
+}

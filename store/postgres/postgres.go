@@ -1,0 +1,91 @@
+// Package postgres is the PostgreSQL dialect of the store (pgx through
+// database/sql): the database for servers that outgrow one machine or run
+// as several replicas.
+//
+// It uses pgx's database/sql driver rather than pgxpool so that both
+// dialects run the same SQL code (store/internal/sqlstore) and cannot
+// drift apart; the store needs nothing pgx-only (no COPY, no LISTEN). A later
+// bulk path (telemetry readings) can reach the pgx connection through
+// (*sql.Conn).Raw.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/runlet/runlet/store"
+	"github.com/runlet/runlet/store/internal/sqlstore"
+)
+
+// Schemes are the URL schemes of this dialect.
+var Schemes = []string{"postgres", "postgresql"}
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// migrateLock is the advisory lock key that serializes migrations of
+// servers starting together ("runlet" in ASCII).
+const migrateLock = `SELECT pg_advisory_xact_lock(126943093630068)`
+
+// DB is the store on one PostgreSQL database. Its Now field is the store's
+// clock.
+type DB struct {
+	*sqlstore.DB
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open connects to the database at url (postgres://…) and migrates it.
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres URL: %w", err)
+	}
+	pool := stdlib.OpenDB(*cfg)
+	pool.SetMaxOpenConns(16)
+	pool.SetMaxIdleConns(4)
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	sub, _ := fs.Sub(migrations, "migrations")
+	db, err := sqlstore.Open(ctx, pool, pool, sqlstore.Dialect{
+		Name:       "postgres",
+		Migrations: sub,
+		MigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations
+			(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied TIMESTAMPTZ NOT NULL)`,
+		MigrateLock:  migrateLock,
+		Time:         func(t time.Time) any { return t },
+		IsUnique:     isCode("23505"),
+		IsForeignKey: isCode("23503"),
+	})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open postgres database %s on %s: %w", cfg.Database, cfg.Host, err)
+	}
+	return &DB{db}, nil
+}
+
+// IsURL reports whether s names a PostgreSQL database.
+func IsURL(s string) bool {
+	for _, scheme := range Schemes {
+		if strings.HasPrefix(s, scheme+"://") {
+			return true
+		}
+	}
+	return false
+}
+
+// isCode returns a test for a PostgreSQL SQLSTATE.
+func isCode(code string) func(error) bool {
+	return func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && e.Code == code
+	}
+}

@@ -1,0 +1,226 @@
+// Package store is the relational database of a Runlet server (R-SRV-2):
+// workspaces, users, memberships, devices, tokens, device codes, the job set
+// of each workspace and executions. It holds the records and the Store
+// interface the server uses; the dialects (store/sqlite, store/postgres)
+// implement it and all pass the contract suite in store/storetest. Job output
+// is never stored here.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"strings"
+	"time"
+)
+
+// Store is the whole database, one interface per concern. Every method
+// returns *runlet.Error values with the codes it documents, and any other
+// error (the database is down, a bug) as an internal error.
+//
+// Times are stored to the microsecond and returned in UTC.
+type Store interface {
+	Workspaces
+	Users
+	Memberships
+	Devices
+	Tokens
+	DeviceCodes
+	Jobs
+	Executions
+
+	// Ping reports whether the database answers, for /readyz.
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}
+
+// Workspaces stores the tenants: every other record belongs to one.
+type Workspaces interface {
+	// CreateWorkspace stores w, setting w.ID when empty and w.Created.
+	// EINVALID: no name. ECONFLICT: the name or the ID is taken.
+	CreateWorkspace(ctx context.Context, w *Workspace) error
+	// Workspace returns the workspace with the ID. ENOTFOUND.
+	Workspace(ctx context.Context, id string) (Workspace, error)
+	// WorkspaceByName returns the workspace with the name. ENOTFOUND.
+	WorkspaceByName(ctx context.Context, name string) (Workspace, error)
+	// ListWorkspaces returns every workspace, by name.
+	ListWorkspaces(ctx context.Context) ([]Workspace, error)
+}
+
+// Users stores people who sign in to the web UI or approve devices.
+type Users interface {
+	// CreateUser stores u, setting u.ID when empty, u.Created, and u.Type to
+	// basic when empty. EINVALID: no email, unknown type. ECONFLICT: the
+	// email (compared case-insensitively) or the ID is taken.
+	CreateUser(ctx context.Context, u *User) error
+	// User returns the user with the ID. ENOTFOUND.
+	User(ctx context.Context, id string) (User, error)
+	// UserByEmail returns the user whose email equals email, ignoring
+	// case. ENOTFOUND.
+	UserByEmail(ctx context.Context, email string) (User, error)
+	// UpdateUser changes the fields set in upd and returns the user.
+	// ENOTFOUND. EINVALID: unknown type.
+	UpdateUser(ctx context.Context, id string, upd UserUpdate) (User, error)
+}
+
+// Memberships stores who belongs to which workspace, with which role.
+type Memberships interface {
+	// PutMembership adds the user to the workspace or changes the role,
+	// setting m.Created (kept from the first time on a change). ENOTFOUND:
+	// no such workspace or user. EINVALID: unknown role.
+	PutMembership(ctx context.Context, m *Membership) error
+	// Membership returns the user's membership in the workspace. ENOTFOUND.
+	Membership(ctx context.Context, workspace, user string) (Membership, error)
+	// ListMembers returns the memberships of the workspace, oldest first.
+	ListMembers(ctx context.Context, workspace string) ([]Membership, error)
+	// ListUserMemberships returns the memberships of the user, oldest first.
+	ListUserMemberships(ctx context.Context, user string) ([]Membership, error)
+	// DeleteMembership removes the user from the workspace. ENOTFOUND.
+	DeleteMembership(ctx context.Context, workspace, user string) error
+}
+
+// Devices stores the machines signed in to a workspace.
+type Devices interface {
+	// CreateDevice stores d, setting d.ID when empty and d.Created.
+	// EINVALID: no name. ENOTFOUND: no such workspace. ECONFLICT: an
+	// unrevoked device of the workspace has the name, or the ID is taken.
+	CreateDevice(ctx context.Context, d *Device) error
+	// Device returns the device of the workspace with the ID, revoked or
+	// not. ENOTFOUND.
+	Device(ctx context.Context, workspace, id string) (Device, error)
+	// DeviceByName returns the unrevoked device of the workspace with the
+	// name. ENOTFOUND.
+	DeviceByName(ctx context.Context, workspace, name string) (Device, error)
+	// ListDevices returns the devices of the workspace, revoked ones too, by
+	// name.
+	ListDevices(ctx context.Context, workspace string) ([]Device, error)
+	// UpdateDevice changes the fields set in upd and returns the device.
+	// ENOTFOUND. EINVALID: an empty name. ECONFLICT: the new name is taken.
+	UpdateDevice(ctx context.Context, workspace, id string, upd DeviceUpdate) (Device, error)
+	// TouchDevice records that the device was seen at seen (Now when zero).
+	// LastSeen never moves back, so late heartbeats are harmless. ENOTFOUND.
+	TouchDevice(ctx context.Context, workspace, id string, seen time.Time) error
+	// RevokeDevice marks the device revoked, frees its name and revokes
+	// every token whose subject it is, in one transaction. Revoking twice
+	// is not an error. ENOTFOUND.
+	RevokeDevice(ctx context.Context, workspace, id string) error
+}
+
+// Tokens stores bearer credentials, only as SHA-256 hashes of the secrets.
+type Tokens interface {
+	// CreateToken stores t, setting t.ID when empty and t.Created.
+	// EINVALID: unknown kind, a hash that is not 32 bytes, no subject, no
+	// workspace for a kind other than session. ENOTFOUND: no such
+	// workspace. ECONFLICT: the hash or the ID is taken.
+	CreateToken(ctx context.Context, t *Token) error
+	// TokenByHash returns the usable token with the hash (see HashSecret).
+	// ENOTFOUND: unknown, revoked, or expired at Now; the caller answers
+	// all three the same way.
+	TokenByHash(ctx context.Context, hash []byte) (Token, error)
+	// ListTokens returns the tokens of the workspace, revoked and expired
+	// ones too, newest first.
+	ListTokens(ctx context.Context, workspace string) ([]Token, error)
+	// RevokeToken revokes the token of the workspace ("" for a session
+	// without one) with the ID. Revoking twice is not an error. ENOTFOUND.
+	RevokeToken(ctx context.Context, workspace, id string) error
+	// RevokeSubjectTokens revokes every token of the workspace whose
+	// subject is subject (a user or device ID) and returns how many were
+	// still unrevoked.
+	RevokeSubjectTokens(ctx context.Context, workspace, subject string) (int, error)
+}
+
+// DeviceCodes stores the OAuth device authorization grants (RFC 8628) of
+// @signin: pending → approved or denied by a user → consumed once by the
+// polling device.
+type DeviceCodes interface {
+	// CreateDeviceCode stores c with status pending, setting c.Created.
+	// EINVALID: a hash that is not 32 bytes, no user code, no expiry.
+	// ECONFLICT: the hash or the user code is taken (make a new one).
+	CreateDeviceCode(ctx context.Context, c *DeviceCode) error
+	// DeviceCodeByUserCode returns the unexpired code, for the approval
+	// page. User codes are matched exactly: normalise what people type
+	// (case, dashes) before storing and looking up. ENOTFOUND: unknown or
+	// expired.
+	DeviceCodeByUserCode(ctx context.Context, userCode string) (DeviceCode, error)
+	// ApproveDeviceCode lets the device join the workspace on behalf of the
+	// user. ENOTFOUND: unknown or expired code, unknown workspace or user.
+	// ECONFLICT: the code is no longer pending.
+	ApproveDeviceCode(ctx context.Context, userCode, workspace, user string) (DeviceCode, error)
+	// DenyDeviceCode refuses the device. ENOTFOUND: unknown or expired code.
+	// ECONFLICT: the code is no longer pending.
+	DenyDeviceCode(ctx context.Context, userCode, user string) (DeviceCode, error)
+	// PollDeviceCode records a poll by the device at Now and returns the
+	// code as it was before, so LastPoll is the previous poll (for
+	// slow_down) and an expired code is returned as such (for
+	// expired_token). ENOTFOUND: unknown.
+	PollDeviceCode(ctx context.Context, hash []byte) (DeviceCode, error)
+	// ConsumeDeviceCode turns an approved code into consumed, once: of two
+	// pollers, one wins. ENOTFOUND: unknown or expired. ECONFLICT: not
+	// approved (pending, denied or already consumed).
+	ConsumeDeviceCode(ctx context.Context, hash []byte) (DeviceCode, error)
+	// DeleteExpiredDeviceCodes removes codes expired before Now and returns
+	// how many.
+	DeleteExpiredDeviceCodes(ctx context.Context) (int, error)
+}
+
+// AnyVersion, given to PutJobs as expectVersion, replaces the job set
+// whatever its version.
+const AnyVersion int64 = -1
+
+// Jobs stores each workspace's job set as its YAML source, with a version
+// for optimistic concurrency: two editors cannot overwrite each other.
+type Jobs interface {
+	// GetJobs returns the job set of the workspace, its version and when it
+	// was last changed; a workspace without one returns nil, 0 and the zero
+	// time. ENOTFOUND: no such workspace.
+	GetJobs(ctx context.Context, workspace string) (src []byte, version int64, updated time.Time, err error)
+	// PutJobs replaces the job set if its version is expectVersion (0: there
+	// is none yet; AnyVersion: whatever it is) and returns the new version.
+	// The store does not parse src. ECONFLICT: the version differs.
+	// ENOTFOUND: no such workspace.
+	PutJobs(ctx context.Context, workspace string, src []byte, expectVersion int64) (version int64, err error)
+}
+
+// Executions stores runs of jobs (R-JOB-8). One execution ID may target
+// several devices: a run is identified by workspace, ID and device.
+type Executions interface {
+	// CreateExecution stores e as Pending, setting e.ID when empty (give the
+	// same ID to every target of a fan-out, see NewID) and e.Created when
+	// zero. EINVALID: no job or device, a status other than Pending.
+	// ENOTFOUND: no such workspace. ECONFLICT: the (ID, device) is taken.
+	CreateExecution(ctx context.Context, e *Execution) error
+	// Execution returns the run of the ID on the device. ENOTFOUND.
+	Execution(ctx context.Context, workspace, id, device string) (Execution, error)
+	// ExecutionTargets returns every run of the ID, by device. ENOTFOUND:
+	// none.
+	ExecutionTargets(ctx context.Context, workspace, id string) ([]Execution, error)
+	// ListExecutions returns the runs of the workspace that match f, newest
+	// first. EINVALID: a negative limit or offset, an unknown status.
+	ListExecutions(ctx context.Context, workspace string, f ExecutionFilter) ([]Execution, error)
+	// UpdateExecutionStatus moves the run forward: Pending → Running →
+	// Finished or Error, or Pending straight to a final status. An update
+	// that is not forward (a replay, a Running that arrives after the end)
+	// changes nothing and is not an error; changed tells which happened and
+	// e is the run as stored afterwards. Running sets Started, a final
+	// status sets Finished, ExitCode, Signal and Reason. ENOTFOUND.
+	// EINVALID: the status is Pending or unknown.
+	UpdateExecutionStatus(ctx context.Context, workspace, id, device string, u StatusUpdate) (e Execution, changed bool, err error)
+	// MarkExecutionKilled records that a stop or kill was asked for a run
+	// that has not ended; on an ended run it changes nothing. ENOTFOUND.
+	MarkExecutionKilled(ctx context.Context, workspace, id, device string) (Execution, error)
+	// ExpireExecutions ends as Error every Pending run, in any workspace,
+	// whose expiry is at or before Now, and returns them.
+	ExpireExecutions(ctx context.Context) ([]Execution, error)
+}
+
+// NewID returns a random identifier of 26 lowercase letters and digits, safe
+// as one word of a bus key.
+func NewID() string { return strings.ToLower(rand.Text()) }
+
+// HashSecret returns the SHA-256 of a token or device code secret: the only
+// form in which the store keeps it.
+func HashSecret(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
+}

@@ -1,0 +1,61 @@
+package storetest
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+
+	"github.com/runlet/runlet/store"
+)
+
+// Migrated is a store that tells its schema version and gives SQL access,
+// as the dialects do.
+type Migrated interface {
+	store.Store
+	SchemaVersion(ctx context.Context) (int, error)
+	SQL() *sql.DB
+}
+
+// RunMigrations tests the migrations of a dialect on one database: open
+// migrates it and records the version, opening again changes nothing and
+// keeps the data, and a database migrated by a newer runlet is refused.
+// open opens the same database each time it is called.
+func RunMigrations(t *testing.T, latest int, open func(ctx context.Context) (Migrated, error)) {
+	ctx := t.Context()
+	db, err := open(ctx)
+	ok(t, err)
+	version := func(db Migrated) int {
+		t.Helper()
+		v, err := db.SchemaVersion(ctx)
+		ok(t, err)
+		var n int
+		ok(t, db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n))
+		equal(t, "rows of schema_migrations", n, v) // one per migration, none twice
+		return v
+	}
+	equal(t, "schema version", version(db), latest)
+	ws := store.Workspace{Name: "default"}
+	ok(t, db.CreateWorkspace(ctx, &ws))
+	ok(t, db.Close())
+
+	db, err = open(ctx)
+	ok(t, err)
+	equal(t, "schema version after reopening", version(db), latest)
+	got, err := db.WorkspaceByName(ctx, "default")
+	ok(t, err)
+	equal(t, "workspace kept", got.ID, ws.ID)
+
+	_, err = db.SQL().ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied)
+		SELECT 9999, '9999_future.sql', applied FROM schema_migrations WHERE version = 1`)
+	ok(t, err)
+	ok(t, db.Close())
+	db, err = open(ctx)
+	if err == nil {
+		db.Close()
+		t.Fatal("opened a database with a newer schema")
+	}
+	if !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("error for a newer schema does not say so: %v", err)
+	}
+}
