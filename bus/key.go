@@ -22,6 +22,12 @@ func OutputKey(exec, device string) Key { return jobKey(exec, device, "io.output
 // InputKey carries keystrokes from any viewer to the device.
 func InputKey(exec, device string) Key { return jobKey(exec, device, "io.input.v1") }
 
+// ReplayKey carries frames a device resends to one viewer that asked for a
+// replay, so that the other viewers are not flooded with what they have.
+func ReplayKey(exec, device, viewer string) Key {
+	return jobKey(exec, device, "io.replay."+Word(viewer)+".v1")
+}
+
 // ControlKey carries stop, kill, resize and replay requests to the device.
 func ControlKey(exec, device string) Key { return jobKey(exec, device, "control.v1") }
 

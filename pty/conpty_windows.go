@@ -104,7 +104,7 @@ func createProcess(hpc windows.Handle, p process) (*windows.ProcessInformation, 
 	// a process whose own standard handles are pipes or files (a service,
 	// `go test`) gets copies of those and writes there instead of into the
 	// pseudo console (microsoft/terminal#11276; node-pty does the same).
-	si.Flags = debugFlags
+	si.Flags = windows.STARTF_USESTDHANDLES
 
 	// Handles are not inherited: the child's console comes from the
 	// attribute list, and nothing else of ours should leak into it.

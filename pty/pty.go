@@ -35,7 +35,8 @@ const (
 	// a CTRL_C_EVENT on Windows.
 	Interrupt Signal = iota
 	// Terminate asks every process of the terminal to end: SIGTERM to the
-	// process group on Unix, CTRL_BREAK then close of the console on Windows.
+	// process group on Unix, a close of the pseudo console (CTRL_CLOSE_EVENT)
+	// on Windows.
 	Terminate
 	// Kill ends every process of the terminal at once: SIGKILL to the process
 	// group on Unix, TerminateJobObject on Windows.

@@ -251,7 +251,7 @@ func TestConPTYTerminate(t *testing.T) {
 	if err := term.Signal(Terminate); err != nil {
 		t.Fatalf("Signal(Terminate): %v", err)
 	}
-	waitWin(t, term)
+	t.Logf("after Terminate: %+v", waitWin(t, term))
 	out.waitEOF(t)
 }
 
@@ -312,6 +312,37 @@ func TestConPTYCloseWhileRunning(t *testing.T) {
 		if err := term.Signal(s); !errors.Is(err, os.ErrProcessDone) {
 			t.Errorf("Signal(%v) after Close = %v, want os.ErrProcessDone", s, err)
 		}
+	}
+}
+
+func TestConPTYLargeOutput(t *testing.T) {
+	// More than the pipe and the console hold: the output must all arrive
+	// before EOF, however the reader and the console close interleave.
+	term, out := startWin(t, Command{Argv: []string{"cmd.exe", "/c", "for /l %i in (1,1,1000) do @echo line-%i."}})
+	out.waitText(t, "line-1000.")
+	out.waitEOF(t)
+	if got := waitWin(t, term); got.Code != 0 {
+		t.Errorf("Wait() = %+v, want code 0", got)
+	}
+}
+
+func TestConPTYCloseWhileFlooding(t *testing.T) {
+	term, err := Start(Command{Argv: []string{"cmd.exe", "/c", "for /l %i in (1,1,1000000) do @echo flood-%i"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nobody reads: the console host blocks on a full pipe, and Close must
+	// still return.
+	waitJobProcesses(t, term, "cmd.exe running", func(n uint32) bool { return n >= 1 })
+	closed := make(chan error, 1)
+	go func() { closed <- term.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(winDeadline):
+		t.Fatalf("Close still blocked after %v", winDeadline)
 	}
 }
 

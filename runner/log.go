@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -184,10 +185,13 @@ func (l *LogReader) Next() (Frame, error) {
 	if fr.Seq != l.last+1 {
 		return Frame{}, l.damaged(fmt.Errorf("frame %d follows frame %d", fr.Seq, l.last))
 	}
-	fr.Data = make([]byte, n)
-	if _, err := io.ReadFull(l.r, fr.Data); err != nil {
+	// CopyN grows the buffer with the bytes actually there, so a damaged
+	// length costs no more than the file holds.
+	var data bytes.Buffer
+	if _, err := io.CopyN(&data, l.r, int64(n)); err != nil {
 		return Frame{}, l.damaged(err)
 	}
+	fr.Data = data.Bytes()
 	l.last = fr.Seq
 	return fr, nil
 }

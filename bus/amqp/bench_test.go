@@ -12,9 +12,26 @@ import (
 	"github.com/runlet/runlet/internal/testenv"
 )
 
-// Benchmarks mirror the NATS adapter's through bustest's helpers. Run:
+// The benchmarks of docs/benchmarks.md, named as the NATS adapter's:
 //
-//	go test -run '^$' -bench . -benchtime 1000x ./bus/amqp/
+//	go test -run '^$' -bench . -benchtime 2000x ./bus/amqp/
+//
+// The work queue runs at several prefetch values: DefaultPrefetch was
+// chosen from them.
+func BenchmarkRabbitMQ(b *testing.B) {
+	h := benchHarness(b)
+	b.Run("FanOut/subscribers=1", func(b *testing.B) { bustest.BenchFanOut(b, h, 1) })
+	b.Run("FanOut/subscribers=50", func(b *testing.B) { bustest.BenchFanOut(b, h, 50) })
+	b.Run("DurablePublish", func(b *testing.B) { bustest.BenchDurablePublish(b, h) })
+	b.Run("DurablePublish/parallel=16", func(b *testing.B) { benchDurableParallel(b, h, 16) })
+	for _, consumers := range []int{1, 3} {
+		for _, prefetch := range []int{1, 16, 64, 128, 256} {
+			b.Run(fmt.Sprintf("WorkQueue/consumers=%d/prefetch=%d", consumers, prefetch), func(b *testing.B) {
+				bustest.BenchWorkQueue(b, h, consumers, prefetch)
+			})
+		}
+	}
+}
 
 // benchHarness connects as guest to one vhost for the whole benchmark:
 // permissions do not change the figures, and creating users would dominate.
@@ -26,21 +43,9 @@ func benchHarness(b *testing.B) bustest.Harness {
 	}
 }
 
-func BenchmarkFanOut(b *testing.B) {
-	h := benchHarness(b)
-	for _, n := range []int{1, 50} {
-		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) { bustest.BenchFanOut(b, h, n) })
-	}
-}
-
-func BenchmarkDurablePublish(b *testing.B) {
-	bustest.BenchDurablePublish(b, benchHarness(b))
-}
-
-// BenchmarkDurablePublishParallel: PublishDurable from 16 goroutines of one
-// bus, whose confirms are pipelined on one channel (msgs/s).
-func BenchmarkDurablePublishParallel(b *testing.B) {
-	h := benchHarness(b)
+// benchDurableParallel: PublishDurable from several goroutines of one bus,
+// whose confirms are pipelined on one channel (msgs/s).
+func benchDurableParallel(b *testing.B, h bustest.Harness, publishers int) {
 	ws := h.Workspace(b)
 	pub := h.Open(b, ws)
 	ctx := testCtx(b)
@@ -51,7 +56,7 @@ func BenchmarkDurablePublishParallel(b *testing.B) {
 	var wg sync.WaitGroup
 	b.ResetTimer()
 	start := time.Now()
-	for range 16 {
+	for range publishers {
 		wg.Go(func() {
 			for next.Add(1) <= int64(b.N) {
 				if err := pub.PublishDurable(ctx, ws, bus.Message{Key: bus.StatusKey("e", "d"), Body: body}); err != nil {
@@ -66,17 +71,4 @@ func BenchmarkDurablePublishParallel(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 	b.StopTimer()
 	_ = pub.DeleteQueue(ctx, ws, q.Name)
-}
-
-// BenchmarkWorkQueue drains a queue with 1 and 3 consumers at several
-// prefetch values; DefaultPrefetch was chosen from it.
-func BenchmarkWorkQueue(b *testing.B) {
-	h := benchHarness(b)
-	for _, consumers := range []int{1, 3} {
-		for _, prefetch := range []int{1, 16, 64, 256} {
-			b.Run(fmt.Sprintf("consumers=%d/prefetch=%d", consumers, prefetch), func(b *testing.B) {
-				bustest.BenchWorkQueue(b, h, consumers, prefetch)
-			})
-		}
-	}
 }

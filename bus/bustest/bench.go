@@ -1,6 +1,7 @@
 package bustest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -21,7 +22,7 @@ func BenchFanOut(b *testing.B, h Harness, subscribers int) {
 	pub := h.Open(b, ws)
 	got := make(chan time.Duration, subscribers)
 	for range subscribers {
-		_, err := h.Open(b, ws).Subscribe(ctx(b), ws, "job.*.*.io.output.v1", func(m bus.Message) {
+		_, err := h.Open(b, ws).Subscribe(benchCtx(b), ws, "job.*.*.io.output.v1", func(m bus.Message) {
 			sent, _ := strconv.ParseInt(m.Header["sent"], 10, 64)
 			got <- time.Since(time.Unix(0, sent))
 		})
@@ -31,11 +32,12 @@ func BenchFanOut(b *testing.B, h Harness, subscribers int) {
 	}
 	body := make([]byte, 256)
 	lat := make([]time.Duration, 0, b.N*subscribers)
+	c := benchCtx(b)
 	b.ResetTimer()
 	for i := range b.N {
 		m := bus.Message{ID: strconv.Itoa(i), Key: bus.OutputKey("e", "d"), Body: body,
 			Header: map[string]string{"sent": strconv.FormatInt(time.Now().UnixNano(), 10)}}
-		if err := pub.Publish(ctx(b), ws, m); err != nil {
+		if err := pub.Publish(c, ws, m); err != nil {
 			b.Fatal(err)
 		}
 		for range subscribers {
@@ -60,11 +62,12 @@ func BenchDurablePublish(b *testing.B, h Harness) {
 	declare(b, pub, ws, q)
 	body := make([]byte, 256)
 	lat := make([]time.Duration, 0, b.N)
+	c := benchCtx(b)
 	b.ResetTimer()
 	start := time.Now()
 	for i := range b.N {
 		t0 := time.Now()
-		if err := pub.PublishDurable(ctx(b), ws, bus.Message{Key: bus.StatusKey("e", "d"), Body: body}); err != nil {
+		if err := pub.PublishDurable(c, ws, bus.Message{Key: bus.StatusKey("e", "d"), Body: body}); err != nil {
 			b.Fatalf("publish durable %d: %v", i, err)
 		}
 		lat = append(lat, time.Since(t0))
@@ -90,7 +93,7 @@ func BenchWorkQueue(b *testing.B, h Harness, consumers, prefetch int) {
 	b.ResetTimer()
 	start := time.Now()
 	for range consumers {
-		consume(b, h.Open(b, ws), ws, q, func(d bus.Delivery) {
+		_, err := h.Open(b, ws).Consume(benchCtx(b), ws, q, func(d bus.Delivery) {
 			if err := d.Ack(); err != nil {
 				b.Errorf("ack: %v", err)
 			}
@@ -98,6 +101,9 @@ func BenchWorkQueue(b *testing.B, h Harness, consumers, prefetch int) {
 				close(all)
 			}
 		})
+		if err != nil {
+			b.Fatal(err)
+		}
 	}
 	select {
 	case <-all:
@@ -115,11 +121,12 @@ func fill(b *testing.B, pub bus.Bus, ws string, n int) {
 	var wg sync.WaitGroup
 	var next atomic.Int64
 	body := make([]byte, 256)
+	c := benchCtx(b)
 	for range 8 {
 		wg.Go(func() {
 			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
 				m := bus.Message{ID: fmt.Sprint("w", i), Key: bus.TelemetryKey("d"), Body: body}
-				if err := pub.PublishDurable(ctx(b), ws, m); err != nil {
+				if err := pub.PublishDurable(c, ws, m); err != nil {
 					b.Errorf("fill: %v", err)
 					return
 				}
@@ -143,4 +150,11 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(q(0.50), "p50-µs")
 	b.ReportMetric(q(0.99), "p99-µs")
 	b.ReportMetric(0, "ns/op") // latency, not ns/op, is the figure here
+}
+
+// benchCtx lasts as long as the benchmark, however long b.N makes it.
+func benchCtx(b *testing.B) context.Context {
+	c, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	return c
 }

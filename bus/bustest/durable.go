@@ -22,15 +22,23 @@ func testDurableWaits(t *testing.T, h Harness) {
 	ws := h.Workspace(t)
 	pub := h.Open(t, ws)
 	q := dispatchQueue(h, "pi-1")
-	declare(t, pub, ws, q)
+	if err := pub.DeclareQueue(context.Background(), ws, q); err != nil {
+		t.Fatalf("declare with a context without deadline: %v", err)
+	}
 	const n = 50
 	for i := range n {
 		m := msg(q.Pattern, fmt.Sprint("d", i))
 		m.Header = map[string]string{"seq": strconv.Itoa(i)}
-		publishDurable(t, pub, ws, m)
+		if err := pub.PublishDurable(context.Background(), ws, m); err != nil {
+			t.Fatalf("publish durable with a context without deadline: %v", err)
+		}
 	}
 	r := newRecorder()
-	consume(t, h.Open(t, ws), ws, q, r.AckDeliver(t))
+	s, err := h.Open(t, ws).Consume(context.Background(), ws, q, r.AckDeliver(t))
+	if err != nil {
+		t.Fatalf("consume with a context without deadline: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
 	r.waitN(t, n)
 	for i, m := range r.Messages() {
 		if m.Header["seq"] != strconv.Itoa(i) {

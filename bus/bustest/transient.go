@@ -88,9 +88,15 @@ func testUnsubscribe(t *testing.T, h Harness) {
 	ws := h.Workspace(t)
 	pub := h.Open(t, ws)
 	r, control := newRecorder(), newRecorder()
-	s := subscribe(t, h.Open(t, ws), ws, "workspace.event.v1", r)
+	// Contexts without a deadline are the common case in long-lived callers.
+	s, err := h.Open(t, ws).Subscribe(context.Background(), ws, "workspace.event.v1", r.Handle)
+	if err != nil {
+		t.Fatalf("subscribe with a context without deadline: %v", err)
+	}
 	subscribe(t, h.Open(t, ws), ws, "workspace.#", control)
-	publish(t, pub, ws, msg(bus.EventKey, "before"))
+	if err := pub.Publish(context.Background(), ws, msg(bus.EventKey, "before")); err != nil {
+		t.Fatalf("publish with a context without deadline: %v", err)
+	}
 	r.waitID(t, "before")
 	if err := s.Close(); err != nil {
 		t.Fatalf("close subscription: %v", err)

@@ -257,9 +257,14 @@ func (c *consumer) Close() error {
 	c.mu.Lock()
 	it := c.it
 	c.mu.Unlock()
-	if it != nil {
+	switch {
+	case it == nil:
+	case c.b.nc.IsConnected():
 		// Drain lets run nak what is buffered, then ends Next.
 		it.Drain()
+	default:
+		// Draining needs the server; AckWait returns what is buffered.
+		it.Stop()
 	}
 	<-c.done
 	c.mu.Lock()

@@ -118,7 +118,7 @@ func (b *Bus) redeclare() {
 		}
 		for _, c := range cs {
 			ctx, cancel := context.WithTimeout(b.stop, 30*time.Second)
-			_, _ = c, ctx // c.recheck(ctx)
+			c.recheck(ctx)
 			cancel()
 		}
 	}()

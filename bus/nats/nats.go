@@ -25,6 +25,15 @@ const Type = "nats"
 var _ bus.Bus = (*Bus)(nil)
 
 // Bus is a connection to NATS on behalf of one principal.
+//
+// What "refused" means here: NATS answers a permission violation with an
+// asynchronous -ERR and leaves the connection open. The Bus turns it into
+// a synchronous error wrapping bus.ErrForbidden for all six operations:
+// Subscribe and the first Publish to a workspace flush and look for the
+// -ERR; PublishDurable and the JetStream calls behind DeclareQueue,
+// Consume and DeleteQueue are cancelled by it. Isolation between
+// workspaces is the server's subject permissions (see bus/nats/embedded
+// Permissions); a server without users, like a stock nats-server, has none.
 type Bus struct {
 	nc  *natsgo.Conn
 	js  jetstream.JetStream
@@ -227,7 +236,9 @@ func (b *Bus) Close() error {
 	b.halt()
 	b.wg.Wait()
 	// Flush sends the last acks and naks before the connection goes.
-	_ = b.nc.FlushTimeout(2 * time.Second)
+	if b.nc.IsConnected() {
+		_ = b.nc.FlushTimeout(2 * time.Second)
+	}
 	b.nc.Close()
 	b.mu.Lock()
 	b.state = bus.Closed

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	natsgo "github.com/nats-io/nats.go"
 
@@ -102,7 +103,7 @@ func (b *Bus) checkPublish(ctx context.Context, ws, subject string) error {
 	if ok {
 		return nil
 	}
-	if err := b.nc.FlushWithContext(ctx); err != nil {
+	if err := b.flush(ctx); err != nil {
 		// Not connected: the message waits in the reconnect buffer.
 		return nil
 	}
@@ -113,4 +114,18 @@ func (b *Bus) checkPublish(ctx context.Context, ws, subject string) error {
 	b.allowed[ws] = true
 	b.mu.Unlock()
 	return nil
+}
+
+// flushWait bounds a flush whose context has no deadline (nats.go needs
+// one).
+const flushWait = 10 * time.Second
+
+// flush waits until the server has processed everything sent so far.
+func (b *Bus) flush(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, flushWait)
+		defer cancel()
+	}
+	return b.nc.FlushWithContext(ctx)
 }

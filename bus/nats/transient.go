@@ -66,7 +66,7 @@ func (b *Bus) Subscribe(ctx context.Context, ws string, pattern bus.Key, h bus.H
 // the flush, a refusal is recorded on the subscription, and NextMsg
 // reports it. A message already there is handed back.
 func (b *Bus) confirmSubscription(ctx context.Context, ns *natsgo.Subscription) (*natsgo.Msg, error) {
-	if err := b.nc.FlushWithContext(ctx); err != nil {
+	if err := b.flush(ctx); err != nil {
 		if b.nc.IsReconnecting() {
 			// The subscription is resent on reconnect.
 			return nil, nil

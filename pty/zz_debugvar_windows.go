@@ -1,5 +1,0 @@
-package pty
-
-import "golang.org/x/sys/windows"
-
-var debugFlags uint32 = windows.STARTF_USESTDHANDLES

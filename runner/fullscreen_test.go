@@ -1,0 +1,108 @@
+package runner
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/internal/testenv"
+)
+
+// arrow returns the bytes a terminal sends for an arrow key (A up, B down,
+// C right, D left): programs that switch on application cursor mode
+// (DECCKM, "\x1b[?1h") get SS3 sequences, the others CSI ones, as from
+// xterm.
+func arrow(screen string, key byte) string {
+	if strings.LastIndex(screen, "\x1b[?1h") > strings.LastIndex(screen, "\x1b[?1l") {
+		return "\x1bO" + string(key)
+	}
+	return "\x1b[" + string(key)
+}
+
+// need skips the test when program is not installed, or fails it when CI
+// (RUNLET_REQUIRE_SERVICES=1) should have installed it.
+func need(t *testing.T, program string) {
+	t.Helper()
+	if _, err := exec.LookPath(program); err != nil {
+		msg := program + " is not installed (" + err.Error() + "); install it (apt-get install " + program + ") to run this test"
+		if testenv.Required() {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+}
+
+// R-JOB-4: vim, driven by arrow keys, edits a file and quits.
+func TestVimDrivenByArrowKeys(t *testing.T) {
+	need(t, "vim")
+	file := filepath.Join(t.TempDir(), "lines.txt")
+	if err := os.WriteFile(file, []byte("one\ntwo\nthree\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newRunner(t, Config{})
+	e := enqueue(t, r, Spec{Script: `vim -u NONE -i NONE -N -n "` + file + `"`})
+	s := watch(t, e)
+	out := s.waitFor(t, "three")
+	// Down to "two", delete it, write and quit.
+	keys := []string{arrow(out, 'B'), "dd", ":wq\r"}
+	for _, k := range keys {
+		if err := e.Input([]byte(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if end := waitDone(t, e); end.Status != runlet.StatusFinished || end.ExitCode != 0 {
+		t.Fatalf("end state %+v; output:\n%q", end, s.String())
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != "one\nthree\n" {
+		t.Errorf("file after the edit %q, want the second line gone", b)
+	}
+}
+
+// R-JOB-4: less scrolls with the down arrow and quits with q.
+func TestLessScrollsAndQuits(t *testing.T) {
+	need(t, "less")
+	r := newRunner(t, Config{})
+	e := enqueue(t, r, Spec{Script: `seq 1 500 | less`})
+	s := watch(t, e)
+	out := s.waitFor(t, "\r\n23\r\n")
+	if strings.Contains(out, "\r\n26\r\n") {
+		t.Fatalf("less shows more than one screen before any key:\n%q", out)
+	}
+	for range 3 {
+		if err := e.Input([]byte(arrow(out, 'B'))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.waitFor(t, "26\r\n")
+	if err := e.Input([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	if end := waitDone(t, e); end.Status != runlet.StatusFinished || end.ExitCode != 0 {
+		t.Fatalf("end state %+v; output:\n%q", end, s.String())
+	}
+}
+
+// R-JOB-4 with the seed's rpi-htop job: arrow keys, then F10 quits. CI
+// installs htop; here it may be missing.
+func TestHtopQuitsOnF10(t *testing.T) {
+	need(t, "htop")
+	r := newRunner(t, Config{})
+	e := enqueue(t, r, Spec{Script: `htop`})
+	s := watch(t, e)
+	out := s.waitFor(t, "F10")
+	for _, k := range []string{arrow(out, 'B'), arrow(out, 'B'), arrow(out, 'A'), "\x1b[21~"} {
+		if err := e.Input([]byte(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if end := waitDone(t, e); end.Status != runlet.StatusFinished || end.ExitCode != 0 {
+		t.Fatalf("end state %+v", end)
+	}
+}

@@ -1,0 +1,217 @@
+// Package wire is what Runlet's parts say to each other over the bus: the
+// bodies and headers of dispatch, output frames, input, control, status,
+// heartbeat and event messages, with their encoders and decoders. The server,
+// the daemon and every viewer (CLI, web) speak it; it is versioned by the
+// ".v1" of the routing keys in bus/key.go.
+//
+// Control-plane messages are JSON; terminal frames and input are raw bytes
+// with their sequence number in a header, so a keystroke costs no encoding.
+package wire
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/pty"
+)
+
+// MaxJSON bounds the size of a JSON message the decoders accept.
+const MaxJSON = 1 << 20
+
+// Dispatch asks a device to run an execution; it waits in the device's
+// durable queue (bus.DispatchKey) until the device takes it or it expires.
+type Dispatch struct {
+	Execution    string    `json:"execution"`
+	Job          string    `json:"job"`
+	Client       string    `json:"client"`
+	Script       string    `json:"script"` // rendered
+	Entrypoint   []string  `json:"entrypoint,omitempty"`
+	Cwd          string    `json:"cwd,omitempty"`
+	ShowDuration bool      `json:"showDuration,omitempty"`
+	Size         pty.Size  `json:"size,omitzero"`
+	Created      time.Time `json:"created"`
+	Scheduled    time.Time `json:"scheduled,omitzero"`
+	Expires      time.Time `json:"expires,omitzero"`
+}
+
+// Validate reports what is missing from d.
+func (d *Dispatch) Validate() error {
+	switch {
+	case d.Execution == "":
+		return fmt.Errorf("dispatch without an execution id")
+	case d.Job == "":
+		return fmt.Errorf("dispatch of execution %s without a job name", d.Execution)
+	case d.Script == "":
+		return fmt.Errorf("dispatch of execution %s without a script", d.Execution)
+	}
+	return nil
+}
+
+// ControlOp is what a control message asks of a running execution.
+type ControlOp string
+
+const (
+	OpStop   ControlOp = "stop"   // SIGTERM, then SIGKILL after a grace period
+	OpKill   ControlOp = "kill"   // SIGKILL now
+	OpResize ControlOp = "resize" // window size
+	OpReplay ControlOp = "replay" // resend frames from From to Viewer
+)
+
+// Control is a viewer's request to the device running an execution.
+type Control struct {
+	Op     ControlOp `json:"op"`
+	Size   pty.Size  `json:"size,omitzero"`
+	From   uint64    `json:"from,omitempty"`   // replay: first sequence number wanted
+	Viewer string    `json:"viewer,omitempty"` // replay: where to send (bus.ReplayKey)
+	By     string    `json:"by,omitempty"`     // who asked, for the audit trail
+}
+
+// Validate reports what is wrong with c.
+func (c *Control) Validate() error {
+	switch c.Op {
+	case OpStop, OpKill:
+	case OpResize:
+		if c.Size.Cols == 0 || c.Size.Rows == 0 {
+			return fmt.Errorf("resize to %dx%d: both sides must be positive", c.Size.Cols, c.Size.Rows)
+		}
+	case OpReplay:
+		if c.Viewer == "" {
+			return fmt.Errorf("replay without a viewer to send to")
+		}
+	default:
+		return fmt.Errorf("unknown control %q (want stop, kill, resize or replay)", c.Op)
+	}
+	return nil
+}
+
+// Status is an execution's state as the device reports it; the server
+// applies it to the database, where transitions only move forward.
+type Status struct {
+	runlet.Execution
+	LastSeq uint64 `json:"lastSeq"` // frames so far
+}
+
+// Heartbeat is a device's presence, sent every few seconds.
+type Heartbeat struct {
+	Device  string        `json:"device"`
+	OS      string        `json:"os"`
+	Arch    string        `json:"arch"`
+	Version string        `json:"version"`
+	CPU     float64       `json:"cpu"`    // percent of all cores
+	Memory  float64       `json:"memory"` // percent used
+	Uptime  time.Duration `json:"uptime"`
+	Running int           `json:"running"`
+	Queued  int           `json:"queued"`
+	Time    time.Time     `json:"time"`
+	// Interval is when the next heartbeat is due; a viewer that hears
+	// nothing for three intervals shows the device offline.
+	Interval time.Duration `json:"interval"`
+}
+
+// EventType says what changed in a workspace.
+type EventType string
+
+const (
+	EventExecution EventType = "execution"
+	EventJobs      EventType = "jobs"
+	EventDevice    EventType = "device"
+)
+
+// Event tells everyone in a workspace that something changed.
+type Event struct {
+	Type      EventType         `json:"type"`
+	Execution *runlet.Execution `json:"execution,omitempty"`
+	Device    string            `json:"device,omitempty"`
+	Online    *bool             `json:"online,omitempty"`
+	Version   int64             `json:"version,omitempty"` // jobs
+	Time      time.Time         `json:"time"`
+}
+
+// Headers of frame and input messages.
+const (
+	HeaderSeq    = "seq"    // frame or input sequence number
+	HeaderTime   = "time"   // frame time, unix nanoseconds
+	HeaderEOF    = "eof"    // on the end marker: the last sequence number
+	HeaderViewer = "viewer" // input: who typed
+)
+
+// Frame is one piece of terminal output with its sequence number.
+type Frame struct {
+	Seq  uint64
+	Time time.Time
+	Data []byte
+}
+
+// FrameMessage is the bus message carrying f on key.
+func FrameMessage(key bus.Key, f Frame) bus.Message {
+	return bus.Message{
+		Key:  key,
+		Body: f.Data,
+		Header: map[string]string{
+			HeaderSeq:  strconv.FormatUint(f.Seq, 10),
+			HeaderTime: strconv.FormatInt(f.Time.UnixNano(), 10),
+		},
+	}
+}
+
+// EndMessage marks the end of an execution's output: last is the sequence
+// number of its final frame.
+func EndMessage(key bus.Key, last uint64) bus.Message {
+	return bus.Message{Key: key, Header: map[string]string{HeaderEOF: strconv.FormatUint(last, 10)}}
+}
+
+// ParseOutput reads an output message: a frame, or the end marker (end is
+// true and last is the final sequence number).
+func ParseOutput(m bus.Message) (f Frame, end bool, last uint64, err error) {
+	if v, ok := m.Header[HeaderEOF]; ok {
+		last, err = strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return Frame{}, false, 0, fmt.Errorf("output end marker: bad last sequence %q", v)
+		}
+		return Frame{}, true, last, nil
+	}
+	seq, err := strconv.ParseUint(m.Header[HeaderSeq], 10, 64)
+	if err != nil || seq == 0 {
+		return Frame{}, false, 0, fmt.Errorf("output frame: bad sequence number %q", m.Header[HeaderSeq])
+	}
+	f = Frame{Seq: seq, Data: m.Body}
+	if ns, err := strconv.ParseInt(m.Header[HeaderTime], 10, 64); err == nil {
+		f.Time = time.Unix(0, ns)
+	}
+	return f, false, 0, nil
+}
+
+// InputMessage carries keystrokes typed by viewer.
+func InputMessage(key bus.Key, viewer string, seq uint64, data []byte) bus.Message {
+	return bus.Message{Key: key, Body: data, Header: map[string]string{
+		HeaderSeq:    strconv.FormatUint(seq, 10),
+		HeaderViewer: viewer,
+	}}
+}
+
+// ParseInput reads an input message.
+func ParseInput(m bus.Message) (viewer string, seq uint64, data []byte, err error) {
+	seq, err = strconv.ParseUint(m.Header[HeaderSeq], 10, 64)
+	if err != nil {
+		return "", 0, nil, fmt.Errorf("input: bad sequence number %q", m.Header[HeaderSeq])
+	}
+	return m.Header[HeaderViewer], seq, m.Body, nil
+}
+
+// Encode is json.Marshal for the message types of this package.
+func Encode(v any) ([]byte, error) { return json.Marshal(v) }
+
+// Decode parses a JSON body into v, refusing oversized bodies.
+func Decode(body []byte, v any) error {
+	if len(body) > MaxJSON {
+		return fmt.Errorf("message of %d bytes is larger than the %d allowed", len(body), MaxJSON)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("malformed message: %w", err)
+	}
+	return nil
+}
