@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -56,6 +57,15 @@ func waitDone(t testing.TB, e *Execution) runlet.Execution {
 // frames reads every frame of an ended (or ending) execution from seq from.
 func frames(t testing.TB, e *Execution, from uint64) []Frame {
 	t.Helper()
+	fs, err := readFrames(e, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+// readFrames is frames for goroutines other than the test's.
+func readFrames(e *Execution, from uint64) ([]Frame, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	c := e.Frames(from)
@@ -64,10 +74,10 @@ func frames(t testing.TB, e *Execution, from uint64) []Frame {
 	for {
 		fr, err := c.Next(ctx)
 		if errors.Is(err, io.EOF) {
-			return out
+			return out, nil
 		}
 		if err != nil {
-			t.Fatalf("read frames of %s: %v", e.ID(), err)
+			return out, fmt.Errorf("read frames of %s: %w", e.ID(), err)
 		}
 		out = append(out, fr)
 	}

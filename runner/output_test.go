@@ -6,12 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/runlet/runlet"
 )
@@ -34,10 +34,7 @@ func randomFile(t testing.TB, n int) (string, []byte) {
 // and replayed from the log. base64 -w0 prints no newline, so the terminal
 // passes its output unchanged (it turns only \n into \r\n).
 func TestFiftyMegabytesAllAccountedFor(t *testing.T) {
-	t0 := time.Now()
-	defer func() { t.Logf("total %v", time.Since(t0)) }()
 	path, data := randomFile(t, 37_500_000)
-	t.Logf("file %v", time.Since(t0))
 	want := []byte(base64.StdEncoding.EncodeToString(data))
 	if len(want) != 50_000_000 {
 		t.Fatalf("expected output is %d bytes", len(want))
@@ -45,47 +42,66 @@ func TestFiftyMegabytesAllAccountedFor(t *testing.T) {
 	wantSum := sha256.Sum256(want)
 
 	r := newRunner(t, Config{RingBytes: 256 << 10})
-	e := enqueue(t, r, Spec{Script: "base64 -w0 " + path})
-	live := watch(t, e) // a viewer from the start, reading as it runs
+	e := enqueue(t, r, Spec{Script: "base64 -w0 " + path, Entrypoint: []string{"/bin/sh"}})
+	// A viewer from the start, reading as the job runs.
+	type result struct {
+		fs  []Frame
+		err error
+	}
+	live := make(chan result, 1)
+	go func() {
+		fs, err := readFrames(e, 1)
+		live <- result{fs, err}
+	}()
 	end := waitDone(t, e)
-	t.Logf("done %v", time.Since(t0))
 	if end.Status != runlet.StatusFinished || end.ExitCode != 0 {
 		t.Fatalf("end state %+v", end)
 	}
-	fs := live.all(t)
-	t.Logf("live %v", time.Since(t0))
+	res := <-live
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	fs := res.fs
 	checkSeqs(t, fs, 1)
 	if got := e.LastSeq(); got != uint64(len(fs)) {
 		t.Errorf("LastSeq %d, but %d frames came", got, len(fs))
 	}
-	for _, f := range fs {
-		if len(f.Data) > readSize {
-			t.Fatalf("frame %d holds %d bytes, more than %d", f.Seq, len(f.Data), readSize)
-		}
-	}
 	if got := string(fs[len(fs)-1].Data); got != "\r\nExited with code: 0\r\n" {
 		t.Errorf("last frame %q", got)
 	}
-	body := joined(fs[1 : len(fs)-1])
-	if sum := sha256.Sum256(body); sum != wantSum {
-		t.Fatalf("live frames hold %d bytes that differ from the %d expected", len(body), len(want))
+	h, size := sha256.New(), 0
+	for _, f := range fs[1 : len(fs)-1] {
+		if len(f.Data) > readSize {
+			t.Fatalf("frame %d holds %d bytes, more than %d", f.Seq, len(f.Data), readSize)
+		}
+		h.Write(f.Data)
+		size += len(f.Data)
 	}
-	t.Logf("%d bytes in %d frames", len(body), len(fs))
+	if !bytes.Equal(h.Sum(nil), wantSum[:]) {
+		t.Fatalf("the frames hold %d bytes that differ from the %d expected", size, len(want))
+	}
+	t.Logf("%d bytes in %d frames", size, len(fs))
 
-	t.Logf("checked %v", time.Since(t0))
 	// Replays of the ended execution come from the log file.
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, from := range []uint64{1, uint64(len(fs)), 1 + rng.Uint64N(uint64(len(fs)))} {
-		got := frames(t, e, from)
-		checkSeqs(t, got, from)
-		if !bytes.Equal(joined(got), joined(fs[from-1:])) {
-			t.Errorf("replay from %d differs from the live frames", from)
-		}
+	for _, from := range []uint64{uint64(len(fs)), 1 + rng.Uint64N(uint64(len(fs)))} {
+		sameFrames(t, fmt.Sprintf("replay from %d", from), frames(t, e, from), fs[from-1:])
 	}
-	t.Logf("replayed %v", time.Since(t0))
-	logged := readLog(t, e.LogPath())
-	if !bytes.Equal(joined(logged), joined(fs)) {
-		t.Error("OpenLog gives other frames than the live ones")
+	sameFrames(t, "OpenLog", readLog(t, e.LogPath()), fs)
+}
+
+// sameFrames fails unless got and want hold the same frames.
+func sameFrames(t testing.TB, what string, got, want []Frame) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: %d frames, want %d", what, len(got), len(want))
+		return
+	}
+	for i := range got {
+		if got[i].Seq != want[i].Seq || !bytes.Equal(got[i].Data, want[i].Data) {
+			t.Errorf("%s: frame %d (seq %d) differs", what, i, want[i].Seq)
+			return
+		}
 	}
 }
 

@@ -137,7 +137,16 @@ const (
 	HeaderTime   = "time"   // frame time, unix nanoseconds
 	HeaderEOF    = "eof"    // on the end marker: the last sequence number
 	HeaderViewer = "viewer" // input: who typed
+	// HeaderReplayed marks the end of a replay of a running execution: its
+	// value is the last sequence number sent; live frames follow on the
+	// output key.
+	HeaderReplayed = "replayed"
 )
+
+// ReplayedMessage marks the end of a replay of a still running execution.
+func ReplayedMessage(key bus.Key, last uint64) bus.Message {
+	return bus.Message{Key: key, Header: map[string]string{HeaderReplayed: strconv.FormatUint(last, 10)}}
+}
 
 // Frame is one piece of terminal output with its sequence number.
 type Frame struct {

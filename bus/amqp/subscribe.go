@@ -8,6 +8,17 @@ import (
 	"github.com/runlet/runlet/bus"
 )
 
+// A slow transient handler must not pile messages up without bound, in the
+// client (the library buffers whatever the broker sends) or in the broker:
+// the broker sends a subscription at most transientPrefetch unacked
+// messages and keeps at most transientBacklog waiting, dropping the oldest
+// beyond (terminal frames are numbered and replayed on request; heartbeats
+// and events are superseded by the next ones).
+const (
+	transientPrefetch = 256
+	transientBacklog  = 10000
+)
+
 // Subscribe binds a fresh exclusive, auto-delete queue of the workspace to
 // pattern and hands its messages to h, in order, until the subscription is
 // closed or ctx is done. After a reconnection a new queue replaces it;
@@ -25,7 +36,10 @@ func (b *Bus) Subscribe(ctx context.Context, workspace string, pattern bus.Key, 
 			}
 			return openTransient(conn, workspace, exch, pattern)
 		},
-		handle: func(_ *amqp.Channel, d amqp.Delivery) { h(decode(&d)) },
+		handle: func(_ *amqp.Channel, d amqp.Delivery) {
+			h(decode(&d))
+			_ = d.Ack(false) // fails only with the channel, which takes the queue along
+		},
 	}
 	sub, err := b.start(ctx, s)
 	if err != nil {
@@ -44,13 +58,16 @@ func openTransient(conn *amqp.Connection, workspace, exch string, pattern bus.Ke
 			_ = ch.Close()
 		}
 	}()
+	if err = ch.Qos(transientPrefetch, 0, false); err != nil {
+		return nil, err
+	}
 	q := subQueueName(workspace)
-	if _, err = ch.QueueDeclare(q, false, true, true, false, nil); err != nil {
+	args := amqp.Table{"x-max-length": int64(transientBacklog)}
+	if _, err = ch.QueueDeclare(q, false, true, true, false, args); err != nil {
 		return nil, err
 	}
 	if err = ch.QueueBind(q, string(pattern), exch, false, nil); err != nil {
 		return nil, err
 	}
-	// Auto-ack: a transient message lost with its subscriber is allowed.
-	return consume(conn, ch, q, true, true)
+	return consume(conn, ch, q, false, true)
 }

@@ -1,0 +1,111 @@
+// Package home is a device's own directory (--home, RUNLET_HOME, default
+// ~/.runlet): the credentials it received at sign-in, its execution logs and
+// the state its daemon keeps across restarts. Several homes on one machine
+// are several devices.
+package home
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/runlet/runlet"
+)
+
+// Credentials are what a device receives when it signs in.
+type Credentials struct {
+	// Server is the API's base URL ("http://127.0.0.1:8080").
+	Server string `json:"server"`
+	// Workspace is the workspace's id, the scope of every bus call.
+	Workspace     string `json:"workspace"`
+	WorkspaceName string `json:"workspaceName"`
+	// Device is this device's name (unique in its workspace); DeviceID its id.
+	Device   string `json:"device"`
+	DeviceID string `json:"deviceId"`
+	// Token is the bearer token for the API.
+	Token string `json:"token"`
+	// Broker is the broker URL without credentials; BrokerUser and
+	// BrokerPassword are this device's own, scoped to its workspace.
+	Broker         string `json:"broker"`
+	BrokerUser     string `json:"brokerUser"`
+	BrokerPassword string `json:"brokerPassword"`
+}
+
+// Dir is a device's home directory.
+type Dir string
+
+const credentialsFile = "credentials.json"
+
+// Path joins elem to the home directory.
+func (d Dir) Path(elem ...string) string { return filepath.Join(append([]string{string(d)}, elem...)...) }
+
+// LogDir is where execution logs go.
+func (d Dir) LogDir() string { return d.Path("logs") }
+
+// StateDir is where the daemon keeps what must survive a restart.
+func (d Dir) StateDir() string { return d.Path("state") }
+
+// Credentials reads the credentials, or returns an EUNAUTHORIZED error
+// telling the person to sign in.
+func (d Dir) Credentials() (*Credentials, error) {
+	b, err := os.ReadFile(d.Path(credentialsFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, runlet.Errorf(runlet.EUNAUTHORIZED, "this device is not signed in (no %s); run 'runlet @signin --server URL'", d.Path(credentialsFile))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read credentials: %w", err)
+	}
+	var c Credentials
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("read credentials %s: %w (sign in again to replace the file)", d.Path(credentialsFile), err)
+	}
+	return &c, nil
+}
+
+// SaveCredentials writes c with mode 0600, atomically, creating the home
+// directory (0700) if needed.
+func (d Dir) SaveCredentials(c *Credentials) error {
+	if err := os.MkdirAll(string(d), 0o700); err != nil {
+		return fmt.Errorf("create home %s: %w", d, err)
+	}
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(string(d), credentialsFile+".*")
+	if err != nil {
+		return fmt.Errorf("save credentials: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save credentials: %w", err)
+	}
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save credentials: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save credentials: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save credentials: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), d.Path(credentialsFile)); err != nil {
+		return fmt.Errorf("save credentials: %w", err)
+	}
+	return nil
+}
+
+// ForgetCredentials removes the credentials; forgetting twice is fine.
+func (d Dir) ForgetCredentials() error {
+	err := os.Remove(d.Path(credentialsFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("forget credentials: %w", err)
+	}
+	return nil
+}
