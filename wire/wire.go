@@ -224,3 +224,14 @@ func Decode(body []byte, v any) error {
 	}
 	return nil
 }
+
+// ParseReplayed reports whether m is the end-of-replay marker of a running
+// execution, and the last sequence number it covered.
+func ParseReplayed(m bus.Message) (last uint64, ok bool) {
+	v, found := m.Header[HeaderReplayed]
+	if !found {
+		return 0, false
+	}
+	last, err := strconv.ParseUint(v, 10, 64)
+	return last, err == nil
+}
