@@ -57,6 +57,18 @@ func ExecPattern(exec string) Key { return Key("job." + Word(exec) + ".#") }
 // OutputPattern matches the output of one execution on every device.
 func OutputPattern(exec string) Key { return Key("job." + Word(exec) + ".*.io.output.v1") }
 
+// InputPatternForDevice matches the input of every execution on one device,
+// for the daemon that runs them.
+func InputPatternForDevice(device string) Key {
+	return Key("job.*." + Word(device) + ".io.input.v1")
+}
+
+// ControlPatternForDevice matches the control requests of every execution
+// on one device, for the daemon that runs them.
+func ControlPatternForDevice(device string) Key {
+	return Key("job.*." + Word(device) + ".control.v1")
+}
+
 func jobKey(exec, device, rest string) Key {
 	return Key("job." + Word(exec) + "." + Word(device) + "." + rest)
 }

@@ -75,7 +75,8 @@ func (e *Execution) State() runlet.Execution {
 	return e.state
 }
 
-// Done is closed when the execution has ended and its last frame is out.
+// Done is closed when the execution has ended, its last frame is out and
+// OnStatus has been told.
 func (e *Execution) Done() <-chan struct{} { return e.done }
 
 // LastSeq is the sequence number of the latest frame, 0 before the first.
@@ -281,10 +282,10 @@ func (e *Execution) end(final func(*runlet.Execution)) {
 	e.framesDone = true
 	e.ring = ring{}
 	close(e.wake)
-	close(e.done)
 	snap := e.state
 	e.mu.Unlock()
 	e.r.cfg.OnStatus(snap)
+	close(e.done) // after OnStatus: whoever waits on Done sees it reported
 }
 
 // publish records data as the next frame, then shows it to cursors. Only

@@ -96,10 +96,10 @@ func TestHtopQuitsOnF10(t *testing.T) {
 	r := newRunner(t, Config{})
 	e := enqueue(t, r, Spec{Script: `htop`})
 	s := watch(t, e)
-	out := s.waitFor(t, "F10")
+	out := s.waitFor(t, "Quit")
 	for _, k := range []string{arrow(out, 'B'), arrow(out, 'B'), arrow(out, 'A'), "\x1b[21~"} {
 		if err := e.Input([]byte(k)); err != nil {
-			t.Fatal(err)
+			t.Fatalf("%v; output:\n%q", err, s.String())
 		}
 	}
 	if end := waitDone(t, e); end.Status != runlet.StatusFinished || end.ExitCode != 0 {

@@ -101,7 +101,8 @@ func checkSeqs(t testing.TB, fs []Frame, from uint64) {
 	}
 }
 
-// screen follows an execution live, as a viewer would, and keeps all it saw.
+// screen follows an execution live, as a viewer would, and keeps all it
+// saw; its text is the job's output, without the command line.
 type screen struct {
 	e      *Execution
 	mu     sync.Mutex
@@ -124,7 +125,9 @@ func watch(t testing.TB, e *Execution) *screen {
 			s.mu.Lock()
 			if err == nil {
 				s.frames = append(s.frames, fr)
-				s.text.Write(fr.Data)
+				if fr.Seq > 1 { // the command line holds test names: "waiting for Quit" would match TestQuit
+					s.text.Write(fr.Data)
+				}
 			} else if !errors.Is(err, io.EOF) {
 				s.err = err
 			}

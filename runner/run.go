@@ -38,6 +38,8 @@ func (e *Execution) execute() {
 		res.finished = e.r.cfg.Now()
 	}
 	sigReason := e.signalReason(res.exit.Signal)
+	e.r.log.Debug("execution ended", "execution", e.id, "job", e.spec.Job,
+		"started", res.started, "code", res.exit.Code, "signal", res.exit.Signal, "reason", res.reason)
 	e.end(func(s *runlet.Execution) {
 		s.Finished = res.finished
 		s.Status, s.ExitCode = runlet.StatusFinished, res.exit.Code

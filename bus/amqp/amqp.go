@@ -29,6 +29,9 @@ const Type = "amqp"
 // dies.
 const DefaultPrefetch = 128
 
+// closeTimeout bounds the wait for the broker's answer to Close.
+const closeTimeout = 5 * time.Second
+
 var _ bus.Bus = (*Bus)(nil)
 
 // Bus is a connection to RabbitMQ that implements bus.Bus. Its methods are
@@ -127,7 +130,8 @@ func (b *Bus) Close() error {
 	b.cancel()
 	var err error
 	if conn != nil && !conn.IsClosed() {
-		if cerr := conn.Close(); cerr != nil && !conn.IsClosed() {
+		// A broker that stopped answering must not hold Close up.
+		if cerr := conn.CloseDeadline(time.Now().Add(closeTimeout)); cerr != nil && !conn.IsClosed() {
 			err = fmt.Errorf("amqp: close connection: %w", cerr)
 		}
 	}

@@ -1,0 +1,351 @@
+// Package apiclient is the Go client of the Runlet server's HTTP API
+// (/api/v1): the request and response types both sides share, and one
+// method per endpoint. Every error the server answers comes back as a
+// *runlet.Error with the server's code and message, so callers decide on
+// runlet.ErrorCode and show runlet.ErrorMessage.
+package apiclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/home"
+	"github.com/runlet/runlet/store"
+)
+
+// Prefix is the path of every API endpoint.
+const Prefix = "/api/v1"
+
+// maxResponse bounds what the client reads of one answer.
+const maxResponse = 64 << 20
+
+// Client calls one server on behalf of one token.
+type Client struct {
+	// BaseURL is the server ("http://127.0.0.1:8080"), without /api/v1.
+	BaseURL string
+	// Token is the bearer token; empty for the unauthenticated endpoints.
+	Token string
+	// HTTP is the client used; nil means a client with a 60 s timeout.
+	HTTP *http.Client
+	// UserAgent is sent with every request when set.
+	UserAgent string
+}
+
+var defaultHTTP = &http.Client{Timeout: 60 * time.Second}
+
+// New returns a client of the server at baseURL acting with token.
+func New(baseURL, token string) *Client {
+	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), Token: token}
+}
+
+// FromCredentials returns a client acting as the signed-in device.
+func FromCredentials(c *home.Credentials) *Client { return New(c.Server, c.Token) }
+
+// DeviceCode starts the device authorization flow (RFC 8628).
+func (c *Client) DeviceCode(ctx context.Context, req DeviceCodeRequest) (*DeviceCodeResponse, error) {
+	var out DeviceCodeResponse
+	return &out, c.do(ctx, http.MethodPost, "/device/code", req, &out)
+}
+
+// DeviceToken polls once for the device code's outcome: the credentials
+// once approved, or an *OAuthError (see AuthorizationPending ...).
+func (c *Client) DeviceToken(ctx context.Context, deviceCode string) (*home.Credentials, error) {
+	var out struct {
+		Credentials home.Credentials `json:"credentials"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/device/token", DeviceTokenRequest{DeviceCode: deviceCode}, &out); err != nil {
+		return nil, err
+	}
+	return &out.Credentials, nil
+}
+
+// WaitDeviceToken polls DeviceToken every interval (growing by 5 s on
+// slow_down, as RFC 8628 3.5 asks) until approval, a final answer, or ctx.
+func (c *Client) WaitDeviceToken(ctx context.Context, code *DeviceCodeResponse) (*home.Credentials, error) {
+	interval := time.Duration(code.Interval) * time.Second
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	t := time.NewTimer(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		cred, err := c.DeviceToken(ctx, code.DeviceCode)
+		var oe *OAuthError
+		switch {
+		case err == nil:
+			return cred, nil
+		case errors.As(err, &oe) && oe.Code == SlowDown:
+			interval += 5 * time.Second
+		case errors.As(err, &oe) && oe.Code == AuthorizationPending:
+		default:
+			return nil, err
+		}
+		t.Reset(interval)
+	}
+}
+
+// Enroll signs a device in with an enrollment token.
+func (c *Client) Enroll(ctx context.Context, req EnrollRequest) (*home.Credentials, error) {
+	var out struct {
+		Credentials home.Credentials `json:"credentials"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/enroll", req, &out); err != nil {
+		return nil, err
+	}
+	return &out.Credentials, nil
+}
+
+// Signout revokes the calling device and its tokens.
+func (c *Client) Signout(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/signout", nil, nil)
+}
+
+// Login signs a user in and returns a session token.
+func (c *Client) Login(ctx context.Context, email, password string) (*LoginResponse, error) {
+	var out LoginResponse
+	return &out, c.do(ctx, http.MethodPost, "/login", LoginRequest{Email: email, Password: password}, &out)
+}
+
+// Whoami tells who the token acts as.
+func (c *Client) Whoami(ctx context.Context) (*Whoami, error) {
+	var out Whoami
+	return &out, c.do(ctx, http.MethodGet, "/whoami", nil, &out)
+}
+
+// Jobs returns the workspace's job set.
+func (c *Client) Jobs(ctx context.Context) (*Jobs, error) {
+	var out Jobs
+	return &out, c.do(ctx, http.MethodGet, "/jobs", nil, &out)
+}
+
+// NoVersion, given to PutJobs, replaces the job set whatever its version.
+const NoVersion int64 = -1
+
+// PutJobs replaces the job set with the YAML src. With ifMatch >= 0 the
+// server refuses (ECONFLICT) when the set's version changed meanwhile (0:
+// there was none). An invalid file comes back as *ValidationError.
+func (c *Client) PutJobs(ctx context.Context, src []byte, ifMatch int64) (*Jobs, error) {
+	h := http.Header{"Content-Type": {"application/yaml"}}
+	if ifMatch >= 0 {
+		h.Set("If-Match", strconv.FormatInt(ifMatch, 10))
+	}
+	var out Jobs
+	return &out, c.send(ctx, http.MethodPut, "/jobs", h, bytes.NewReader(src), &out)
+}
+
+// DeleteJob removes a job from the set and returns the new version.
+func (c *Client) DeleteJob(ctx context.Context, name string) (int64, error) {
+	var out DeleteJobResponse
+	err := c.do(ctx, http.MethodDelete, "/jobs/"+url.PathEscape(name), nil, &out)
+	return out.Version, err
+}
+
+// Run starts a job.
+func (c *Client) Run(ctx context.Context, req RunRequest) (*RunResponse, error) {
+	var out RunResponse
+	return &out, c.do(ctx, http.MethodPost, "/runs", req, &out)
+}
+
+// Executions lists the workspace's executions, newest first.
+func (c *Client) Executions(ctx context.Context, f ExecutionFilter) ([]store.Execution, error) {
+	q := url.Values{}
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	set("job", f.Job)
+	set("device", f.Device)
+	set("status", f.Status)
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	if f.Offset > 0 {
+		q.Set("offset", strconv.Itoa(f.Offset))
+	}
+	path := "/executions"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out struct {
+		Executions []store.Execution `json:"executions"`
+	}
+	err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return out.Executions, err
+}
+
+// Execution returns every target of one execution.
+func (c *Client) Execution(ctx context.Context, id string) ([]store.Execution, error) {
+	var out struct {
+		Targets []store.Execution `json:"targets"`
+	}
+	err := c.do(ctx, http.MethodGet, "/executions/"+url.PathEscape(id), nil, &out)
+	return out.Targets, err
+}
+
+// Stop asks the execution to stop (SIGTERM, then SIGKILL) on device, or on
+// every target when device is empty.
+func (c *Client) Stop(ctx context.Context, id, device string) error {
+	return c.control(ctx, id, "stop", device)
+}
+
+// Kill kills the execution now on device, or on every target.
+func (c *Client) Kill(ctx context.Context, id, device string) error {
+	return c.control(ctx, id, "kill", device)
+}
+
+func (c *Client) control(ctx context.Context, id, op, device string) error {
+	path := "/executions/" + url.PathEscape(id) + "/" + op
+	if device != "" {
+		path += "?device=" + url.QueryEscape(device)
+	}
+	return c.do(ctx, http.MethodPost, path, nil, nil)
+}
+
+// Devices lists the workspace's devices with their presence.
+func (c *Client) Devices(ctx context.Context) ([]Device, error) {
+	var out struct {
+		Devices []Device `json:"devices"`
+	}
+	err := c.do(ctx, http.MethodGet, "/devices", nil, &out)
+	return out.Devices, err
+}
+
+// Ready reports whether the server's database and bus are up (/readyz).
+func (c *Client) Ready(ctx context.Context) error {
+	return c.send(ctx, http.MethodGet, "/readyz", nil, nil, nil)
+}
+
+// do sends in as JSON (when not nil) to the API path and decodes the answer
+// into out (when not nil).
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	h := http.Header{}
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		body = bytes.NewReader(b)
+		h.Set("Content-Type", "application/json")
+	}
+	return c.send(ctx, method, Prefix+path, h, body, out)
+}
+
+func (c *Client) send(ctx context.Context, method, path string, h http.Header, body io.Reader, out any) error {
+	if !strings.HasPrefix(path, Prefix) && !strings.HasPrefix(path, "/readyz") && !strings.HasPrefix(path, "/healthz") {
+		path = Prefix + path
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, body)
+	if err != nil {
+		return runlet.Errorf(runlet.EINVALID, "Bad server URL %q: %v", c.BaseURL, err)
+	}
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	if c.UserAgent != "" {
+		req.Header.Set("User-Agent", c.UserAgent)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = defaultHTTP
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &runlet.Error{Code: runlet.EUNAVAILABLE, Message: fmt.Sprintf("Cannot reach the Runlet server at %s: %v", c.BaseURL, errors.Unwrap(err))}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return &runlet.Error{Code: runlet.EUNAVAILABLE, Message: fmt.Sprintf("Reading the answer of %s %s: %v", method, path, err)}
+	}
+	if resp.StatusCode >= 300 {
+		return decodeError(resp.StatusCode, b)
+	}
+	if out == nil || len(b) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("decode the answer of %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// decodeError turns an error answer into *runlet.Error (or *OAuthError,
+// *ValidationError).
+func decodeError(status int, b []byte) error {
+	var raw struct {
+		Error       json.RawMessage `json:"error"`
+		Description string          `json:"error_description"`
+	}
+	if json.Unmarshal(b, &raw) == nil && len(raw.Error) > 0 {
+		var code string
+		if json.Unmarshal(raw.Error, &code) == nil {
+			return &OAuthError{Code: code, Description: raw.Description}
+		}
+		var d ErrorDetail
+		if json.Unmarshal(raw.Error, &d) == nil && d.Code != "" {
+			e := &runlet.Error{Code: d.Code, Message: d.Message}
+			if len(d.Details) > 0 {
+				return &ValidationError{Err: e, Details: d.Details}
+			}
+			return e
+		}
+	}
+	text := strings.TrimSpace(string(b))
+	if i := strings.IndexByte(text, '\n'); i >= 0 {
+		text = text[:i]
+	}
+	if len(text) > 200 {
+		text = text[:200]
+	}
+	msg := fmt.Sprintf("The server answered %d %s", status, http.StatusText(status))
+	if text != "" {
+		msg += ": " + text
+	}
+	return &runlet.Error{Code: StatusCode(status), Message: msg}
+}
+
+// StatusCode is the runlet error code of an HTTP status: the inverse of
+// the server's mapping.
+func StatusCode(status int) string {
+	switch status {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+		return runlet.EINVALID
+	case http.StatusUnauthorized:
+		return runlet.EUNAUTHORIZED
+	case http.StatusForbidden:
+		return runlet.EFORBIDDEN
+	case http.StatusNotFound:
+		return runlet.ENOTFOUND
+	case http.StatusConflict, http.StatusPreconditionFailed:
+		return runlet.ECONFLICT
+	case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
+		return runlet.EUNAVAILABLE
+	case http.StatusNotImplemented:
+		return runlet.ENOTIMPLEMENTED
+	}
+	return runlet.EINTERNAL
+}

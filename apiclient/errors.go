@@ -1,0 +1,53 @@
+package apiclient
+
+import (
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/jobspec"
+)
+
+// RFC 8628 3.5 error codes of the device token endpoint.
+const (
+	AuthorizationPending = "authorization_pending"
+	SlowDown             = "slow_down"
+	ExpiredToken         = "expired_token"
+	AccessDenied         = "access_denied"
+)
+
+// OAuthError is an RFC 8628 answer of the token endpoint other than
+// success. Pending and slow_down mean "poll again"; the others are final.
+type OAuthError struct {
+	Code        string
+	Description string
+}
+
+func (e *OAuthError) Error() string {
+	if e.Description != "" {
+		return e.Description
+	}
+	return "device authorization: " + e.Code
+}
+
+// Unwrap gives the final answers a runlet code, so the CLI reports them
+// like any other error.
+func (e *OAuthError) Unwrap() error {
+	switch e.Code {
+	case AccessDenied:
+		return runlet.Errorf(runlet.EFORBIDDEN, "%s", e.Error())
+	case ExpiredToken:
+		return runlet.Errorf(runlet.EUNAUTHORIZED, "%s", e.Error())
+	}
+	return nil
+}
+
+// ValidationError is an invalid-job-file answer: the *runlet.Error (code
+// invalid, every problem in the message, one a line) plus each problem as
+// a record. errors.As(err, new(*runlet.Error)) finds the former.
+type ValidationError struct {
+	Err     *runlet.Error
+	Details []jobspec.Error
+}
+
+func (e *ValidationError) Error() string { return e.Err.Message }
+
+// Unwrap returns the *runlet.Error.
+func (e *ValidationError) Unwrap() error { return e.Err }

@@ -1,0 +1,144 @@
+package apiclient
+
+import (
+	"time"
+
+	"github.com/runlet/runlet/jobspec"
+	"github.com/runlet/runlet/pty"
+)
+
+// DeviceCodeRequest starts the device authorization flow (RFC 8628 3.1):
+// what the device says about itself.
+type DeviceCodeRequest struct {
+	Name    string `json:"name"`
+	OS      string `json:"os,omitempty"`
+	Arch    string `json:"arch,omitempty"`
+	Version string `json:"version,omitempty"`
+}
+
+// DeviceCodeResponse is RFC 8628 3.2: what the device shows the person and
+// how it polls.
+type DeviceCodeResponse struct {
+	DeviceCode              string `json:"device_code"`
+	UserCode                string `json:"user_code"`
+	VerificationURI         string `json:"verification_uri"`
+	VerificationURIComplete string `json:"verification_uri_complete"`
+	ExpiresIn               int    `json:"expires_in"` // seconds
+	Interval                int    `json:"interval"`   // seconds between polls
+}
+
+// DeviceTokenRequest polls for the outcome of a device code.
+type DeviceTokenRequest struct {
+	DeviceCode string `json:"device_code"`
+}
+
+// EnrollRequest signs a device in with an enrollment token, unattended.
+type EnrollRequest struct {
+	Token   string `json:"token"`
+	Name    string `json:"name"`
+	OS      string `json:"os,omitempty"`
+	Arch    string `json:"arch,omitempty"`
+	Version string `json:"version,omitempty"`
+}
+
+// LoginRequest signs a user in with email and password.
+type LoginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// LoginResponse carries a user session token.
+type LoginResponse struct {
+	Token   string    `json:"token"`
+	Expires time.Time `json:"expires"`
+}
+
+// Whoami is who a token acts as.
+type Whoami struct {
+	Workspace     string `json:"workspace"`
+	WorkspaceName string `json:"workspaceName"`
+	Device        string `json:"device,omitempty"` // name, for a device token
+	DeviceID      string `json:"deviceId,omitempty"`
+	User          string `json:"user,omitempty"` // email, for a user token
+	UserID        string `json:"userId,omitempty"`
+}
+
+// Jobs is a workspace's job set: its YAML source, its version (for
+// If-Match) and the parsed jobs.
+type Jobs struct {
+	Source  string         `json:"source"`
+	Version int64          `json:"version"`
+	Jobs    []*jobspec.Job `json:"jobs"`
+}
+
+// DeleteJobResponse is the version of the job set after a delete.
+type DeleteJobResponse struct {
+	Version int64 `json:"version"`
+}
+
+// RunRequest starts a job. Where and On override the job's own targeting.
+type RunRequest struct {
+	Job   string        `json:"job"`
+	Args  []string      `json:"args,omitempty"` // args[0] is the job name, as in jobspec.Job.Render
+	Where jobspec.Where `json:"where,omitempty"`
+	On    []string      `json:"on,omitempty"`
+	Size  *pty.Size     `json:"size,omitempty"`
+}
+
+// RunResponse names the execution and where it went.
+type RunResponse struct {
+	Execution string   `json:"execution"`
+	Targets   []Target `json:"targets"`
+}
+
+// Target is one device of a run and the status it starts with.
+type Target struct {
+	Device string `json:"device"`
+	Status string `json:"status"`
+}
+
+// ExecutionFilter selects executions; empty fields match all.
+type ExecutionFilter struct {
+	Job    string
+	Device string
+	Status string
+	Limit  int
+	Offset int
+}
+
+// Device is a device of the workspace with its presence.
+type Device struct {
+	Name     string            `json:"name"`
+	ID       string            `json:"id"`
+	OS       string            `json:"os,omitempty"`
+	Arch     string            `json:"arch,omitempty"`
+	Version  string            `json:"version,omitempty"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	LastSeen time.Time         `json:"lastSeen,omitzero"`
+	Online   bool              `json:"online"`
+	CPU      float64           `json:"cpu"`    // percent, from the last heartbeat
+	Memory   float64           `json:"memory"` // percent used
+	Uptime   time.Duration     `json:"uptime"` // nanoseconds, as in wire.Heartbeat
+	Running  int               `json:"running"`
+	Queued   int               `json:"queued"`
+}
+
+// ErrorBody is the JSON of every API error except the RFC 8628 token
+// endpoint's: {"error": {...}}.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is an error's code (runlet.E*), message and, for invalid job
+// files, every problem found.
+type ErrorDetail struct {
+	Code    string          `json:"code"`
+	Message string          `json:"message"`
+	Details []jobspec.Error `json:"details,omitempty"`
+}
+
+// OAuthErrorBody is RFC 8628 3.5's error response of POST /device/token.
+type OAuthErrorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}

@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/bus/connect"
+	"github.com/runlet/runlet/home"
+)
+
+// brokerWait bounds how long a verb waits for the broker before saying so.
+const brokerWait = 20 * time.Second
+
+// signedIn returns this device's credentials and an API client acting as
+// it, or the error that tells the person to sign in.
+func (m *Main) signedIn() (*home.Credentials, *apiclient.Client, error) {
+	cred, err := home.Dir(m.home).Credentials()
+	if err != nil {
+		return nil, nil, err
+	}
+	return cred, m.apiClient(cred.Server, cred.Token), nil
+}
+
+func (m *Main) apiClient(server, token string) *apiclient.Client {
+	c := apiclient.New(server, token)
+	c.UserAgent = "runlet/" + Version
+	return c
+}
+
+// openBus connects to the workspace's broker with the device's own broker
+// credentials.
+func (m *Main) openBus(ctx context.Context, cred *home.Credentials) (bus.Bus, error) {
+	if cred.Broker == "" {
+		return nil, runlet.Errorf(runlet.EINVALID, "the credentials in %s name no broker; sign in again", m.home)
+	}
+	u, err := brokerURL(cred)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, brokerWait)
+	defer cancel()
+	b, err := connect.Open(ctx, u, bus.Options{Name: "runlet-cli " + cred.Device, Logger: m.logger()})
+	if err != nil {
+		return nil, runlet.Errorf(runlet.EUNAVAILABLE, "cannot reach the message broker %s: %v", cred.Broker, err)
+	}
+	return b, nil
+}
+
+// brokerURL puts the device's broker user and password into the broker URL
+// (every server of a comma-separated NATS list).
+func brokerURL(cred *home.Credentials) (string, error) {
+	if cred.BrokerUser == "" {
+		return cred.Broker, nil
+	}
+	parts := strings.Split(cred.Broker, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil || u.Host == "" {
+			return "", runlet.Errorf(runlet.EINVALID, "the broker URL %q in the credentials is not valid; sign in again", p)
+		}
+		u.User = url.UserPassword(cred.BrokerUser, cred.BrokerPassword)
+		parts[i] = u.String()
+	}
+	return strings.Join(parts, ","), nil
+}
+
+// printJSON writes v as indented JSON on standard output.
+func (m *Main) printJSON(v any) error {
+	enc := json.NewEncoder(m.Stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write JSON: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,100 @@
+package daemon
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/runner"
+	"github.com/runlet/runlet/wire"
+)
+
+// onInput writes a viewer's keystrokes to the execution's terminal.
+func (d *Daemon) onInput(m bus.Message) {
+	x := d.running(m.Key)
+	if x == nil {
+		return
+	}
+	viewer, _, data, err := wire.ParseInput(m)
+	if err != nil {
+		d.log.Debug("dropping malformed input", "key", m.Key, "err", err)
+		return
+	}
+	if err := x.Input(data); err != nil {
+		d.log.Debug("input not delivered", "execution", x.ID(), "viewer", viewer, "err", err)
+	}
+}
+
+// onControl applies a viewer's stop, kill, resize or replay request.
+func (d *Daemon) onControl(m bus.Message) {
+	exec := execOfKey(m.Key)
+	var c wire.Control
+	err := wire.Decode(m.Body, &c)
+	if err == nil {
+		err = c.Validate()
+	}
+	if err != nil || exec == "" {
+		d.log.Debug("dropping a malformed control request", "key", m.Key, "err", err)
+		return
+	}
+	if c.Op == wire.OpReplay {
+		d.spawn(func() {
+			ctx, cancel := context.WithTimeout(d.ctx, replayWait)
+			defer cancel()
+			d.replay(ctx, exec, c.From, c.Viewer)
+		})
+		return
+	}
+	x := d.runner.Get(exec)
+	if x == nil {
+		d.log.Debug("control request for an execution not running here", "execution", exec, "op", c.Op)
+		return
+	}
+	switch c.Op {
+	case wire.OpStop:
+		err = x.Stop()
+	case wire.OpKill:
+		err = x.Kill()
+	case wire.OpResize:
+		err = x.Resize(c.Size)
+	}
+	switch {
+	case err == nil:
+		if c.Op != wire.OpResize {
+			d.log.Info("control request", "execution", exec, "op", c.Op, "by", c.By)
+		}
+	case runlet.ErrorCode(err) == runlet.ECONFLICT:
+		d.log.Debug("control request after the end", "execution", exec, "op", c.Op)
+	default:
+		d.log.Warn("control request failed", "execution", exec, "op", c.Op, "err", err)
+	}
+}
+
+// replayWait bounds one replay: the frames it sends exist already.
+const replayWait = 2 * time.Minute
+
+// running returns the execution a job key names, if the runner has it.
+func (d *Daemon) running(k bus.Key) *runner.Execution {
+	exec := execOfKey(k)
+	if exec == "" {
+		return nil
+	}
+	return d.runner.Get(exec)
+}
+
+// execOfKey is the execution id in a job key ("job.<exec>.<device>...."),
+// undoing bus.Word's escapes; "" when k is not a job key.
+func execOfKey(k bus.Key) string {
+	w := k.Words()
+	if len(w) < 3 || w[0] != "job" || w[1] == "%" {
+		return ""
+	}
+	id, err := url.PathUnescape(w[1])
+	if err != nil || strings.ContainsAny(id, "/\\") {
+		return ""
+	}
+	return id
+}

@@ -1,0 +1,254 @@
+// Package daemon is the device side of Runlet (`runlet daemon`): it takes
+// executions from the device's dispatch queue into the runner, publishes
+// their frames and every status transition, obeys input, resize, stop, kill
+// and replay requests from any viewer of its workspace, and sends
+// heartbeats. What must survive a crash or a broker outage (unconfirmed
+// statuses, the executions it started) lives in the home's state directory.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/bus/connect"
+	"github.com/runlet/runlet/home"
+	"github.com/runlet/runlet/runner"
+)
+
+// Config configures a Daemon; zero values pick the defaults.
+type Config struct {
+	// Home is the device's home directory: logs and state go there.
+	Home home.Dir
+	// Credentials say who the device is and where its broker is; nil means
+	// Home.Credentials().
+	Credentials *home.Credentials
+	// Bus is the broker connection; nil means connect to
+	// Credentials.Broker as BrokerUser. A Bus given here is not closed by
+	// Run.
+	Bus bus.Bus
+	// Parallel is how many executions run at once; 0 means one per CPU.
+	Parallel int
+	// HeartbeatInterval is the time between heartbeats; 0 means 5s.
+	HeartbeatInterval time.Duration
+	// StopGrace is how long a stop waits before SIGKILL; 0 means the
+	// runner's default.
+	StopGrace time.Duration
+	// Logger receives the daemon's log; nil discards it.
+	Logger *slog.Logger
+	// Version is reported in heartbeats.
+	Version string
+}
+
+// DefaultHeartbeatInterval is Config.HeartbeatInterval when zero.
+const DefaultHeartbeatInterval = 5 * time.Second
+
+// Daemon runs one device's executions for its workspace.
+type Daemon struct {
+	cfg    Config
+	creds  *home.Credentials
+	log    *slog.Logger
+	ws     string
+	device string
+
+	bus     bus.Bus
+	runner  *runner.Runner
+	outbox  *outbox
+	records *records
+	started time.Time
+
+	// ctx ends the goroutines the daemon owns (output followers,
+	// replays); wg waits for them.
+	ctx context.Context
+	wg  sync.WaitGroup
+
+	mu    sync.Mutex
+	execs map[string]*tracked
+}
+
+// tracked is an execution this daemon process took into its runner.
+type tracked struct {
+	x      *runner.Execution // set once Enqueue returned
+	status runlet.Status
+	final  chan struct{} // closed once the final status is in the outbox
+}
+
+// New checks cfg; Run does the work.
+func New(cfg Config) (*Daemon, error) {
+	if cfg.Home == "" {
+		return nil, runlet.Errorf(runlet.EINVALID, "daemon: a home directory is required")
+	}
+	creds := cfg.Credentials
+	if creds == nil {
+		c, err := cfg.Home.Credentials()
+		if err != nil {
+			return nil, err
+		}
+		creds = c
+	}
+	switch {
+	case creds.Workspace == "" || creds.Device == "":
+		return nil, runlet.Errorf(runlet.EINVALID, "daemon: the credentials name no workspace or device; sign in again")
+	case cfg.Bus == nil && creds.Broker == "":
+		return nil, runlet.Errorf(runlet.EINVALID, "daemon: the credentials name no broker; sign in again")
+	case cfg.Parallel < 0:
+		return nil, runlet.Errorf(runlet.EINVALID, "daemon: parallelism %d is negative; use 0 for one per CPU", cfg.Parallel)
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Daemon{
+		cfg:    cfg,
+		creds:  creds,
+		log:    cfg.Logger.With("device", creds.Device),
+		ws:     creds.Workspace,
+		device: creds.Device,
+		execs:  map[string]*tracked{},
+	}, nil
+}
+
+// Run works until ctx ends, then kills the running executions, reports
+// their end, and returns. It fails early when the state directory or the
+// broker credentials are unusable.
+func (d *Daemon) Run(ctx context.Context) error {
+	d.started = time.Now()
+	var err error
+	if d.records, err = openRecords(d.cfg.Home.Path("state", "executions")); err != nil {
+		return err
+	}
+	if d.outbox, err = openOutbox(d.cfg.Home.Path("state", "outbox"), d.log); err != nil {
+		return err
+	}
+	if err := d.connect(ctx); err != nil {
+		return err
+	}
+	if d.cfg.Bus == nil {
+		defer d.bus.Close()
+	}
+	d.runner, err = runner.New(runner.Config{
+		Parallel:  d.cfg.Parallel,
+		LogDir:    d.cfg.Home.LogDir(),
+		StopGrace: d.cfg.StopGrace,
+		Logger:    d.log,
+		OnStatus:  d.onStatus,
+	})
+	if err != nil {
+		return err
+	}
+
+	// The outbox sender lives until the very end, so that the statuses of
+	// the executions the shutdown ends get their chance to go out.
+	sendCtx, stopSending := context.WithCancel(context.WithoutCancel(ctx))
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		d.outbox.run(sendCtx, d.bus, d.ws)
+	}()
+	defer func() {
+		d.outbox.flush(flushWait)
+		stopSending()
+		<-sent
+	}()
+
+	if err := d.recover(); err != nil {
+		return err
+	}
+	d.ctx = ctx
+	err = d.serve(ctx)
+	// Killing the executions ends their followers; the runner waits for them.
+	d.runner.Close()
+	d.wg.Wait()
+	return err
+}
+
+// flushWait bounds how long a stopping daemon waits for the broker to
+// confirm the last statuses; what is left goes out at the next start.
+const flushWait = 5 * time.Second
+
+// serve subscribes and consumes, then waits for ctx.
+func (d *Daemon) serve(ctx context.Context) error {
+	subs, err := d.subscribe(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, s := range subs {
+			_ = s.Close()
+		}
+	}()
+	d.wg.Add(2)
+	go func() {
+		defer d.wg.Done()
+		d.consumeDispatch(ctx)
+	}()
+	go func() {
+		defer d.wg.Done()
+		d.heartbeat(ctx)
+	}()
+	d.log.Info("daemon running", "workspace", d.ws, "parallel", d.cfg.Parallel)
+	<-ctx.Done()
+	return nil
+}
+
+// connect opens the broker connection unless the Config gave one.
+func (d *Daemon) connect(ctx context.Context) error {
+	if d.cfg.Bus != nil {
+		d.bus = d.cfg.Bus
+		return nil
+	}
+	u, err := url.Parse(d.creds.Broker)
+	if err != nil {
+		return fmt.Errorf("daemon: broker URL %q in the credentials: %w", d.creds.Broker, err)
+	}
+	if d.creds.BrokerUser != "" {
+		u.User = url.UserPassword(d.creds.BrokerUser, d.creds.BrokerPassword)
+	}
+	b, err := connect.Open(ctx, u.String(), bus.Options{
+		Name:   "runlet-daemon " + d.creds.Device,
+		Logger: d.log,
+		OnState: func(s bus.State) {
+			d.log.Info("broker connection", "state", s.String())
+		},
+	})
+	if errors.Is(err, bus.ErrAuth) {
+		return runlet.Errorf(runlet.EUNAUTHORIZED, "the broker %s refused this device's credentials (revoked?); sign in again: %v", d.creds.Broker, err)
+	}
+	if err != nil {
+		return fmt.Errorf("daemon: connect to the broker: %w", err)
+	}
+	d.bus = b
+	return nil
+}
+
+// subscribe listens for the input and control requests of every execution
+// on this device.
+func (d *Daemon) subscribe(ctx context.Context) ([]bus.Subscription, error) {
+	in, err := d.bus.Subscribe(ctx, d.ws, bus.InputPatternForDevice(d.device), d.onInput)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: listen for input: %w", err)
+	}
+	ctl, err := d.bus.Subscribe(ctx, d.ws, bus.ControlPatternForDevice(d.device), d.onControl)
+	if err != nil {
+		_ = in.Close()
+		return nil, fmt.Errorf("daemon: listen for control requests: %w", err)
+	}
+	return []bus.Subscription{in, ctl}, nil
+}
+
+// go runs f on a goroutine the daemon waits for at the end of Run.
+func (d *Daemon) spawn(f func()) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		f()
+	}()
+}

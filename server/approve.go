@@ -1,0 +1,114 @@
+package server
+
+import (
+	"html/template"
+	"net/http"
+
+	"github.com/runlet/runlet"
+)
+
+// approvalPage is the minimal sign-in approval page of RFC 8628: the person
+// types the code shown by the device (or follows the complete URI), signs in
+// with email and password, and approves or denies. The form carries the
+// credentials itself, so there is no session cookie to forge requests with.
+var approvalPage = template.Must(template.New("device").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Runlet: sign in a device</title>
+<style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}
+label{display:block;margin:.6rem 0}input{width:100%;padding:.4rem;box-sizing:border-box}
+.code{font-family:monospace;font-size:1.4rem}.err{color:#b00}.ok{color:#070}</style></head>
+<body><h1>Sign in a device</h1>
+{{if .Error}}<p class="err">{{.Error}}</p>{{end}}
+{{if .Done}}<p class="ok">{{.Done}}</p>{{else}}
+{{if .Device}}<p>The device <b>{{.Device}}</b> asks to join this Runlet server with the code <span class="code">{{.Code}}</span>.</p>{{end}}
+<form method="post" action="/device">
+<label>Code shown by the device <input name="code" value="{{.Code}}" autocomplete="off" required></label>
+<label>Email <input name="email" type="email" value="{{.Email}}" required></label>
+<label>Password <input name="password" type="password" required></label>
+<button name="action" value="approve">Approve</button> <button name="action" value="deny">Deny</button>
+</form>{{end}}
+</body></html>
+`))
+
+type approvalData struct {
+	Code, Device, Email, Error, Done string
+}
+
+func (s *Server) renderApproval(w http.ResponseWriter, status int, d approvalData) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.WriteHeader(status)
+	_ = approvalPage.Execute(w, d)
+}
+
+func (s *Server) handleApprovalPage(w http.ResponseWriter, r *http.Request) {
+	d := approvalData{Code: normalizeUserCode(r.URL.Query().Get("code"))}
+	if d.Code != "" {
+		c, err := s.db.DeviceCodeByUserCode(r.Context(), d.Code)
+		if err != nil {
+			d.Error = "This code is unknown or expired: start the sign-in on the device again."
+			s.renderApproval(w, statusOf(err), d)
+			return
+		}
+		d.Device = c.DeviceName
+	}
+	s.renderApproval(w, http.StatusOK, d)
+}
+
+func (s *Server) handleApprovalForm(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.renderApproval(w, http.StatusBadRequest, approvalData{Error: "The form could not be read."})
+		return
+	}
+	ctx := r.Context()
+	d := approvalData{Code: normalizeUserCode(r.PostForm.Get("code")), Email: r.PostForm.Get("email")}
+	c, err := s.db.DeviceCodeByUserCode(ctx, d.Code)
+	if err != nil {
+		d.Error = "This code is unknown or expired: start the sign-in on the device again."
+		s.renderApproval(w, statusOf(err), d)
+		return
+	}
+	d.Device = c.DeviceName
+	u, _, err := s.checkUser(ctx, d.Email, r.PostForm.Get("password"))
+	if err == nil {
+		// Devices sign in to the default workspace this round; the user
+		// must belong to it.
+		_, err = s.db.Membership(ctx, s.defaultWS.ID, u.ID)
+		if runlet.ErrorCode(err) == runlet.ENOTFOUND {
+			err = runlet.Errorf(runlet.EFORBIDDEN, "%s is not a member of the workspace %s.", u.Email, s.defaultWS.Name)
+		}
+	}
+	if err != nil {
+		d.Error = runlet.ErrorMessage(err)
+		s.renderApproval(w, statusOf(err), d)
+		return
+	}
+	if r.PostForm.Get("action") == "deny" {
+		_, err = s.db.DenyDeviceCode(ctx, d.Code, u.ID)
+		d.Done = "The device " + c.DeviceName + " was refused."
+	} else {
+		if err = s.checkNameFree(ctx, s.defaultWS.ID, c.DeviceName); err == nil {
+			_, err = s.db.ApproveDeviceCode(ctx, d.Code, s.defaultWS.ID, u.ID)
+		}
+		d.Done = "The device " + c.DeviceName + " is signed in. You can close this page."
+	}
+	if err != nil {
+		d.Done, d.Error = "", runlet.ErrorMessage(err)
+		if runlet.ErrorCode(err) == runlet.ECONFLICT && d.Error == "" {
+			d.Error = "This code was already approved or denied."
+		}
+		s.renderApproval(w, statusOf(err), d)
+		return
+	}
+	s.log.Info("device code answered", "device", c.DeviceName, "by", u.Email, "action", r.PostForm.Get("action"))
+	s.renderApproval(w, http.StatusOK, d)
+}
+
+func statusOf(err error) int {
+	if st, ok := statuses[runlet.ErrorCode(err)]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+

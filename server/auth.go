@@ -1,0 +1,165 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/bus/nats/embedded"
+	"github.com/runlet/runlet/store"
+)
+
+// caller is who a request acts as: a device or a user, in one workspace.
+type caller struct {
+	Workspace store.Workspace
+	Token     store.Token
+	Device    *store.Device // a device token
+	User      *store.User   // a session or API token
+}
+
+// Name is how the caller appears as an execution's client.
+func (c *caller) Name() string {
+	if c.Device != nil {
+		return c.Device.Name
+	}
+	return c.User.Email
+}
+
+type callerKey struct{}
+
+func callerOf(r *http.Request) *caller { return r.Context().Value(callerKey{}).(*caller) }
+
+var (
+	errNoToken  = runlet.Errorf(runlet.EUNAUTHORIZED, "This endpoint needs a token: send 'Authorization: Bearer TOKEN' (sign in with 'runlet @signin').")
+	errBadToken = runlet.Errorf(runlet.EUNAUTHORIZED, "The token is unknown, revoked or expired: sign in again with 'runlet @signin'.")
+)
+
+// authed runs h for requests with a usable device, session or API token.
+func (s *Server) authed(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.authenticate(r)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
+	})
+}
+
+func (s *Server) authenticate(r *http.Request) (*caller, error) {
+	auth := r.Header.Get("Authorization")
+	secret, ok := strings.CutPrefix(auth, "Bearer ")
+	if !ok || strings.TrimSpace(secret) == "" {
+		return nil, errNoToken
+	}
+	ctx := r.Context()
+	t, err := s.db.TokenByHash(ctx, store.HashSecret(strings.TrimSpace(secret)))
+	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
+		return nil, errBadToken
+	} else if err != nil {
+		return nil, err
+	}
+	c := &caller{Token: t}
+	switch t.Kind {
+	case store.TokenDevice:
+		d, err := s.db.Device(ctx, t.Workspace, t.Subject)
+		if err != nil || d.Revoked {
+			return nil, errBadToken
+		}
+		c.Device = &d
+	case store.TokenSession, store.TokenAPI:
+		u, err := s.db.User(ctx, t.Subject)
+		if err != nil {
+			return nil, errBadToken
+		}
+		c.User = &u
+	default:
+		return nil, runlet.Errorf(runlet.EUNAUTHORIZED, "An enrollment token only signs devices in (runlet @signin --token); use the device's own token for the API.")
+	}
+	if c.Workspace, err = s.db.Workspace(ctx, t.Workspace); err != nil {
+		return nil, errBadToken
+	}
+	if err := s.attach(ctx, c.Workspace.ID); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var req apiclient.LoginRequest
+	if err := decode(r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	u, ws, err := s.checkUser(r.Context(), req.Email, req.Password)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	secret := newSecret("rls_")
+	t := store.Token{Workspace: ws.ID, Kind: store.TokenSession, Hash: store.HashSecret(secret), Subject: u.ID, Expires: s.now().Add(SessionTTL)}
+	if err := s.db.CreateToken(r.Context(), &t); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, apiclient.LoginResponse{Token: secret, Expires: t.Expires})
+}
+
+var errLogin = runlet.Errorf(runlet.EUNAUTHORIZED, "Wrong email or password.")
+
+// checkUser verifies a password and returns the user with the workspace
+// of their first membership.
+func (s *Server) checkUser(ctx context.Context, email, password string) (store.User, store.Workspace, error) {
+	u, err := s.db.UserByEmail(ctx, strings.TrimSpace(email))
+	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
+		return u, store.Workspace{}, errLogin
+	} else if err != nil {
+		return u, store.Workspace{}, err
+	}
+	if !checkPassword(u.PasswordHash, password) {
+		return u, store.Workspace{}, errLogin
+	}
+	ms, err := s.db.ListUserMemberships(ctx, u.ID)
+	if err != nil {
+		return u, store.Workspace{}, err
+	}
+	if len(ms) == 0 {
+		return u, store.Workspace{}, runlet.Errorf(runlet.EFORBIDDEN, "%s is not a member of any workspace.", u.Email)
+	}
+	ws, err := s.db.Workspace(ctx, ms[0].Workspace)
+	return u, ws, err
+}
+
+func (s *Server) handleWhoami(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	out := apiclient.Whoami{Workspace: c.Workspace.ID, WorkspaceName: c.Workspace.Name}
+	if c.Device != nil {
+		out.Device, out.DeviceID = c.Device.Name, c.Device.ID
+	} else {
+		out.User, out.UserID = c.User.Email, c.User.ID
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// brokerAuth is the embedded broker's Authenticator: user = device ID,
+// password = the device's API token.
+func (s *Server) brokerAuth(user, password string) (embedded.Principal, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	t, err := s.db.TokenByHash(ctx, store.HashSecret(password))
+	if err != nil {
+		return embedded.Principal{}, errors.New("unknown, revoked or expired token")
+	}
+	if t.Kind != store.TokenDevice || t.Subject != user {
+		return embedded.Principal{}, errors.New("not this device's token")
+	}
+	d, err := s.db.Device(ctx, t.Workspace, t.Subject)
+	if err != nil || d.Revoked {
+		return embedded.Principal{}, errors.New("revoked device")
+	}
+	return embedded.Principal{Workspace: t.Workspace, Device: d.Name}, nil
+}

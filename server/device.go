@@ -1,0 +1,244 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/home"
+	"github.com/runlet/runlet/store"
+)
+
+// userCodeAlphabet has no vowels (no words) and no look-alikes.
+const userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
+
+func newUserCode() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = userCodeAlphabet[int(b[i])%len(userCodeAlphabet)]
+	}
+	return string(b[:4]) + "-" + string(b[4:])
+}
+
+// normalizeUserCode makes what a person typed match the stored form.
+func normalizeUserCode(s string) string {
+	var b strings.Builder
+	for _, c := range strings.ToUpper(s) {
+		if c >= 'A' && c <= 'Z' {
+			b.WriteRune(c)
+		}
+	}
+	u := b.String()
+	if len(u) == 8 {
+		return u[:4] + "-" + u[4:]
+	}
+	return u
+}
+
+// checkDeviceName refuses names that would be hard to type or show.
+func checkDeviceName(name string) error {
+	if name == "" {
+		return runlet.Errorf(runlet.EINVALID, "A device needs a name (--name).")
+	}
+	if len(name) > 64 {
+		return runlet.Errorf(runlet.EINVALID, "The device name %q is longer than 64 characters.", name)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return runlet.Errorf(runlet.EINVALID, "The device name %q may only have letters, digits, '-', '_' and '.'.", name)
+		}
+	}
+	return nil
+}
+
+func nameTaken(name string) error {
+	return runlet.Errorf(runlet.ECONFLICT, "a device named %s is already signed in to this workspace; choose another --name or sign that device out first", name)
+}
+
+// checkNameFree reports a taken name before the user approves anything.
+func (s *Server) checkNameFree(ctx context.Context, ws, name string) error {
+	if err := checkDeviceName(name); err != nil {
+		return err
+	}
+	_, err := s.db.DeviceByName(ctx, ws, name)
+	switch runlet.ErrorCode(err) {
+	case "":
+		return nameTaken(name)
+	case runlet.ENOTFOUND:
+		return nil
+	}
+	return err
+}
+
+func (s *Server) handleDeviceCode(w http.ResponseWriter, r *http.Request) {
+	var req apiclient.DeviceCodeRequest
+	if err := decode(r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	if err := s.checkNameFree(ctx, s.defaultWS.ID, req.Name); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	secret := newSecret("rld_")
+	c := store.DeviceCode{Hash: store.HashSecret(secret), DeviceName: req.Name,
+		Expires: s.now().Add(s.cfg.CodeTTL), Interval: s.cfg.PollInterval}
+	var err error
+	for range 5 { // a user code collision is rare: make another
+		c.UserCode = newUserCode()
+		if err = s.db.CreateDeviceCode(ctx, &c); runlet.ErrorCode(err) != runlet.ECONFLICT {
+			break
+		}
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	verify := s.publicURL + "/device"
+	writeJSON(w, http.StatusOK, apiclient.DeviceCodeResponse{
+		DeviceCode: secret, UserCode: c.UserCode,
+		VerificationURI: verify, VerificationURIComplete: verify + "?code=" + url.QueryEscape(c.UserCode),
+		ExpiresIn: int(s.cfg.CodeTTL.Seconds()), Interval: max(1, int(s.cfg.PollInterval.Seconds())),
+	})
+}
+
+// oauthError answers RFC 8628 3.5.
+func oauthError(w http.ResponseWriter, code, desc string) {
+	writeJSON(w, http.StatusBadRequest, apiclient.OAuthErrorBody{Error: code, Description: desc})
+}
+
+func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
+	var req apiclient.DeviceTokenRequest
+	if err := decode(r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	hash := store.HashSecret(req.DeviceCode)
+	c, err := s.db.PollDeviceCode(ctx, hash)
+	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
+		oauthError(w, "invalid_grant", "Unknown device code: start the sign-in again.")
+		return
+	} else if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	now := s.now()
+	switch {
+	case c.Expired(now):
+		oauthError(w, apiclient.ExpiredToken, "The sign-in code expired before it was approved: start the sign-in again.")
+		return
+	case c.Status == store.DeviceCodeDenied:
+		oauthError(w, apiclient.AccessDenied, "The sign-in of this device was denied.")
+		return
+	case c.Status == store.DeviceCodeConsumed:
+		oauthError(w, "invalid_grant", "This sign-in code was already used.")
+		return
+	case c.Status == store.DeviceCodePending && !c.LastPoll.IsZero() && now.Sub(c.LastPoll) < c.Interval:
+		oauthError(w, apiclient.SlowDown, fmt.Sprintf("Polling too fast: wait %s between polls.", c.Interval))
+		return
+	case c.Status == store.DeviceCodePending:
+		oauthError(w, apiclient.AuthorizationPending, "Waiting for approval at "+s.publicURL+"/device.")
+		return
+	}
+	c, err = s.db.ConsumeDeviceCode(ctx, hash)
+	if err != nil {
+		oauthError(w, "invalid_grant", "This sign-in code can no longer be used: start the sign-in again.")
+		return
+	}
+	cred, err := s.createDevice(ctx, c.Workspace, apiclient.EnrollRequest{Name: c.DeviceName})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"credentials": cred})
+}
+
+func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
+	var req apiclient.EnrollRequest
+	if err := decode(r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	t, err := s.db.TokenByHash(ctx, store.HashSecret(strings.TrimSpace(req.Token)))
+	if err != nil || t.Kind != store.TokenEnrollment {
+		if err == nil || runlet.ErrorCode(err) == runlet.ENOTFOUND {
+			err = runlet.Errorf(runlet.EUNAUTHORIZED, "The enrollment token is unknown, revoked or expired (the server keeps it in DATA/%s).", EnrollTokenFile)
+		}
+		s.error(w, r, err)
+		return
+	}
+	cred, err := s.createDevice(ctx, t.Workspace, req)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"credentials": cred})
+}
+
+// createDevice signs a device in to the workspace: the device, its API
+// token (also its broker password) and its dispatch queue.
+func (s *Server) createDevice(ctx context.Context, wsID string, req apiclient.EnrollRequest) (*home.Credentials, error) {
+	if err := s.checkNameFree(ctx, wsID, req.Name); err != nil {
+		return nil, err
+	}
+	ws, err := s.db.Workspace(ctx, wsID)
+	if err != nil {
+		return nil, err
+	}
+	d := store.Device{Workspace: ws.ID, Name: req.Name, OS: req.OS, Arch: req.Arch, Version: req.Version}
+	if err := s.db.CreateDevice(ctx, &d); runlet.ErrorCode(err) == runlet.ECONFLICT {
+		return nil, nameTaken(req.Name)
+	} else if err != nil {
+		return nil, err
+	}
+	if err := s.attach(ctx, ws.ID); err != nil {
+		return nil, err
+	}
+	if err := s.bus.DeclareQueue(ctx, ws.ID, dispatchQueue(d.Name)); err != nil {
+		return nil, runlet.Errorf(runlet.EUNAVAILABLE, "The broker did not create the device's queue: %v.", err)
+	}
+	secret := newSecret("rlt_")
+	t := store.Token{Workspace: ws.ID, Kind: store.TokenDevice, Hash: store.HashSecret(secret), Subject: d.ID}
+	if err := s.db.CreateToken(ctx, &t); err != nil {
+		return nil, err
+	}
+	s.log.Info("device signed in", "workspace", ws.Name, "device", d.Name)
+	return &home.Credentials{
+		Server: s.publicURL, Workspace: ws.ID, WorkspaceName: ws.Name,
+		Device: d.Name, DeviceID: d.ID, Token: secret,
+		Broker: s.brokerURL, BrokerUser: d.ID, BrokerPassword: secret,
+	}, nil
+}
+
+func dispatchQueue(device string) bus.Queue {
+	return bus.Queue{Name: bus.DispatchQueue(device), Pattern: bus.DispatchKey(device)}
+}
+
+func (s *Server) handleSignout(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	if c.Device == nil {
+		s.error(w, r, runlet.Errorf(runlet.EINVALID, "Only a device signs out; this is a user token."))
+		return
+	}
+	ctx := r.Context()
+	if err := s.db.RevokeDevice(ctx, c.Workspace.ID, c.Device.ID); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.bus.DeleteQueue(ctx, c.Workspace.ID, bus.DispatchQueue(c.Device.Name)); err != nil {
+		s.log.Warn("could not delete a signed-out device's queue", "device", c.Device.Name, "err", err)
+	}
+	s.presence.forget(c.Workspace.ID, c.Device.Name)
+	s.log.Info("device signed out", "workspace", c.Workspace.Name, "device", c.Device.Name)
+	w.WriteHeader(http.StatusNoContent)
+}

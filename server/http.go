@@ -1,0 +1,131 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/jobspec"
+)
+
+// routes is the whole HTTP surface.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	p := apiclient.Prefix
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	mux.HandleFunc("GET "+p+"/openapi.json", handleOpenAPI)
+	mux.HandleFunc("POST "+p+"/device/code", s.handleDeviceCode)
+	mux.HandleFunc("POST "+p+"/device/token", s.handleDeviceToken)
+	mux.HandleFunc("GET /device", s.handleApprovalPage)
+	mux.HandleFunc("POST /device", s.handleApprovalForm)
+	mux.HandleFunc("POST "+p+"/enroll", s.handleEnroll)
+	mux.HandleFunc("POST "+p+"/login", s.handleLogin)
+	mux.Handle("POST "+p+"/signout", s.authed(s.handleSignout))
+	mux.Handle("GET "+p+"/whoami", s.authed(s.handleWhoami))
+	mux.Handle("GET "+p+"/jobs", s.authed(s.handleGetJobs))
+	mux.Handle("PUT "+p+"/jobs", s.authed(s.handlePutJobs))
+	mux.Handle("DELETE "+p+"/jobs/{name}", s.authed(s.handleDeleteJob))
+	mux.Handle("POST "+p+"/runs", s.authed(s.handleRun))
+	mux.Handle("GET "+p+"/executions", s.authed(s.handleListExecutions))
+	mux.Handle("GET "+p+"/executions/{id}", s.authed(s.handleGetExecution))
+	mux.Handle("POST "+p+"/executions/{id}/stop", s.authed(s.handleStop))
+	mux.Handle("POST "+p+"/executions/{id}/kill", s.authed(s.handleKill))
+	mux.Handle("GET "+p+"/devices", s.authed(s.handleDevices))
+	mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
+		s.error(w, r, runlet.Errorf(runlet.ENOTFOUND, "No API endpoint %s %s (see %s/openapi.json).", r.Method, r.URL.Path, p))
+	})
+	return s.limitBody(mux)
+}
+
+// limitBody refuses bodies over MaxBody; handlers see the error on read.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBody {
+			s.error(w, r, errTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		next.ServeHTTP(w, r)
+	})
+}
+
+var errTooLarge = &runlet.Error{Code: runlet.EINVALID, Message: fmt.Sprintf("The request body is larger than the %d bytes allowed.", MaxBody)}
+
+// statuses is the one place runlet error codes become HTTP statuses.
+var statuses = map[string]int{
+	runlet.EINVALID:        http.StatusBadRequest,
+	runlet.EUNAUTHORIZED:   http.StatusUnauthorized,
+	runlet.EFORBIDDEN:      http.StatusForbidden,
+	runlet.ENOTFOUND:       http.StatusNotFound,
+	runlet.ECONFLICT:       http.StatusConflict,
+	runlet.EUNAVAILABLE:    http.StatusServiceUnavailable,
+	runlet.ENOTIMPLEMENTED: http.StatusNotImplemented,
+	runlet.EINTERNAL:       http.StatusInternalServerError,
+}
+
+// error answers err as {"error": {code, message, details}}, logging only
+// internal errors (the others are the caller's to read).
+func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	var tooLarge *http.MaxBytesError
+	if errors.Is(err, errTooLarge) || errors.As(err, &tooLarge) {
+		writeJSON(w, http.StatusRequestEntityTooLarge, apiclient.ErrorBody{Error: apiclient.ErrorDetail{Code: runlet.EINVALID, Message: errTooLarge.Message}})
+		return
+	}
+	code := runlet.ErrorCode(err)
+	status, ok := statuses[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if code == runlet.EINTERNAL {
+		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	d := apiclient.ErrorDetail{Code: code, Message: runlet.ErrorMessage(err)}
+	var jerrs jobspec.Errors
+	if errors.As(err, &jerrs) {
+		for _, e := range jerrs {
+			d.Details = append(d.Details, *e)
+		}
+	}
+	writeJSON(w, status, apiclient.ErrorBody{Error: d})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(v)
+}
+
+// decode reads a JSON body into v.
+func decode(r *http.Request, v any) error {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return runlet.Errorf(runlet.EINVALID, "The request body is not the JSON expected: %v.", err)
+	}
+	return nil
+}
+
+func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.db.Ping(r.Context()); err != nil {
+		s.error(w, r, runlet.Errorf(runlet.EUNAVAILABLE, "The database does not answer: %v.", err))
+		return
+	}
+	if st := s.bus.State(); st != bus.Connected {
+		s.error(w, r, runlet.Errorf(runlet.EUNAVAILABLE, "The broker connection is %s.", st))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

@@ -1,0 +1,161 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/jobspec"
+	"github.com/runlet/runlet/wire"
+)
+
+// jobsFile is the name problems in the workspace's job set are reported
+// under.
+const jobsFile = "jobs.yaml"
+
+// loadJobs returns the workspace's job set, parsed (an empty set when it
+// has none).
+func (s *Server) loadJobs(ctx context.Context, ws string) (*jobspec.File, int64, error) {
+	src, version, updated, err := s.db.GetJobs(ctx, ws)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(bytes.TrimSpace(src)) == 0 {
+		return &jobspec.File{Name: jobsFile, Source: src}, version, nil
+	}
+	f, err := jobspec.ParseWith(jobsFile, src, jobspec.Options{Saved: updated})
+	if err != nil {
+		// Only valid files are stored, but a newer server may read them
+		// differently: say so rather than fail as internal.
+		return nil, version, runlet.Errorf(runlet.EINVALID, "The stored job set no longer parses; fix it with 'runlet @config':\n%s", runlet.ErrorMessage(err))
+	}
+	return f, version, nil
+}
+
+func jobsOf(f *jobspec.File) []*jobspec.Job {
+	if f.Jobs == nil {
+		return []*jobspec.Job{}
+	}
+	return f.Jobs
+}
+
+func (s *Server) handleGetJobs(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	f, version, err := s.loadJobs(r.Context(), c.Workspace.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, apiclient.Jobs{Source: string(f.Source), Version: version, Jobs: jobsOf(f)})
+}
+
+func (s *Server) handlePutJobs(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	src, err := io.ReadAll(r.Body)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	expect := int64(-1) // store.AnyVersion
+	if im := strings.Trim(r.Header.Get("If-Match"), `" `); im != "" && im != "*" {
+		if expect, err = strconv.ParseInt(im, 10, 64); err != nil || expect < 0 {
+			s.error(w, r, runlet.Errorf(runlet.EINVALID, "If-Match must be the version number of the job set, not %q.", im))
+			return
+		}
+	}
+	f := &jobspec.File{Name: jobsFile, Source: src}
+	if len(bytes.TrimSpace(src)) > 0 {
+		if f, err = jobspec.Parse(jobsFile, src); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	version, err := s.db.PutJobs(r.Context(), c.Workspace.ID, src, expect)
+	if runlet.ErrorCode(err) == runlet.ECONFLICT {
+		err = runlet.Errorf(runlet.ECONFLICT, "The jobs changed since you read them (you had version %d): read them again and redo your change.", expect)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.publishEvent(c.Workspace.ID, wire.Event{Type: wire.EventJobs, Version: version})
+	writeJSON(w, http.StatusOK, apiclient.Jobs{Source: string(src), Version: version, Jobs: jobsOf(f)})
+}
+
+func (s *Server) handleDeleteJob(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	name := r.PathValue("name")
+	ctx := r.Context()
+	f, version, err := s.loadJobs(ctx, c.Workspace.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if f.Job(name) == nil {
+		s.error(w, r, unknownJob(name, f))
+		return
+	}
+	src, err := removeKey(f.Source, name)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	version, err = s.db.PutJobs(ctx, c.Workspace.ID, src, version)
+	if runlet.ErrorCode(err) == runlet.ECONFLICT {
+		err = runlet.Errorf(runlet.ECONFLICT, "The jobs changed while deleting %q: try again.", name)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.publishEvent(c.Workspace.ID, wire.Event{Type: wire.EventJobs, Version: version})
+	writeJSON(w, http.StatusOK, apiclient.DeleteJobResponse{Version: version})
+}
+
+func unknownJob(name string, f *jobspec.File) error {
+	names := make([]string, len(f.Jobs))
+	for i, j := range f.Jobs {
+		names[i] = j.Name
+	}
+	if len(names) == 0 {
+		return runlet.Errorf(runlet.ENOTFOUND, "There is no job %q: the workspace has no jobs yet (add some with 'runlet @config').", name)
+	}
+	return runlet.Errorf(runlet.ENOTFOUND, "There is no job %q; the jobs are: %s.", name, strings.Join(names, ", "))
+}
+
+// removeKey deletes a top-level key from a YAML mapping, keeping the rest
+// (comments included, as far as the YAML library keeps them).
+func removeKey(src []byte, key string) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, errors.New("the job set is not a YAML mapping")
+	}
+	m := doc.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			m.Content = append(m.Content[:i], m.Content[i+2:]...)
+			break
+		}
+	}
+	if len(m.Content) == 0 {
+		return []byte{}, nil
+	}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), enc.Close()
+}

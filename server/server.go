@@ -1,0 +1,323 @@
+// Package server is the Runlet server (R-SRV-1, R-SRV-2): the JSON HTTP API
+// under /api/v1 with device sign-in (RFC 8628) and enrollment, the jobs of
+// each workspace, runs dispatched to devices' durable queues, execution
+// status consumed from the bus into the store, and device presence from
+// heartbeats. It owns an embedded NATS broker unless told to use another.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/runlet/runlet/bus"
+	busconnect "github.com/runlet/runlet/bus/connect"
+	"github.com/runlet/runlet/bus/nats/embedded"
+	"github.com/runlet/runlet/store"
+	storeconnect "github.com/runlet/runlet/store/connect"
+)
+
+// Defaults of Config.
+const (
+	DefaultListen       = "127.0.0.1:8080"
+	DefaultBrokerListen = "127.0.0.1:4322"
+	DefaultSweep        = 5 * time.Second
+	DefaultCodeTTL      = 15 * time.Minute
+	DefaultPollInterval = 5 * time.Second
+	SessionTTL          = 12 * time.Hour
+	// MaxBody bounds every request body.
+	MaxBody = 1 << 20
+	// AdminEmail is the user made on first start.
+	AdminEmail = "admin@localhost"
+	// DefaultWorkspace is the workspace made on first start.
+	DefaultWorkspace = "default"
+	// EnrollTokenFile is the file under DataDir holding the enrollment token.
+	EnrollTokenFile = "enroll-token"
+)
+
+// Config configures a Server. Zero fields take the defaults documented.
+type Config struct {
+	// Listen is the HTTP address; port 0 picks one (see Server.Addr).
+	Listen string
+	// DataDir holds the SQLite database, the embedded broker's store and
+	// the enrollment token. Required.
+	DataDir string
+	// DB is the database URL; "" means sqlite:DATA/runlet.db.
+	DB string
+	// Broker is the broker URL with the server's credentials; "" runs the
+	// embedded NATS in DATA/nats on BrokerListen.
+	Broker string
+	// BrokerListen is the embedded broker's address ("" = 127.0.0.1:4322;
+	// port 0 picks one).
+	BrokerListen string
+	// BrokerPublicURL is the broker URL handed to devices; "" derives it
+	// (the embedded broker's port on PublicURL's host, or Broker without
+	// its credentials).
+	BrokerPublicURL string
+	// PublicURL is how devices and browsers reach the API; "" means
+	// http://LISTEN with the bound port.
+	PublicURL string
+	// AdminPassword is the first start's admin password; "" generates one.
+	AdminPassword string
+	// SweepInterval is how often expired executions and device codes are
+	// swept and presence re-checked; 0 means 5 s.
+	SweepInterval time.Duration
+	// CodeTTL and PollInterval shape device codes (RFC 8628); 0 means 15
+	// min and 5 s.
+	CodeTTL      time.Duration
+	PollInterval time.Duration
+	// Logger receives the log; nil means slog.Default().
+	Logger *slog.Logger
+	// Out receives the lines printed once for the operator (admin
+	// password, enrollment token); nil means os.Stdout.
+	Out io.Writer
+	// Now is the clock (also given to the store); nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is a running Runlet server.
+type Server struct {
+	cfg  Config
+	log  *slog.Logger
+	now  func() time.Time
+	db   store.Store
+	nats *embedded.Server
+	bus  bus.Bus
+	http *http.Server
+	ln   net.Listener
+
+	publicURL string
+	brokerURL string
+	defaultWS store.Workspace
+
+	presence *presence
+	wsMu     sync.Mutex
+	attached map[string][]bus.Subscription // workspace id → its consumers
+
+	ctx    context.Context // ends at Close: the owner of every goroutine
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closed sync.Once
+}
+
+// New checks cfg and fills in its defaults; Start does the rest.
+func New(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("server: no data directory (--data)")
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.DB == "" {
+		cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "runlet.db")
+	}
+	if cfg.BrokerListen == "" {
+		cfg.BrokerListen = DefaultBrokerListen
+	}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = DefaultSweep
+	}
+	if cfg.CodeTTL <= 0 {
+		cfg.CodeTTL = DefaultCodeTTL
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Out == nil {
+		cfg.Out = os.Stdout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, attached: map[string][]bus.Subscription{}}
+	s.presence = newPresence()
+	return s, nil
+}
+
+// Start opens the store and the bus, bootstraps the first start, listens
+// and serves until Close.
+func (s *Server) Start(ctx context.Context) (err error) {
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	if s.db, err = storeconnect.Open(ctx, s.cfg.DB); err != nil {
+		return fmt.Errorf("open the database: %w", err)
+	}
+	if c, ok := s.db.(interface{ SetNow(func() time.Time) }); ok {
+		c.SetNow(s.cfg.Now)
+	}
+	if s.ln, err = net.Listen("tcp", s.cfg.Listen); err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+	}
+	s.publicURL = strings.TrimRight(s.cfg.PublicURL, "/")
+	if s.publicURL == "" {
+		s.publicURL = "http://" + dialable(s.ln.Addr().String())
+	}
+	if err := s.openBus(ctx); err != nil {
+		return err
+	}
+	if err := s.bootstrap(ctx); err != nil {
+		return err
+	}
+	if err := s.attachAll(ctx); err != nil {
+		return err
+	}
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.sweep()
+	}()
+	s.log.Info("runlet server started", "api", s.publicURL, "broker", s.brokerURL)
+	return nil
+}
+
+// openBus starts the embedded broker (or connects the external one) and
+// the server's own connection.
+func (s *Server) openBus(ctx context.Context) error {
+	opts := bus.Options{Name: "runlet-server", Logger: s.log}
+	if s.cfg.Broker != "" {
+		b, err := busconnect.Open(ctx, s.cfg.Broker, opts)
+		if err != nil {
+			return fmt.Errorf("connect to the broker: %w", err)
+		}
+		s.bus = b
+		s.brokerURL = s.cfg.BrokerPublicURL
+		if s.brokerURL == "" {
+			s.brokerURL = stripUserinfo(s.cfg.Broker)
+		}
+		return nil
+	}
+	ns, err := embedded.Start(embedded.Config{
+		Dir:           filepath.Join(s.cfg.DataDir, "nats"),
+		Addr:          s.cfg.BrokerListen,
+		Authenticator: s.brokerAuth,
+		Logger:        s.log,
+	})
+	if err != nil {
+		return fmt.Errorf("start the embedded broker: %w", err)
+	}
+	s.nats = ns
+	b, err := ns.Bus(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("connect to the embedded broker: %w", err)
+	}
+	s.bus = b
+	s.brokerURL = s.cfg.BrokerPublicURL
+	if s.brokerURL == "" {
+		_, port, _ := net.SplitHostPort(ns.Addr())
+		u, _ := url.Parse(s.publicURL)
+		s.brokerURL = "nats://" + net.JoinHostPort(u.Hostname(), port)
+	}
+	return nil
+}
+
+// Run starts the server and serves until ctx is done, then shuts down.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return s.Close()
+}
+
+// Close stops serving (letting requests in flight finish for a few
+// seconds), stops every consumer, and closes the bus, broker and store.
+func (s *Server) Close() error {
+	s.closed.Do(func() {
+		if s.http != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = s.http.Shutdown(ctx)
+			cancel()
+		} else if s.ln != nil {
+			s.ln.Close()
+		}
+		if s.cancel != nil {
+			s.cancel()
+		}
+		s.wg.Wait()
+		s.detachAll()
+		if s.bus != nil {
+			s.bus.Close()
+		}
+		if s.nats != nil {
+			s.nats.Shutdown()
+		}
+		if s.db != nil {
+			s.db.Close()
+		}
+	})
+	return nil
+}
+
+// Addr is the address the API listens on, with its bound port.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// URL is the API's public base URL.
+func (s *Server) URL() string { return s.publicURL }
+
+// BrokerURL is the broker URL handed to devices (without credentials).
+func (s *Server) BrokerURL() string { return s.brokerURL }
+
+// EnrollToken returns the enrollment token from DATA/enroll-token, for a
+// process that signs its own device in (runlet up).
+func (s *Server) EnrollToken() (string, error) {
+	b, err := os.ReadFile(filepath.Join(s.cfg.DataDir, EnrollTokenFile))
+	if err != nil {
+		return "", fmt.Errorf("read the enrollment token: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// Store is the server's database, for tests and tools in-process.
+func (s *Server) Store() store.Store { return s.db }
+
+// Bus is the server's own bus connection.
+func (s *Server) Bus() bus.Bus { return s.bus }
+
+// dialable turns a listen address into one a client can dial: an
+// unspecified host becomes 127.0.0.1.
+func dialable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func stripUserinfo(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}
