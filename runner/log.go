@@ -143,13 +143,13 @@ func readFrameAt(r io.ReaderAt, off int64) (Frame, error) {
 	return fr, nil
 }
 
-// LogReader reads a log file from the start, for instance to replay an
+// LogReader reads a log from the start, for instance to replay an
 // execution that a previous runner wrote.
 type LogReader struct {
-	path string
-	f    *os.File
-	r    *bufio.Reader
-	last uint64
+	name   string
+	closer io.Closer
+	r      *bufio.Reader
+	last   uint64
 }
 
 // OpenLog opens the log file at path for reading.
@@ -158,13 +158,24 @@ func OpenLog(path string) (*LogReader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
-	r := bufio.NewReaderSize(f, 64<<10)
-	magic := make([]byte, len(logMagic))
-	if _, err := io.ReadFull(r, magic); err != nil || string(magic) != logMagic {
+	l, err := NewLogReader(f, path)
+	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("open log %s: not a runlet execution log", path)
+		return nil, err
 	}
-	return &LogReader{path: path, f: f, r: r}, nil
+	l.closer = f
+	return l, nil
+}
+
+// NewLogReader reads a log from r (a decrypting reader, a download); name
+// is what errors call it.
+func NewLogReader(r io.Reader, name string) (*LogReader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	magic := make([]byte, len(logMagic))
+	if _, err := io.ReadFull(br, magic); err != nil || string(magic) != logMagic {
+		return nil, fmt.Errorf("open log %s: not a runlet execution log", name)
+	}
+	return &LogReader{name: name, r: br}, nil
 }
 
 // Next returns the next frame, or io.EOF after the last one. A record cut
@@ -200,8 +211,13 @@ func (l *LogReader) damaged(err error) error {
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
-	return fmt.Errorf("read log %s after frame %d: %w", l.path, l.last, err)
+	return fmt.Errorf("read log %s after frame %d: %w", l.name, l.last, err)
 }
 
-// Close closes the file.
-func (l *LogReader) Close() error { return l.f.Close() }
+// Close closes the file OpenLog opened; it does nothing for NewLogReader.
+func (l *LogReader) Close() error {
+	if l.closer == nil {
+		return nil
+	}
+	return l.closer.Close()
+}
