@@ -79,7 +79,7 @@ type DeleteJobResponse struct {
 // RunRequest starts a job. Where and On override the job's own targeting.
 type RunRequest struct {
 	Job   string        `json:"job"`
-	Args  []string      `json:"args,omitempty"` // args[0] is the job name, as in jobspec.Job.Render
+	Args  []string      `json:"args,omitempty"` // the ARGS after the job name: {{ index .Args 1 }} is Args[0]
 	Where jobspec.Where `json:"where,omitempty"`
 	On    []string      `json:"on,omitempty"`
 	Size  *pty.Size     `json:"size,omitempty"`

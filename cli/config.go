@@ -18,7 +18,13 @@ func (m *Main) configCommand() *cobra.Command {
 		Use:     "@config",
 		Aliases: []string{"config"},
 		Short:   "View, check and edit the workspace's jobs",
-		Long: `@config works with job files: YAML maps from a job name to its fields.
+		Long: `@config alone opens the workspace's job file in $EDITOR (default nano, else
+vi) and saves it on the server when you save and quit. A file the server
+refuses opens again with the reasons on top; quit without saving to give
+up. The subcommands list, show, apply and delete work on the same file
+without an editor; check validates a local file offline.
+
+Job files are YAML maps from a job name to its fields.
 
   myjob: ls -lah                 # short form: the string is the script
   backup:
@@ -29,12 +35,17 @@ func (m *Main) configCommand() *cobra.Command {
     whereCustom: [pi-1, pi-2]
     every: every day at 02:00    # cron, 30s/15m/6h/1d, or a phrase
     showDuration: true`,
+		Example: `  runlet @config
+  EDITOR=vim runlet @config
+  runlet @config list
+  runlet @config apply -f jobs.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runlet.Errorf(runlet.EINVALID, "the workspace's jobs live on the server, which this build does not reach yet; use 'runlet @config check -f FILE'")
+			return m.editJobs(cmd.Context())
 		},
 	}
-	cmd.AddCommand(m.configCheckCommand())
+	cmd.AddCommand(m.configCheckCommand(), m.configListCommand(), m.configShowCommand(),
+		m.configApplyCommand(), m.configDeleteCommand())
 	return cmd
 }
 
@@ -73,9 +84,15 @@ func (m *Main) printJobs(f *jobspec.File) {
 		fmt.Fprintln(m.Stdout, "No jobs in this file.")
 		return
 	}
+	m.jobTable(f.Jobs)
+	fmt.Fprintf(m.Stdout, "%d job(s) OK\n", len(f.Jobs))
+}
+
+// jobTable prints one line per job.
+func (m *Main) jobTable(jobs []*jobspec.Job) {
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tWHERE\tEVERY\tDESCRIPTION")
-	for _, j := range f.Jobs {
+	for _, j := range jobs {
 		where := string(j.Where)
 		if j.Where == jobspec.WhereCustom {
 			where += ": " + strings.Join(j.WhereCustom, ",")
@@ -87,7 +104,6 @@ func (m *Main) printJobs(f *jobspec.File) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", j.Name, where, every, j.Description)
 	}
 	tw.Flush()
-	fmt.Fprintf(m.Stdout, "%d job(s) OK\n", len(f.Jobs))
 }
 
 // readJobFile reads and parses a job file; "-" is standard input.

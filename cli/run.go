@@ -20,6 +20,7 @@ func (m *Main) runCommand() *cobra.Command {
 	var (
 		file    string
 		offline bool
+		remote  remoteRun
 	)
 	cmd := &cobra.Command{
 		Use:     "@run NAME [ARGS...]",
@@ -33,19 +34,35 @@ ARGS are the job's arguments: the script is a Go template in which
 {{ index .Args 1 }} is the first of them ({{ index .Args 0 }} is NAME).
 Put -- before arguments that start with a dash.
 
+The job is one of the workspace's (see 'runlet @config') and runs where it
+says ('where' in the job file) unless --where or --on say otherwise:
+local (this device), all, any (the least busy online device) or custom
+(the devices named with --on). With one target this terminal is attached
+to it; with several, each line of output is shown after its device's name
+and runlet exits with the highest of their codes. A device that is offline
+runs the job when it comes back, unless the job expired meanwhile.
+
 With --offline and -f FILE the job runs right here, without a server.`,
-		Example: `  runlet @run --offline -f jobs.yaml rpi-htop
+		Example: `  runlet @run rpi-htop
+  runlet @run backup --where all
+  runlet @run update --on pi-1,pi-2
+  runlet @run long-job --detach --json
+  runlet @run --offline -f jobs.yaml rpi-htop
   runlet @run --offline -f jobs.yaml greet -- -n Ada`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !offline {
-				return runlet.Errorf(runlet.EINVALID, "this device is not signed in to a server; run the job here with --offline -f FILE")
+				if file != "" {
+					return runlet.Errorf(runlet.EINVALID, "-f FILE goes with --offline; without it the job is the workspace's (see 'runlet @config list')")
+				}
+				return m.runRemote(cmd.Context(), &remote, args)
 			}
 			return m.runOffline(cmd.Context(), file, args[0], args)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "job file (with --offline)")
 	cmd.Flags().BoolVar(&offline, "offline", false, "run the job on this machine through the local runner, without a server")
+	remote.flags(cmd)
 	return cmd
 }
 

@@ -61,7 +61,6 @@ type Daemon struct {
 	runner  *runner.Runner
 	outbox  *outbox
 	records *records
-	started time.Time
 
 	// ctx ends the goroutines the daemon owns (output followers,
 	// replays); wg waits for them.
@@ -117,10 +116,10 @@ func New(cfg Config) (*Daemon, error) {
 }
 
 // Run works until ctx ends, then kills the running executions, reports
-// their end, and returns. It fails early when the state directory or the
-// broker credentials are unusable.
+// their end (waiting up to a few seconds for the broker to confirm), and
+// returns. It fails early when the state directory or the broker
+// credentials are unusable. Call it once.
 func (d *Daemon) Run(ctx context.Context) error {
-	d.started = time.Now()
 	var err error
 	if d.records, err = openRecords(d.cfg.Home.Path("state", "executions")); err != nil {
 		return err
@@ -158,16 +157,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 		stopSending()
 		<-sent
 	}()
+	// Closing the runner kills what runs, which ends the output followers.
+	defer func() {
+		d.runner.Close()
+		d.wg.Wait()
+	}()
 
+	d.ctx = ctx
 	if err := d.recover(); err != nil {
 		return err
 	}
-	d.ctx = ctx
-	err = d.serve(ctx)
-	// Killing the executions ends their followers; the runner waits for them.
-	d.runner.Close()
-	d.wg.Wait()
-	return err
+	return d.serve(ctx)
 }
 
 // flushWait bounds how long a stopping daemon waits for the broker to
@@ -244,7 +244,7 @@ func (d *Daemon) subscribe(ctx context.Context) ([]bus.Subscription, error) {
 	return []bus.Subscription{in, ctl}, nil
 }
 
-// go runs f on a goroutine the daemon waits for at the end of Run.
+// spawn runs f on a goroutine the daemon waits for at the end of Run.
 func (d *Daemon) spawn(f func()) {
 	d.wg.Add(1)
 	go func() {

@@ -173,13 +173,6 @@ func (o *outbox) done(file string) {
 	o.mu.Unlock()
 }
 
-// size is the number of statuses not confirmed yet.
-func (o *outbox) size() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.pending)
-}
-
 // flush waits until the outbox is empty or d has passed.
 func (o *outbox) flush(d time.Duration) bool {
 	deadline := time.NewTimer(d)

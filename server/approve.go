@@ -111,4 +111,3 @@ func statusOf(err error) int {
 	}
 	return http.StatusInternalServerError
 }
-

@@ -103,6 +103,7 @@ type Server struct {
 	presence *presence
 	wsMu     sync.Mutex
 	attached map[string][]bus.Subscription // workspace id → its consumers
+	stopping bool                          // detachAll ran: attach no more
 
 	ctx    context.Context // ends at Close: the owner of every goroutine
 	cancel context.CancelFunc
@@ -181,7 +182,7 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.attachAll(ctx); err != nil {
 		return err
 	}
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
@@ -193,7 +194,8 @@ func (s *Server) Start(ctx context.Context) (err error) {
 		defer s.wg.Done()
 		s.sweep()
 	}()
-	s.log.Info("runlet server started", "api", s.publicURL, "broker", s.brokerURL)
+	s.log.Info("runlet server started", "api", s.publicURL, "broker", s.brokerURL, "data", s.cfg.DataDir)
+	fmt.Fprintf(s.cfg.Out, "Runlet server: API at %s, broker at %s\n", s.publicURL, s.brokerURL)
 	return nil
 }
 
@@ -257,11 +259,13 @@ func (s *Server) Close() error {
 		} else if s.ln != nil {
 			s.ln.Close()
 		}
+		// Consumers first, while their handlers can still commit what
+		// they hold; then the goroutines that s.ctx owns.
+		s.detachAll()
 		if s.cancel != nil {
 			s.cancel()
 		}
 		s.wg.Wait()
-		s.detachAll()
 		if s.bus != nil {
 			s.bus.Close()
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/bus/connect"
 	"github.com/runlet/runlet/bus/nats/embedded"
+	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/wire"
 )
 
@@ -29,6 +30,22 @@ func startNATS(t *testing.T) string {
 	}
 	t.Cleanup(srv.Shutdown)
 	return srv.URL()
+}
+
+// brokers are the bus adapters a viewer must work on.
+var brokers = []struct {
+	name  string
+	start func(*testing.T) string
+}{
+	{"nats", startNATS},
+	{"rabbitmq", func(t *testing.T) string { return testenv.RabbitMQ(t) }},
+}
+
+// eachBroker runs test once per broker, as a subtest.
+func eachBroker(t *testing.T, test func(t *testing.T, url string)) {
+	for _, b := range brokers {
+		t.Run(b.name, func(t *testing.T) { test(t, b.start(t)) })
+	}
 }
 
 // openBus connects one participant (device or viewer) to the broker.

@@ -80,167 +80,175 @@ func newViewer(t *testing.T, url string, d *device, silence time.Duration) *view
 }
 
 func TestFollowRepairsLossAndReordering(t *testing.T) {
-	url := startNATS(t)
-	d := startDevice(t, url, "exec1", "pi-1")
-	rng := rand.New(rand.NewPCG(1, 2))
-	v := newViewer(t, url, d, time.Minute)
-	res := follow(t, v)
-	d.waitReplays(t, 1) // the viewer is subscribed
-	for round := range 5 {
-		d.produce(40)
-		seqs := lossy(rng, 40)
-		for i := range seqs {
-			seqs[i] += uint64(round * 40)
+	eachBroker(t, func(t *testing.T, url string) {
+		d := startDevice(t, url, "exec1", "pi-1")
+		rng := rand.New(rand.NewPCG(1, 2))
+		v := newViewer(t, url, d, time.Minute)
+		res := follow(t, v)
+		d.waitReplays(t, 1) // the viewer is subscribed
+		for round := range 5 {
+			d.produce(40)
+			seqs := lossy(rng, 40)
+			for i := range seqs {
+				seqs[i] += uint64(round * 40)
+			}
+			d.publishLive(seqs)
 		}
-		d.publishLive(seqs)
-	}
-	d.finish(true)
-	r := wait(t, res)
-	if r.out != d.output() {
-		t.Fatalf("viewer output differs from the device's:\n got %q\nwant %q", r.out, d.output())
-	}
-	if r.last != 200 {
-		t.Fatalf("last = %d, want 200", r.last)
-	}
+		d.finish(true)
+		r := wait(t, res)
+		if r.out != d.output() {
+			t.Fatalf("viewer output differs from the device's:\n got %q\nwant %q", r.out, d.output())
+		}
+		if r.last != 200 {
+			t.Fatalf("last = %d, want 200", r.last)
+		}
+	})
 }
 
 func TestFollowLateViewerGetsEverything(t *testing.T) {
-	url := startNATS(t)
-	d := startDevice(t, url, "exec2", "mac")
-	d.produce(300)
-	d.publishLive([]uint64{1, 2, 3}) // nobody listens yet
-	d.finish(true)
-	r := wait(t, follow(t, newViewer(t, url, d, time.Minute)))
-	if r.out != d.output() || r.last != 300 {
-		t.Fatalf("late viewer got %d bytes up to %d, want %d bytes up to 300", len(r.out), r.last, len(d.output()))
-	}
+	eachBroker(t, func(t *testing.T, url string) {
+		d := startDevice(t, url, "exec2", "mac")
+		d.produce(300)
+		d.publishLive([]uint64{1, 2, 3}) // nobody listens yet
+		d.finish(true)
+		r := wait(t, follow(t, newViewer(t, url, d, time.Minute)))
+		if r.out != d.output() || r.last != 300 {
+			t.Fatalf("late viewer got %d bytes up to %d, want %d bytes up to 300", len(r.out), r.last, len(d.output()))
+		}
+	})
 }
 
 func TestFollowTwoViewersSeeTheSame(t *testing.T) {
-	url := startNATS(t)
-	d := startDevice(t, url, "exec3", "pi-2")
-	rng := rand.New(rand.NewPCG(3, 4))
-	a := follow(t, newViewer(t, url, d, time.Minute))
-	b := follow(t, newViewer(t, url, d, time.Minute))
-	asked := d.waitReplays(t, 2)
-	if asked[0].Viewer == asked[1].Viewer {
-		t.Fatalf("both viewers asked replays as %q", asked[0].Viewer)
-	}
-	d.produce(100)
-	d.publishLive(lossy(rng, 100))
-	d.finish(true)
-	ra, rb := wait(t, a), wait(t, b)
-	if ra.out != d.output() || rb.out != d.output() {
-		t.Fatalf("viewers differ from the device:\n a %q\n b %q\nwant %q", ra.out, rb.out, d.output())
-	}
+	eachBroker(t, func(t *testing.T, url string) {
+		d := startDevice(t, url, "exec3", "pi-2")
+		rng := rand.New(rand.NewPCG(3, 4))
+		a := follow(t, newViewer(t, url, d, time.Minute))
+		b := follow(t, newViewer(t, url, d, time.Minute))
+		asked := d.waitReplays(t, 2)
+		if asked[0].Viewer == asked[1].Viewer {
+			t.Fatalf("both viewers asked replays as %q", asked[0].Viewer)
+		}
+		d.produce(100)
+		d.publishLive(lossy(rng, 100))
+		d.finish(true)
+		ra, rb := wait(t, a), wait(t, b)
+		if ra.out != d.output() || rb.out != d.output() {
+			t.Fatalf("viewers differ from the device:\n a %q\n b %q\nwant %q", ra.out, rb.out, d.output())
+		}
+	})
 }
 
 func TestFollowAsksAgainWhenTheDeviceWasAway(t *testing.T) {
-	url := startNATS(t)
-	d := startDevice(t, url, "exec4", "pi-3")
-	d.ignoreReplays.Store(2) // the first two requests go unanswered
-	d.produce(20)
-	d.finish(false)
-	r := wait(t, follow(t, newViewer(t, url, d, 100*time.Millisecond)))
-	if r.out != d.output() {
-		t.Fatalf("got %q, want %q", r.out, d.output())
-	}
+	eachBroker(t, func(t *testing.T, url string) {
+		d := startDevice(t, url, "exec4", "pi-3")
+		d.ignoreReplays.Store(2) // the first two requests go unanswered
+		d.produce(20)
+		d.finish(false)
+		r := wait(t, follow(t, newViewer(t, url, d, 100*time.Millisecond)))
+		if r.out != d.output() {
+			t.Fatalf("got %q, want %q", r.out, d.output())
+		}
+	})
 }
 
 func TestFollowRecoversALostEndMarker(t *testing.T) {
-	url := startNATS(t)
-	d := startDevice(t, url, "exec5", "pi-4")
-	res := follow(t, newViewer(t, url, d, 100*time.Millisecond))
-	d.waitReplays(t, 1)
-	d.produce(10)
-	d.publishLive([]uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10})
-	d.finish(false) // the live end marker is lost
-	r := wait(t, res)
-	if r.out != d.output() || r.last != 10 {
-		t.Fatalf("got %q up to %d, want %q up to 10", r.out, r.last, d.output())
-	}
+	eachBroker(t, func(t *testing.T, url string) {
+		d := startDevice(t, url, "exec5", "pi-4")
+		res := follow(t, newViewer(t, url, d, 100*time.Millisecond))
+		d.waitReplays(t, 1)
+		d.produce(10)
+		d.publishLive([]uint64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10})
+		d.finish(false) // the live end marker is lost
+		r := wait(t, res)
+		if r.out != d.output() || r.last != 10 {
+			t.Fatalf("got %q up to %d, want %q up to 10", r.out, r.last, d.output())
+		}
+	})
 }
 
 func TestFollowEmptyOutput(t *testing.T) {
-	url := startNATS(t)
-	d := startDevice(t, url, "exec6", "pi-5")
-	d.finish(false)
-	r := wait(t, follow(t, newViewer(t, url, d, time.Minute)))
-	if r.out != "" || r.last != 0 {
-		t.Fatalf("got %q up to %d from an execution that printed nothing", r.out, r.last)
-	}
+	eachBroker(t, func(t *testing.T, url string) {
+		d := startDevice(t, url, "exec6", "pi-5")
+		d.finish(false)
+		r := wait(t, follow(t, newViewer(t, url, d, time.Minute)))
+		if r.out != "" || r.last != 0 {
+			t.Fatalf("got %q up to %d from an execution that printed nothing", r.out, r.last)
+		}
+	})
 }
 
 func TestFollowStopsWithContext(t *testing.T) {
-	url := startNATS(t)
-	d := startDevice(t, url, "exec7", "pi-6")
-	v := newViewer(t, url, d, time.Minute)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := v.Follow(ctx, func(wire.Frame) error { return nil })
-		done <- err
-	}()
-	d.waitReplays(t, 1)
-	cancel()
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Fatal("Follow returned no error when cancelled before the end")
+	eachBroker(t, func(t *testing.T, url string) {
+		d := startDevice(t, url, "exec7", "pi-6")
+		v := newViewer(t, url, d, time.Minute)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := v.Follow(ctx, func(wire.Frame) error { return nil })
+			done <- err
+		}()
+		d.waitReplays(t, 1)
+		cancel()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatal("Follow returned no error when cancelled before the end")
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("Follow did not return after its context was cancelled")
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Follow did not return after its context was cancelled")
-	}
+	})
 }
 
 func TestInputAndControls(t *testing.T) {
-	url := startNATS(t)
-	d := startDevice(t, url, "exec8", "pi-7")
-	v := newViewer(t, url, d, time.Minute)
-	ctx := context.Background()
-	for _, s := range []string{"a", "\x1b[A", "\r"} {
-		if err := v.Input(ctx, []byte(s)); err != nil {
-			t.Fatal(err)
+	eachBroker(t, func(t *testing.T, url string) {
+		d := startDevice(t, url, "exec8", "pi-7")
+		v := newViewer(t, url, d, time.Minute)
+		ctx := context.Background()
+		for _, s := range []string{"a", "\x1b[A", "\r"} {
+			if err := v.Input(ctx, []byte(s)); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	var got []string
-	for i := range 3 {
-		m := receive(t, d.inputs)
-		who, seq, data, err := wire.ParseInput(m)
-		if err != nil {
-			t.Fatal(err)
+		var got []string
+		for i := range 3 {
+			m := receive(t, d.inputs)
+			who, seq, data, err := wire.ParseInput(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if who != v.ID() || seq != uint64(i+1) {
+				t.Errorf("input %d came as seq %d from %q, want %d from %q", i, seq, who, i+1, v.ID())
+			}
+			got = append(got, string(data))
 		}
-		if who != v.ID() || seq != uint64(i+1) {
-			t.Errorf("input %d came as seq %d from %q, want %d from %q", i, seq, who, i+1, v.ID())
+		if !slices.Equal(got, []string{"a", "\x1b[A", "\r"}) {
+			t.Errorf("device got input %q", got)
 		}
-		got = append(got, string(data))
-	}
-	if !slices.Equal(got, []string{"a", "\x1b[A", "\r"}) {
-		t.Errorf("device got input %q", got)
-	}
 
-	if err := v.Resize(ctx, pty.Size{Cols: 120, Rows: 40}); err != nil {
-		t.Fatal(err)
-	}
-	if err := v.Stop(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := v.Kill(ctx); err != nil {
-		t.Fatal(err)
-	}
-	want := []wire.Control{
-		{Op: wire.OpResize, Size: pty.Size{Cols: 120, Rows: 40}, By: v.ID()},
-		{Op: wire.OpStop, By: v.ID()},
-		{Op: wire.OpKill, By: v.ID()},
-	}
-	for _, w := range want {
-		if c := receive(t, d.controls); c != w {
-			t.Errorf("device got control %+v, want %+v", c, w)
+		if err := v.Resize(ctx, pty.Size{Cols: 120, Rows: 40}); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if err := v.Resize(ctx, pty.Size{}); err == nil {
-		t.Error("a resize to 0x0 was sent")
-	}
+		if err := v.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Kill(ctx); err != nil {
+			t.Fatal(err)
+		}
+		want := []wire.Control{
+			{Op: wire.OpResize, Size: pty.Size{Cols: 120, Rows: 40}, By: v.ID()},
+			{Op: wire.OpStop, By: v.ID()},
+			{Op: wire.OpKill, By: v.ID()},
+		}
+		for _, w := range want {
+			if c := receive(t, d.controls); c != w {
+				t.Errorf("device got control %+v, want %+v", c, w)
+			}
+		}
+		if err := v.Resize(ctx, pty.Size{}); err == nil {
+			t.Error("a resize to 0x0 was sent")
+		}
+	})
 }
 
 func receive[T any](t *testing.T, ch <-chan T) T {

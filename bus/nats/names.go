@@ -32,12 +32,27 @@ func key(ws, subject string) bus.Key {
 }
 
 // StreamName is the JetStream stream holding a workspace's queue:
-// "RL_<workspace>_<queue>", each part escaped so that the name is one
-// subject token and no two (workspace, queue) pairs share it.
+// "RL-<workspace>-<queue>". Each part keeps only letters and digits and
+// writes every other byte as _XX, so the name is one subject token, free of
+// the characters old servers mishandle in API subjects (nats-server 2.9
+// breaks on '%'), and no two (workspace, queue) pairs share it: '-' only
+// ever separates.
 func StreamName(ws, queue string) string {
-	return "RL_" + nameWord(ws) + "_" + nameWord(queue)
+	return "RL-" + nameWord(ws) + "-" + nameWord(queue)
 }
 
 func nameWord(s string) string {
-	return strings.ReplaceAll(bus.Word(s), "_", "%5F")
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('_')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+	return b.String()
 }

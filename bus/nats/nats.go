@@ -154,7 +154,10 @@ func (b *Bus) natsOptions(opts bus.Options) []natsgo.Option {
 		natsgo.IgnoreAuthErrorAbort(),
 		natsgo.PermissionErrOnSubscribe(true),
 		natsgo.ReconnectBufSize(64 << 20),
-		natsgo.DisconnectErrHandler(func(_ *natsgo.Conn, err error) {
+		natsgo.DisconnectErrHandler(func(nc *natsgo.Conn, err error) {
+			if nc.IsClosed() || b.isClosed() {
+				return // our own Close, not an outage
+			}
 			b.log.Warn("disconnected from NATS; reconnecting", "err", err)
 			b.setState(bus.Reconnecting)
 		}),
@@ -166,6 +169,12 @@ func (b *Bus) natsOptions(opts bus.Options) []natsgo.Option {
 		natsgo.ClosedHandler(func(*natsgo.Conn) { b.setState(bus.Closed) }),
 		natsgo.ErrorHandler(b.asyncError),
 	}
+}
+
+func (b *Bus) isClosed() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closed
 }
 
 func (b *Bus) setState(s bus.State) {

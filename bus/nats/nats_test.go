@@ -60,7 +60,13 @@ func TestNames(t *testing.T) {
 	if a, b := natsbus.StreamName("a_b", "c"), natsbus.StreamName("a", "b_c"); a == b {
 		t.Errorf("stream names collide: %q", a)
 	}
-	if got := natsbus.StreamName("acme", "device.pi-1"); got != "RL_acme_device%2Epi-1" {
+	if a, b := natsbus.StreamName("x", "AB_"), natsbus.StreamName("x\xab", "5F"); a == b {
+		t.Errorf("stream names collide: %q", a)
+	}
+	if a, b := natsbus.StreamName("a-b", "c"), natsbus.StreamName("a", "b-c"); a == b {
+		t.Errorf("stream names collide: %q", a)
+	}
+	if got := natsbus.StreamName("acme", "device.pi-1"); got != "RL-acme-device_2Epi_2D1" {
 		t.Errorf("StreamName = %q", got)
 	}
 }

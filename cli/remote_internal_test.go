@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/home"
+	"github.com/runlet/runlet/jobspec"
+	"github.com/runlet/runlet/pty"
+)
+
+func TestBrokerURL(t *testing.T) {
+	for _, tc := range []struct {
+		broker, user, pass, want string
+		bad                      bool
+	}{
+		{broker: "nats://10.0.0.2:4322", user: "dev1", pass: "s3cret", want: "nats://dev1:s3cret@10.0.0.2:4322"},
+		{broker: "nats://a:4322,nats://b:4322", user: "d", pass: "p", want: "nats://d:p@a:4322,nats://d:p@b:4322"},
+		{broker: "amqp://rabbit:5672/ws", user: "d", pass: "p/w@x", want: "amqp://d:p%2Fw%40x@rabbit:5672/ws"},
+		{broker: "nats://10.0.0.2:4322", want: "nats://10.0.0.2:4322"},
+		{broker: "not a url", user: "d", pass: "p", bad: true},
+	} {
+		got, err := brokerURL(&home.Credentials{Broker: tc.broker, BrokerUser: tc.user, BrokerPassword: tc.pass})
+		if (err != nil) != tc.bad || got != tc.want {
+			t.Errorf("brokerURL(%q) = %q, %v; want %q (error: %v)", tc.broker, got, err, tc.want, tc.bad)
+		}
+	}
+}
+
+func TestPrefixer(t *testing.T) {
+	var b strings.Builder
+	p := newPrefixer(&b, []string{"pi-1", "mac"})
+	steps := []struct{ dev, data string }{
+		{"pi-1", "hel"},
+		{"mac", "one\r\ntwo\r\n"},
+		{"pi-1", "lo\r\nwor"},
+		{"mac", "\r\n"},
+	}
+	for _, s := range steps {
+		if err := p.write(s.dev, []byte(s.data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = p.flush("pi-1")
+	_ = p.flush("mac")
+	want := "mac  | one\nmac  | two\npi-1 | hello\nmac  | \npi-1 | wor\n"
+	if b.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
+	}
+}
+
+func TestJobSource(t *testing.T) {
+	src := "# jobs\na: echo a\n\nb:\n  script: |\n    echo b\n\n  where: all\n# next\nc: echo c\n"
+	f, err := jobspec.Parse("jobs.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"a": "a: echo a\n",
+		"b": "b:\n  script: |\n    echo b\n\n  where: all\n",
+		"c": "c: echo c\n",
+	}
+	for _, j := range f.Jobs {
+		if got := jobSource(src, j); got != want[j.Name] {
+			t.Errorf("job %s: got %q, want %q", j.Name, got, want[j.Name])
+		}
+	}
+}
+
+func TestErrorHeaderRoundTrip(t *testing.T) {
+	text := "a: echo a\nb:\n  scrpt: x\n"
+	ve := &apiclient.ValidationError{
+		Err:     runlet.Errorf(runlet.EINVALID, "jobs.yaml:3: bad"),
+		Details: []jobspec.Error{{File: "jobs.yaml", Line: 3, Job: "b", Field: "scrpt", Msg: "unknown field"}},
+	}
+	shown := errorHeader(ve) + text
+	lines := strings.Split(shown, "\n")
+	if !strings.Contains(shown, `line 6: job "b": field "scrpt": unknown field`) || !strings.Contains(lines[5], "scrpt") {
+		t.Errorf("header does not point at the line as shown:\n%s", shown)
+	}
+	if got := stripHeader(shown); got != text {
+		t.Errorf("stripHeader left %q, want %q", got, text)
+	}
+	if got := stripHeader("# a comment of the person\n" + text); got != "# a comment of the person\n"+text {
+		t.Errorf("stripHeader removed the person's own comment: %q", got)
+	}
+}
+
+func TestRunRequestFromFlags(t *testing.T) {
+	size := pty.Size{Cols: 80, Rows: 24}
+	for _, tc := range []struct {
+		r     remoteRun
+		where jobspec.Where
+		bad   bool
+	}{
+		{r: remoteRun{}, where: ""},
+		{r: remoteRun{where: "all"}, where: jobspec.WhereAll},
+		{r: remoteRun{on: []string{"a", "b"}}, where: jobspec.WhereCustom},
+		{r: remoteRun{where: "custom", on: []string{"a"}}, where: jobspec.WhereCustom},
+		{r: remoteRun{where: "any", on: []string{"a"}}, bad: true},
+		{r: remoteRun{where: "everywhere"}, bad: true},
+	} {
+		req, err := tc.r.request([]string{"job", "x", "y"}, size)
+		if (err != nil) != tc.bad {
+			t.Errorf("%+v: error %v, want error %v", tc.r, err, tc.bad)
+			continue
+		}
+		if tc.bad {
+			continue
+		}
+		if req.Where != tc.where || req.Job != "job" || strings.Join(req.Args, " ") != "x y" || *req.Size != size {
+			t.Errorf("%+v: request %+v", tc.r, req)
+		}
+	}
+}
+
+func TestHighestExit(t *testing.T) {
+	recs := []runlet.Execution{
+		{Status: runlet.StatusFinished, ExitCode: 0},
+		{Status: runlet.StatusFinished, ExitCode: 3},
+		{Status: runlet.StatusError, Reason: "gone"},
+	}
+	err := highestExit(recs)
+	if x, ok := err.(*exitError); !ok || x.code != 3 {
+		t.Errorf("highestExit = %v, want exit 3", err)
+	}
+	if err := highestExit(recs[:1]); err != nil {
+		t.Errorf("all fine: %v", err)
+	}
+}

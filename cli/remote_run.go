@@ -1,0 +1,164 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/jobspec"
+	"github.com/runlet/runlet/pty"
+)
+
+// remoteRun holds the flags of @run that go to the server.
+type remoteRun struct {
+	where  string
+	on     []string
+	detach bool
+	json   bool
+}
+
+func (r *remoteRun) flags(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&r.where, "where", "", "where to run instead of the job's own 'where': local, all, any or custom")
+	cmd.Flags().StringSliceVar(&r.on, "on", nil, "devices to run on (implies --where custom), comma-separated")
+	cmd.Flags().BoolVar(&r.detach, "detach", false, "start the job and print its execution id instead of following it")
+	cmd.Flags().BoolVar(&r.json, "json", false, "print the execution as JSON (with --detach: at once; otherwise its final records, the output going to standard error)")
+}
+
+// request turns the flags into the API's run request.
+func (r *remoteRun) request(args []string, size pty.Size) (apiclient.RunRequest, error) {
+	// The server renders the script with the job's name before Args.
+	req := apiclient.RunRequest{Job: args[0], Args: args[1:], Where: jobspec.Where(r.where), On: r.on, Size: &size}
+	switch req.Where {
+	case "", jobspec.WhereLocal, jobspec.WhereAll, jobspec.WhereAny, jobspec.WhereCustom:
+	default:
+		return req, runlet.Errorf(runlet.EINVALID, "--where %s: want local, all, any or custom", r.where)
+	}
+	if len(r.on) > 0 {
+		if req.Where != "" && req.Where != jobspec.WhereCustom {
+			return req, runlet.Errorf(runlet.EINVALID, "--on names devices, which goes with --where custom, not --where %s", r.where)
+		}
+		req.Where = jobspec.WhereCustom
+	}
+	return req, nil
+}
+
+// runRemote asks the server to run the job and follows its execution.
+func (m *Main) runRemote(ctx context.Context, r *remoteRun, args []string) error {
+	cred, client, err := m.signedIn()
+	if err != nil {
+		if runlet.ErrorCode(err) == runlet.EUNAUTHORIZED {
+			return runlet.Errorf(runlet.EUNAUTHORIZED, "%s, or run the job right here with --offline -f FILE", strings.TrimSuffix(runlet.ErrorMessage(err), "."))
+		}
+		return err
+	}
+	term := openTerminal(m.Stdin, m.Stdout)
+	req, err := r.request(args, term.size())
+	if err != nil {
+		return err
+	}
+	run, err := client.Run(ctx, req)
+	if err != nil {
+		return err
+	}
+	if len(run.Targets) == 0 {
+		return runlet.Errorf(runlet.EINVALID, "job %s went to no device (execution %s)", req.Job, run.Execution)
+	}
+	if r.detach {
+		return m.printDetached(run, r.json)
+	}
+	s, err := m.newSession(ctx, cred, client, run.Execution)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	devices := targetNames(run.Targets)
+	if len(devices) == 1 && !r.json {
+		rec, err := s.interactive(ctx, devices[0], false)
+		if err != nil {
+			return err
+		}
+		return exitFor(rec)
+	}
+	// With --json the output goes to standard error, the records to
+	// standard output.
+	w := m.Stdout
+	if r.json {
+		w = m.Stderr
+	}
+	recs, err := s.prefixed(ctx, devices, w)
+	if err != nil {
+		return err
+	}
+	if r.json {
+		if err := m.printJSON(recs); err != nil {
+			return err
+		}
+	} else {
+		m.summarize(recs)
+	}
+	return highestExit(recs)
+}
+
+func (m *Main) printDetached(run *apiclient.RunResponse, asJSON bool) error {
+	if asJSON {
+		return m.printJSON(run)
+	}
+	fmt.Fprintln(m.Stdout, run.Execution)
+	for _, t := range run.Targets {
+		fmt.Fprintf(m.Stderr, "%s: %s\n", t.Device, t.Status)
+	}
+	return nil
+}
+
+// summarize prints how each target ended, on standard error so that the
+// output stays the jobs'.
+func (m *Main) summarize(recs []runlet.Execution) {
+	for _, e := range recs {
+		how := fmt.Sprintf("exit %d", e.ExitCode)
+		switch {
+		case e.Signal != "":
+			how = "killed by " + e.Signal
+		case e.Status == runlet.StatusError:
+			how = "error: " + e.Reason
+		}
+		fmt.Fprintf(m.Stderr, "%s: %s (%s)\n", e.Device, e.Status, how)
+	}
+}
+
+// highestExit is the exit of the target that fared worst.
+func highestExit(recs []runlet.Execution) error {
+	code := 0
+	for _, e := range recs {
+		code = max(code, exitCode(e))
+	}
+	if code == 0 {
+		return nil
+	}
+	return &exitError{code: code}
+}
+
+// exitCode is the process exit code exitFor gives e.
+func exitCode(e runlet.Execution) int {
+	err := exitFor(e)
+	if err == nil {
+		return 0
+	}
+	if x, ok := err.(*exitError); ok {
+		return x.code
+	}
+	return 1
+}
+
+func targetNames(ts []apiclient.Target) []string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.Device
+	}
+	slices.Sort(names)
+	return names
+}

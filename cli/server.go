@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runlet/runlet/server"
+)
+
+// serverCommand is `runlet server`: the API, the embedded broker (unless
+// --broker) and the database (SQLite unless --db) in one process.
+func (m *Main) serverCommand() *cobra.Command {
+	var cfg server.Config
+	var brokerListen string
+	env := func(k, def string) string {
+		if v := m.getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	defData := "runlet-data"
+	if h, err := os.UserHomeDir(); err == nil {
+		defData = filepath.Join(h, ".runlet-server")
+	}
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the Runlet server: API, database and broker",
+		Long: `server runs the Runlet server: the JSON API (with its OpenAPI document at
+/api/v1/openapi.json), the database (SQLite in the data directory unless
+--db names a PostgreSQL URL) and, unless --broker names one, an embedded NATS
+broker in the data directory.
+
+On its first start it creates the workspace "default", the user
+admin@localhost (password from RUNLET_ADMIN_PASSWORD, or generated and
+printed once) and an enrollment token, printed and written to
+DATA/enroll-token, for 'runlet @signin --token'.`,
+		Example: `  runlet server
+  runlet server --listen 0.0.0.0:8080 --public-url http://pi-hub.local:8080
+  runlet server --db postgres://runlet@localhost/runlet --broker amqp://runlet:secret@localhost/`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg.AdminPassword = m.getenv("RUNLET_ADMIN_PASSWORD")
+			cfg.BrokerListen = brokerListen
+			cfg.Out = m.Stdout
+			cfg.Logger = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			s, err := server.New(cfg)
+			if err != nil {
+				return err
+			}
+			return s.Run(cmd.Context())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", env("RUNLET_LISTEN", server.DefaultListen), "address of the HTTP API (env RUNLET_LISTEN)")
+	f.StringVar(&cfg.DataDir, "data", env("RUNLET_DATA", defData), "data directory: database, broker store, enrollment token (env RUNLET_DATA)")
+	f.StringVar(&cfg.DB, "db", env("RUNLET_DB", ""), "database URL, sqlite:PATH or postgres://... (env RUNLET_DB; default sqlite:DATA/runlet.db)")
+	f.StringVar(&cfg.Broker, "broker", env("RUNLET_BROKER", ""), "broker URL with the server's credentials, nats://, amqp:// (env RUNLET_BROKER; default: embedded NATS)")
+	f.StringVar(&brokerListen, "broker-listen", env("RUNLET_BROKER_LISTEN", server.DefaultBrokerListen), "address of the embedded broker (env RUNLET_BROKER_LISTEN)")
+	f.StringVar(&cfg.BrokerPublicURL, "broker-public-url", env("RUNLET_BROKER_PUBLIC_URL", ""), "broker URL given to devices (env RUNLET_BROKER_PUBLIC_URL; default derived)")
+	f.StringVar(&cfg.PublicURL, "public-url", env("RUNLET_PUBLIC_URL", ""), "URL devices and browsers reach the API at (env RUNLET_PUBLIC_URL; default http://LISTEN)")
+	return cmd
+}

@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/mdp/qrterminal/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/home"
+)
+
+func (m *Main) signinCommand() *cobra.Command {
+	var server, name, token string
+	cmd := &cobra.Command{
+		Use:     "@signin --server URL [--name NAME] [--token TOKEN]",
+		Aliases: []string{"signin"},
+		Short:   "Sign this device in to a Runlet server",
+		Long: `@signin makes this machine (this --home) a device of a workspace on the
+server at URL, so that it can run jobs there and start them elsewhere.
+
+Without --token it uses the device authorization flow (RFC 8628): runlet
+prints a web address, a short code and a QR code of the same address; open
+it on any browser or phone, sign in there and approve the device. runlet
+waits for the approval and saves the device's credentials in --home (mode
+0600).
+
+With --token (the enrollment token the server printed at its first start
+and wrote to DATA/enroll-token) it signs in unattended, for scripts and
+provisioning.
+
+The device's name (default: this machine's host name) must be unique among
+the workspace's devices. Several homes on one machine are several devices.`,
+		Example: `  runlet @signin --server https://runlet.example.com
+  runlet @signin --server http://10.0.0.2:8080 --name pi-1
+  runlet --home /var/lib/runlet/pi-2 @signin --server http://10.0.0.2:8080 --name pi-2 --token "$(cat enroll-token)"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return m.signin(cmd.Context(), server, name, token)
+		},
+	}
+	cmd.Flags().StringVar(&server, "server", m.getenv("RUNLET_SERVER"), "the server's URL (env RUNLET_SERVER)")
+	cmd.Flags().StringVar(&name, "name", "", "this device's name (default: the host name)")
+	cmd.Flags().StringVar(&token, "token", "", "sign in unattended with an enrollment token")
+	return cmd
+}
+
+func (m *Main) signin(ctx context.Context, server, name, token string) error {
+	if server == "" {
+		return runlet.Errorf(runlet.EINVALID, "which server? give its URL with --server (or RUNLET_SERVER)")
+	}
+	server = strings.TrimRight(server, "/")
+	dir := home.Dir(m.home)
+	if c, err := dir.Credentials(); err == nil {
+		return runlet.Errorf(runlet.ECONFLICT, "this device is already signed in to %s as %q (home %s); run 'runlet @signout' first, or use another --home", c.Server, c.Device, m.home)
+	}
+	if name == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			return runlet.Errorf(runlet.EINVALID, "cannot tell this machine's host name (%v); give a device name with --name", err)
+		}
+		name = strings.ToLower(strings.Split(h, ".")[0])
+	}
+	client := m.apiClient(server, "")
+	var (
+		cred *home.Credentials
+		err  error
+	)
+	if token != "" {
+		cred, err = client.Enroll(ctx, apiclient.EnrollRequest{Token: token, Name: name, OS: runtime.GOOS, Arch: runtime.GOARCH, Version: Version})
+	} else {
+		cred, err = m.deviceFlow(ctx, client, name)
+	}
+	if err != nil {
+		return signinError(err, name)
+	}
+	if cred.Server == "" {
+		cred.Server = server
+	}
+	if err := dir.SaveCredentials(cred); err != nil {
+		return err
+	}
+	ws := cred.WorkspaceName
+	if ws == "" {
+		ws = cred.Workspace
+	}
+	fmt.Fprintf(m.Stdout, "Signed in to workspace %q at %s as device %q.\n", ws, cred.Server, cred.Device)
+	fmt.Fprintf(m.Stdout, "Credentials saved in %s. Start 'runlet daemon' so that this device runs jobs.\n", dir.Path("credentials.json"))
+	return nil
+}
+
+// signinError says what a failed sign-in means for the person.
+func signinError(err error, name string) error {
+	switch runlet.ErrorCode(err) {
+	case runlet.ECONFLICT:
+		return runlet.Errorf(runlet.ECONFLICT, "the workspace already has a device named %q: choose another with --name (%s)", name, runlet.ErrorMessage(err))
+	case runlet.EUNAUTHORIZED:
+		return runlet.Errorf(runlet.EUNAUTHORIZED, "sign-in refused: %s", message(err))
+	}
+	return err
+}
+
+// deviceFlow runs RFC 8628: show the code, poll until approved.
+func (m *Main) deviceFlow(ctx context.Context, client *apiclient.Client, name string) (*home.Credentials, error) {
+	code, err := client.DeviceCode(ctx, apiclient.DeviceCodeRequest{Name: name, OS: runtime.GOOS, Arch: runtime.GOARCH, Version: Version})
+	if err != nil {
+		return nil, err
+	}
+	m.showDeviceCode(code, name)
+	return m.pollDeviceToken(ctx, client, code)
+}
+
+func (m *Main) showDeviceCode(code *apiclient.DeviceCodeResponse, name string) {
+	w := m.Stdout
+	fmt.Fprintf(w, "To sign in this device as %q, open\n\n    %s\n\nand enter the code\n\n    %s\n\n", name, code.VerificationURI, code.UserCode)
+	if u := code.VerificationURIComplete; u != "" && len(u) < 1000 {
+		fmt.Fprintf(w, "or scan this QR code, which opens %s:\n\n", u)
+		qrterminal.GenerateHalfBlock(u, qrterminal.L, w)
+		fmt.Fprintln(w)
+	}
+}
+
+// pollDeviceToken asks for the outcome every interval (5 s more after each
+// slow_down) until approval, denial or expiry, keeping one progress line up
+// to date.
+func (m *Main) pollDeviceToken(ctx context.Context, client *apiclient.Client, code *apiclient.DeviceCodeResponse) (*home.Credentials, error) {
+	interval := time.Duration(code.Interval) * time.Second
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	expires := time.Now().Add(time.Duration(code.ExpiresIn) * time.Second)
+	if code.ExpiresIn <= 0 {
+		expires = time.Now().Add(15 * time.Minute)
+	}
+	progress := newProgress(m.Stdout)
+	defer progress.done()
+	for {
+		left := time.Until(expires)
+		if left <= 0 {
+			return nil, errCodeExpired
+		}
+		progress.show(fmt.Sprintf("Waiting for approval (the code expires in %s)…", left.Round(time.Second)))
+		select {
+		case <-ctx.Done():
+			return nil, runlet.Errorf(runlet.EINVALID, "sign-in cancelled")
+		case <-time.After(min(interval, left)):
+		}
+		cred, err := client.DeviceToken(ctx, code.DeviceCode)
+		var oe *apiclient.OAuthError
+		switch {
+		case err == nil:
+			return cred, nil
+		case errors.As(err, &oe) && oe.Code == apiclient.AuthorizationPending:
+		case errors.As(err, &oe) && oe.Code == apiclient.SlowDown:
+			interval += 5 * time.Second
+		case errors.As(err, &oe) && oe.Code == apiclient.ExpiredToken:
+			return nil, errCodeExpired
+		case errors.As(err, &oe) && oe.Code == apiclient.AccessDenied:
+			return nil, runlet.Errorf(runlet.EFORBIDDEN, "the sign-in of this device was denied on the server")
+		case runlet.ErrorCode(err) == runlet.EUNAVAILABLE:
+			// The server may be restarting: keep polling until expiry.
+			progress.show("The server does not answer; trying again…")
+		default:
+			return nil, err
+		}
+	}
+}
+
+var errCodeExpired = runlet.Errorf(runlet.EUNAUTHORIZED, "the code expired before anyone approved it; run 'runlet @signin' again")
+
+// progress keeps one line of status: rewritten in place on a terminal,
+// printed once per change elsewhere.
+type progress struct {
+	w    io.Writer
+	tty  bool
+	last string
+}
+
+func newProgress(w io.Writer) *progress {
+	return &progress{w: w, tty: openTerminal(nil, w).out != nil}
+}
+
+func (p *progress) show(s string) {
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\x1b[K%s", s)
+		p.last = s
+		return
+	}
+	// Not a terminal: the countdown would fill a log; print the gist once.
+	gist, _, _ := strings.Cut(s, " (")
+	if gist != p.last {
+		fmt.Fprintln(p.w, gist)
+		p.last = gist
+	}
+}
+
+func (p *progress) done() {
+	if p.tty && p.last != "" {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}

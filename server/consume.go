@@ -1,0 +1,262 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/store"
+	"github.com/runlet/runlet/wire"
+)
+
+// statusQueue is the per-workspace work queue of execution status.
+var statusQueue = bus.Queue{Name: bus.StatusQueue, Pattern: bus.AllStatus}
+
+// attachAll starts the consumers of every workspace in the store.
+func (s *Server) attachAll(ctx context.Context) error {
+	wss, err := s.db.ListWorkspaces(ctx)
+	if err != nil {
+		return fmt.Errorf("list workspaces: %w", err)
+	}
+	for _, ws := range wss {
+		if err := s.attach(ctx, ws.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// attach starts, once per workspace, the status consumer and the heartbeat
+// subscription, and declares the queues devices publish to (they may not
+// create them). Workspaces made after start are attached when first seen.
+func (s *Server) attach(ctx context.Context, ws string) error {
+	s.wsMu.Lock()
+	defer s.wsMu.Unlock()
+	if _, ok := s.attached[ws]; ok {
+		return nil
+	}
+	if s.stopping {
+		return runlet.Errorf(runlet.EUNAVAILABLE, "The server is shutting down.")
+	}
+	if err := s.bus.DeclareQueue(ctx, ws, bus.Queue{Name: bus.TelemetryQueue, Pattern: bus.AllTelemetry}); err != nil {
+		return runlet.Errorf(runlet.EUNAVAILABLE, "The broker did not create the telemetry queue: %v.", err)
+	}
+	if err := s.declareDeviceQueues(ctx, ws); err != nil {
+		return err
+	}
+	// The subscriptions live as long as the server, not the request that
+	// happened to attach the workspace.
+	status, err := s.bus.Consume(s.ctx, ws, statusQueue, func(d bus.Delivery) { s.applyStatus(ws, d) })
+	if err != nil {
+		return runlet.Errorf(runlet.EUNAVAILABLE, "The broker did not start the status consumer: %v.", err)
+	}
+	hb, err := s.bus.Subscribe(s.ctx, ws, bus.HeartbeatKey, func(m bus.Message) { s.heartbeat(ws, m) })
+	if err != nil {
+		status.Close()
+		return runlet.Errorf(runlet.EUNAVAILABLE, "The broker did not start the heartbeat subscription: %v.", err)
+	}
+	s.attached[ws] = []bus.Subscription{status, hb}
+	return nil
+}
+
+// declareDeviceQueues makes sure every device's dispatch queue exists, as
+// a device may consume its queue but not create it (a broker that lost its
+// store, a new external broker).
+func (s *Server) declareDeviceQueues(ctx context.Context, ws string) error {
+	devices, err := s.db.ListDevices(ctx, ws)
+	if err != nil {
+		return fmt.Errorf("list devices: %w", err)
+	}
+	for _, d := range devices {
+		if d.Revoked {
+			continue
+		}
+		if err := s.bus.DeclareQueue(ctx, ws, dispatchQueue(d.Name)); err != nil {
+			return runlet.Errorf(runlet.EUNAVAILABLE, "The broker did not create the queue of device %s: %v.", d.Name, err)
+		}
+	}
+	return nil
+}
+
+func (s *Server) detachAll() {
+	s.wsMu.Lock()
+	defer s.wsMu.Unlock()
+	s.stopping = true
+	for ws, subs := range s.attached {
+		for _, sub := range subs {
+			sub.Close()
+		}
+		delete(s.attached, ws)
+	}
+}
+
+// applyStatus commits one status message, then acks it; a database error
+// nacks it so that it comes again. Messages that can never apply (unknown
+// execution, malformed) are acked and logged.
+func (s *Server) applyStatus(ws string, d bus.Delivery) {
+	var st wire.Status
+	if err := wire.Decode(d.Body, &st); err != nil {
+		s.log.Warn("dropped a malformed status", "workspace", ws, "key", d.Key, "err", err)
+		_ = d.Ack()
+		return
+	}
+	fromKey(&st, d.Key)
+	if st.Status == runlet.StatusPending {
+		_ = d.Ack() // the device queued it: the store says Pending already
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	e, changed, err := s.db.UpdateExecutionStatus(ctx, ws, st.ID, st.Device, store.StatusUpdate{
+		Status: st.Status, Time: statusTime(st), ExitCode: st.ExitCode, Signal: st.Signal, Reason: st.Reason,
+	})
+	switch runlet.ErrorCode(err) {
+	case "":
+	case runlet.ENOTFOUND, runlet.EINVALID:
+		s.log.Warn("dropped a status that does not apply", "workspace", ws, "execution", st.ID, "device", st.Device, "status", st.Status, "err", err)
+		_ = d.Ack()
+		return
+	default:
+		s.log.Error("could not apply a status; it will come again", "execution", st.ID, "device", st.Device, "err", err)
+		// Wait before the redelivery: the database is likely down, and an
+		// immediate one would spin.
+		select {
+		case <-s.ctx.Done():
+		case <-time.After(time.Second):
+		}
+		_ = d.Nack()
+		return
+	}
+	if err := d.Ack(); err != nil {
+		s.log.Warn("status ack failed; the redelivery will change nothing", "err", err)
+	}
+	if changed {
+		s.publishEvent(ws, wire.Event{Type: wire.EventExecution, Execution: &e.Execution})
+	}
+}
+
+// fromKey fills the execution and device a status message leaves out from
+// its key, bus.StatusKey(exec, device).
+func fromKey(st *wire.Status, k bus.Key) {
+	w := k.Words()
+	if len(w) != 5 || w[0] != "job" {
+		return
+	}
+	if st.ID == "" {
+		st.ID, _ = url.PathUnescape(w[1])
+	}
+	if st.Device == "" {
+		st.Device, _ = url.PathUnescape(w[2])
+	}
+}
+
+// statusTime is when the transition happened on the device.
+func statusTime(st wire.Status) time.Time {
+	switch st.Status {
+	case runlet.StatusRunning:
+		return st.Started
+	default:
+		return st.Finished
+	}
+}
+
+// heartbeat records a device's presence and refreshes its record, the
+// record first, so that whoever sees the device online sees it up to date.
+func (s *Server) heartbeat(ws string, m bus.Message) {
+	var hb wire.Heartbeat
+	if err := wire.Decode(m.Body, &hb); err != nil || hb.Device == "" {
+		s.log.Debug("dropped a malformed heartbeat", "workspace", ws, "err", err)
+		return
+	}
+	now := s.now()
+	s.touch(ws, hb, now)
+	if s.presence.beat(ws, hb, now) {
+		online := true
+		s.publishEvent(ws, wire.Event{Type: wire.EventDevice, Device: hb.Device, Online: &online})
+	}
+}
+
+// touch records in the store that the device was seen, and what it runs.
+func (s *Server) touch(ws string, hb wire.Heartbeat, now time.Time) {
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	d, err := s.db.DeviceByName(ctx, ws, hb.Device)
+	if err != nil {
+		s.log.Debug("heartbeat of an unknown device", "workspace", ws, "device", hb.Device, "err", err)
+		return
+	}
+	if err := s.db.TouchDevice(ctx, ws, d.ID, now); err != nil {
+		s.log.Warn("could not record a heartbeat", "device", hb.Device, "err", err)
+	}
+	if hb.OS != d.OS || hb.Arch != d.Arch || hb.Version != d.Version {
+		if _, err := s.db.UpdateDevice(ctx, ws, d.ID, store.DeviceUpdate{OS: &hb.OS, Arch: &hb.Arch, Version: &hb.Version}); err != nil {
+			s.log.Warn("could not update a device from its heartbeat", "device", hb.Device, "err", err)
+		}
+	}
+}
+
+// publishEvent tells the workspace's viewers; an event is a hint to
+// refresh, so a lost one is only logged.
+func (s *Server) publishEvent(ws string, ev wire.Event) {
+	if ev.Time.IsZero() {
+		ev.Time = s.now()
+	}
+	body, err := wire.Encode(ev)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
+	defer cancel()
+	if err := s.bus.Publish(ctx, ws, bus.Message{Key: bus.EventKey, Body: body}); err != nil {
+		s.log.Debug("event not published", "workspace", ws, "type", ev.Type, "err", err)
+	}
+}
+
+// sweep runs the periodic chores until Close: expiring queued executions,
+// dropping old device codes, reporting devices gone silent, and attaching
+// workspaces created behind the server's back.
+func (s *Server) sweep() {
+	t := time.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.sweepOnce()
+	}
+}
+
+func (s *Server) sweepOnce() {
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	// A chore cut short by Close is not worth a warning.
+	warn := func(msg string, err error) {
+		if s.ctx.Err() == nil {
+			s.log.Warn(msg, "err", err)
+		}
+	}
+	expired, err := s.db.ExpireExecutions(ctx)
+	if err != nil {
+		warn("expiry sweep failed", err)
+	}
+	for _, e := range expired {
+		s.publishEvent(e.Workspace, wire.Event{Type: wire.EventExecution, Execution: &e.Execution})
+	}
+	if _, err := s.db.DeleteExpiredDeviceCodes(ctx); err != nil {
+		warn("device code sweep failed", err)
+	}
+	for ws, names := range s.presence.wentOffline(s.now()) {
+		for _, n := range names {
+			offline := false
+			s.publishEvent(ws, wire.Event{Type: wire.EventDevice, Device: n, Online: &offline})
+		}
+	}
+	if err := s.attachAll(ctx); err != nil {
+		warn("attaching new workspaces failed", err)
+	}
+}

@@ -1,0 +1,158 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/bus"
+	natsbus "github.com/runlet/runlet/bus/nats"
+	"github.com/runlet/runlet/home"
+	"github.com/runlet/runlet/server"
+)
+
+// clock is time.Now moved forward by what a test adds.
+type clock struct{ off atomic.Int64 }
+
+func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
+func (c *clock) Advance(d time.Duration) { c.off.Add(int64(d)) }
+
+// syncBuffer is the operator output of a server under test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type testServer struct {
+	*server.Server
+	cfg   server.Config
+	clock *clock
+	out   *syncBuffer
+}
+
+// testWriter sends log lines to t.Log while the test runs.
+type testWriter struct {
+	t    testing.TB
+	done atomic.Bool
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	if !w.done.Load() {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
+}
+
+// startServer runs a server on OS-assigned ports with its data in a
+// temporary directory; change the config with edit.
+func startServer(t testing.TB, edit func(*server.Config)) *testServer {
+	t.Helper()
+	c := &clock{}
+	tw := &testWriter{t: t}
+	t.Cleanup(func() { tw.done.Store(true) })
+	cfg := server.Config{
+		Listen:        "127.0.0.1:0",
+		BrokerListen:  "127.0.0.1:0",
+		DataDir:       t.TempDir(),
+		SweepInterval: 50 * time.Millisecond,
+		Logger:        slog.New(slog.NewTextHandler(tw, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Now:           c.Now,
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	return restart(t, cfg, c)
+}
+
+// restart starts a server with cfg (the same data directory again).
+func restart(t testing.TB, cfg server.Config, c *clock) *testServer {
+	t.Helper()
+	out := &syncBuffer{}
+	cfg.Out = out
+	s, err := server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return &testServer{Server: s, cfg: cfg, clock: c, out: out}
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// client is an unauthenticated API client of s.
+func (s *testServer) client() *apiclient.Client { return apiclient.New(s.URL(), "") }
+
+// enroll signs a device in with the enrollment token.
+func (s *testServer) enroll(t testing.TB, name string) *home.Credentials {
+	t.Helper()
+	tok, err := s.EnrollToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := s.client().Enroll(ctxT(t), apiclient.EnrollRequest{Token: tok, Name: name, OS: "linux", Arch: "arm64"})
+	if err != nil {
+		t.Fatalf("enroll %s: %v", name, err)
+	}
+	return cred
+}
+
+// adminClient logs the admin in (the test servers set its password).
+func (s *testServer) adminClient(t testing.TB) *apiclient.Client {
+	t.Helper()
+	resp, err := s.client().Login(ctxT(t), server.AdminEmail, s.cfg.AdminPassword)
+	if err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	return apiclient.New(s.URL(), resp.Token)
+}
+
+// deviceBus connects to the broker as the device, like its daemon would.
+func deviceBus(ctx context.Context, cred *home.Credentials) (bus.Bus, error) {
+	u, err := url.Parse(cred.Broker)
+	if err != nil {
+		return nil, err
+	}
+	u.User = url.UserPassword(cred.BrokerUser, cred.BrokerPassword)
+	return natsbus.Open(ctx, u.String(), bus.Options{Name: cred.Device, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+}
+
+// eventually polls cond until it holds or 30 s pass.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,84 @@
+package server
+
+import (
+	"sync"
+	"time"
+
+	"github.com/runlet/runlet/wire"
+)
+
+// defaultHeartbeat is assumed when a heartbeat does not say its interval.
+const defaultHeartbeat = 5 * time.Second
+
+// presence is what the last heartbeat of each device said and when it came.
+// A device is online until three of its intervals pass without one.
+type presence struct {
+	mu   sync.Mutex
+	seen map[string]map[string]beat // workspace id → device name → last beat
+}
+
+type beat struct {
+	hb     wire.Heartbeat
+	at     time.Time
+	online bool // as last reported in an event
+}
+
+func newPresence() *presence { return &presence{seen: map[string]map[string]beat{}} }
+
+func (b beat) alive(now time.Time) bool {
+	iv := b.hb.Interval
+	if iv <= 0 {
+		iv = defaultHeartbeat
+	}
+	return now.Sub(b.at) < 3*iv
+}
+
+// beat records a heartbeat and reports whether the device just came online.
+func (p *presence) beat(ws string, hb wire.Heartbeat, now time.Time) (cameOnline bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := p.seen[ws]
+	if m == nil {
+		m = map[string]beat{}
+		p.seen[ws] = m
+	}
+	prev, ok := m[hb.Device]
+	cameOnline = !ok || !prev.online
+	m[hb.Device] = beat{hb: hb, at: now, online: true}
+	return cameOnline
+}
+
+// get returns the device's last heartbeat and whether it is online at now.
+func (p *presence) get(ws, device string, now time.Time) (wire.Heartbeat, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b, ok := p.seen[ws][device]
+	if !ok || !b.alive(now) {
+		return wire.Heartbeat{}, false
+	}
+	return b.hb, true
+}
+
+// wentOffline returns the devices that fell silent since the last call,
+// per workspace, marking them reported.
+func (p *presence) wentOffline(now time.Time) map[string][]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string][]string{}
+	for ws, m := range p.seen {
+		for name, b := range m {
+			if b.online && !b.alive(now) {
+				b.online = false
+				m[name] = b
+				out[ws] = append(out[ws], name)
+			}
+		}
+	}
+	return out
+}
+
+func (p *presence) forget(ws, device string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.seen[ws], device)
+}

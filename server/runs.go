@@ -1,0 +1,327 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/jobspec"
+	"github.com/runlet/runlet/store"
+	"github.com/runlet/runlet/wire"
+)
+
+func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	var req apiclient.RunRequest
+	if err := decode(r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	f, _, err := s.loadJobs(ctx, c.Workspace.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	job := f.Job(req.Job)
+	if job == nil {
+		s.error(w, r, unknownJob(req.Job, f))
+		return
+	}
+	targets, err := s.resolveTargets(ctx, c, job, f.Settings, req)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	script, err := job.Render(append([]string{job.Name}, req.Args...))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	now := s.now()
+	d := wire.Dispatch{
+		Execution: store.NewID(), Job: job.Name, Client: c.Name(), Script: script,
+		Entrypoint: job.Entrypoint, Cwd: job.Cwd, ShowDuration: job.ShowDuration,
+		Created: now, Expires: now.Add(job.Expires),
+	}
+	if req.Size != nil {
+		d.Size = *req.Size
+	}
+	out := apiclient.RunResponse{Execution: d.Execution}
+	for _, dev := range targets {
+		st, err := s.dispatch(ctx, c.Workspace.ID, dev, d)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		out.Targets = append(out.Targets, apiclient.Target{Device: dev, Status: string(st)})
+	}
+	s.log.Info("run", "workspace", c.Workspace.Name, "job", job.Name, "execution", d.Execution, "client", d.Client, "targets", targets)
+	writeJSON(w, http.StatusCreated, out)
+}
+
+// dispatch records one target Pending and queues its Dispatch durably. A
+// broker that refuses ends the target as Error at once, so nothing waits
+// for a message that was never sent.
+func (s *Server) dispatch(ctx context.Context, ws, device string, d wire.Dispatch) (runlet.Status, error) {
+	e := store.Execution{Workspace: ws, Expires: d.Expires, Execution: runlet.Execution{
+		ID: d.Execution, Job: d.Job, Client: d.Client, Device: device, Status: runlet.StatusPending, Created: d.Created,
+	}}
+	if err := s.db.CreateExecution(ctx, &e); err != nil {
+		return "", err
+	}
+	body, err := wire.Encode(d)
+	if err != nil {
+		return "", err
+	}
+	m := bus.Message{ID: d.Execution + "/" + device + "/dispatch", Key: bus.DispatchKey(device), Body: body, ExpiresAt: d.Expires}
+	err = s.bus.DeclareQueue(ctx, ws, dispatchQueue(device))
+	if err == nil {
+		err = s.bus.PublishDurable(ctx, ws, m)
+	}
+	if err != nil {
+		s.log.Warn("dispatch failed", "execution", d.Execution, "device", device, "err", err)
+		u, _, uerr := s.db.UpdateExecutionStatus(ctx, ws, d.Execution, device, store.StatusUpdate{
+			Status: runlet.StatusError, ExitCode: -1, Reason: "the broker did not take the execution: " + err.Error()})
+		if uerr != nil {
+			return "", uerr
+		}
+		s.publishEvent(ws, wire.Event{Type: wire.EventExecution, Execution: &u.Execution})
+		return u.Status, nil
+	}
+	s.publishEvent(ws, wire.Event{Type: wire.EventExecution, Execution: &e.Execution})
+	return runlet.StatusPending, nil
+}
+
+// resolveTargets applies R-JOB-2: the request's where/on, else the job's.
+func (s *Server) resolveTargets(ctx context.Context, c *caller, job *jobspec.Job, set jobspec.Settings, req apiclient.RunRequest) ([]string, error) {
+	where, on := job.Where, job.WhereCustom
+	if req.Where != "" {
+		where, on = req.Where, req.On
+	} else if len(req.On) > 0 {
+		where, on = jobspec.WhereCustom, req.On
+	}
+	if where == "" {
+		where = jobspec.WhereLocal
+	}
+	devices, err := s.db.ListDevices(ctx, c.Workspace.ID)
+	if err != nil {
+		return nil, err
+	}
+	var known []string
+	for _, d := range devices {
+		if !d.Revoked {
+			known = append(known, d.Name)
+		}
+	}
+	var names []string
+	switch where {
+	case jobspec.WhereLocal:
+		if c.Device == nil {
+			return nil, runlet.Errorf(runlet.EINVALID, "Job %q runs where it is started (local), and a user has no device: choose --where all, any or custom --on NAMES.", job.Name)
+		}
+		names = []string{c.Device.Name}
+	case jobspec.WhereAll:
+		names = known
+	case jobspec.WhereAny:
+		return s.pickAny(c.Workspace.ID, job.Name, known, set)
+	case jobspec.WhereCustom:
+		names, err = customTargets(job.Name, on, known)
+		if err != nil {
+			return nil, err
+		}
+	default:
+		return nil, runlet.Errorf(runlet.EINVALID, "Unknown target %q: use local, all, any or custom.", where)
+	}
+	var out, off []string
+	for _, n := range names {
+		if set.DeviceEnabled(n) {
+			out = append(out, n)
+		} else {
+			off = append(off, n)
+		}
+	}
+	if len(out) == 0 {
+		if len(off) > 0 {
+			return nil, runlet.Errorf(runlet.EINVALID, "Job %q has no device to run on: %s switched off in settings.daemons.", job.Name, strings.Join(off, ", "))
+		}
+		return nil, runlet.Errorf(runlet.EINVALID, "Job %q has no device to run on: no device is signed in to this workspace.", job.Name)
+	}
+	return out, nil
+}
+
+func customTargets(job string, on, known []string) ([]string, error) {
+	var names, unknown []string
+	for _, n := range on {
+		for _, p := range strings.Split(n, ",") {
+			if p = strings.TrimSpace(p); p == "" || slices.Contains(names, p) {
+				continue
+			}
+			if !slices.Contains(known, p) {
+				unknown = append(unknown, p)
+			}
+			names = append(names, p)
+		}
+	}
+	if len(unknown) > 0 {
+		list := "none"
+		if len(known) > 0 {
+			list = strings.Join(known, ", ")
+		}
+		return nil, runlet.Errorf(runlet.EINVALID, "Unknown device %s; the devices of this workspace are: %s.", strings.Join(unknown, ", "), list)
+	}
+	if len(names) == 0 {
+		return nil, runlet.Errorf(runlet.EINVALID, "Job %q targets custom devices but names none: give --on NAMES.", job)
+	}
+	return names, nil
+}
+
+// pickAny chooses the online, enabled device with the least running and
+// queued executions (by their last heartbeat), ties by name.
+func (s *Server) pickAny(ws, job string, known []string, set jobspec.Settings) ([]string, error) {
+	best, load := "", 0
+	now := s.now()
+	for _, n := range known {
+		hb, online := s.presence.get(ws, n, now)
+		if !online || !set.DeviceEnabled(n) {
+			continue
+		}
+		if l := hb.Running + hb.Queued; best == "" || l < load {
+			best, load = n, l
+		}
+	}
+	if best == "" {
+		return nil, runlet.Errorf(runlet.EUNAVAILABLE, "Job %q runs on any online device, and none is online now.", job)
+	}
+	return []string{best}, nil
+}
+
+// handleListExecutions answers GET /executions?limit&offset&device&status&job.
+func (s *Server) handleListExecutions(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	q := r.URL.Query()
+	f := store.ExecutionFilter{Job: q.Get("job"), Device: q.Get("device"), Status: runlet.Status(q.Get("status"))}
+	var err error
+	if f.Limit, err = intParam(q.Get("limit"), "limit"); err == nil {
+		f.Offset, err = intParam(q.Get("offset"), "offset")
+	}
+	if err == nil && f.Status != "" && !f.Status.Valid() {
+		err = runlet.Errorf(runlet.EINVALID, "Unknown status %q: use Pending, Running, Error or Finished.", f.Status)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	list, err := s.db.ListExecutions(r.Context(), c.Workspace.ID, f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if list == nil {
+		list = []store.Execution{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"executions": list})
+}
+
+func (s *Server) handleGetExecution(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	ts, err := s.targets(r.Context(), c.Workspace.ID, r.PathValue("id"), "")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"targets": ts})
+}
+
+// targets returns the runs of an execution, only device's when given.
+func (s *Server) targets(ctx context.Context, ws, id, device string) ([]store.Execution, error) {
+	ts, err := s.db.ExecutionTargets(ctx, ws, id)
+	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
+		return nil, runlet.Errorf(runlet.ENOTFOUND, "There is no execution %s in this workspace.", id)
+	} else if err != nil {
+		return nil, err
+	}
+	if device == "" {
+		return ts, nil
+	}
+	var names []string
+	for _, t := range ts {
+		if t.Device == device {
+			return []store.Execution{t}, nil
+		}
+		names = append(names, t.Device)
+	}
+	return nil, runlet.Errorf(runlet.ENOTFOUND, "Execution %s does not run on %s; it runs on %s.", id, device, strings.Join(names, ", "))
+}
+
+func (s *Server) handleStop(w http.ResponseWriter, r *http.Request) { s.control(w, r, wire.OpStop) }
+func (s *Server) handleKill(w http.ResponseWriter, r *http.Request) { s.control(w, r, wire.OpKill) }
+
+// control records the stop or kill and asks each unfinished target's
+// device for it.
+func (s *Server) control(w http.ResponseWriter, r *http.Request, op wire.ControlOp) {
+	c := callerOf(r)
+	ctx := r.Context()
+	id := r.PathValue("id")
+	ts, err := s.targets(ctx, c.Workspace.ID, id, r.URL.Query().Get("device"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	body, _ := wire.Encode(wire.Control{Op: op, By: c.Name()})
+	for _, t := range ts {
+		if t.Status.Final() {
+			continue
+		}
+		e, err := s.db.MarkExecutionKilled(ctx, c.Workspace.ID, id, t.Device)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		if err := s.bus.Publish(ctx, c.Workspace.ID, bus.Message{Key: bus.ControlKey(id, t.Device), Body: body}); err != nil {
+			s.error(w, r, runlet.Errorf(runlet.EUNAVAILABLE, "The broker did not take the %s request: %v.", op, err))
+			return
+		}
+		s.publishEvent(c.Workspace.ID, wire.Event{Type: wire.EventExecution, Execution: &e.Execution})
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (s *Server) handleDevices(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	devices, err := s.db.ListDevices(r.Context(), c.Workspace.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	now := s.now()
+	out := []apiclient.Device{}
+	for _, d := range devices {
+		if d.Revoked {
+			continue
+		}
+		hb, online := s.presence.get(c.Workspace.ID, d.Name, now)
+		out = append(out, apiclient.Device{
+			Name: d.Name, ID: d.ID, OS: d.OS, Arch: d.Arch, Version: d.Version, Labels: d.Labels,
+			LastSeen: d.LastSeen, Online: online, CPU: hb.CPU, Memory: hb.Memory, Uptime: hb.Uptime,
+			Running: hb.Running, Queued: hb.Queued,
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"devices": out})
+}
+
+func intParam(v, name string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, runlet.Errorf(runlet.EINVALID, "%s must be a number of 0 or more, not %q.", name, v)
+	}
+	return n, nil
+}
