@@ -140,3 +140,23 @@ func TestInterruptedFollowLeavesTheJobRunning(t *testing.T) {
 		t.Fatal("attach did not end after the stop")
 	}
 }
+
+func TestCtrlCWhileWaitingForAnOfflineDevice(t *testing.T) {
+	f := startFleet(t)
+	pi := f.signin("pi-1")
+	f.signin("mac") // no daemon: offline
+	applyJobs(t, pi, "hello: echo hello\n")
+	term, scr := startRunlet(t, "--home", pi, "@run", "hello", "--on", "mac")
+	scr.waitFor(t, "mac is offline")
+	// Not in raw mode yet: Ctrl-C is a signal for runlet, not a byte for
+	// a job that has not started.
+	if _, err := term.Write([]byte{0x03}); err != nil {
+		t.Fatal(err)
+	}
+	scr.waitFor(t, "rejoin it with 'runlet attach ")
+	waitExit(t, term, scr, 130)
+	r := runIn(t, pi, "", "activity", "--status", "Pending")
+	if !strings.Contains(r.out, "hello") {
+		t.Errorf("the job is not queued any more:\n%s%s", r.out, r.err)
+	}
+}

@@ -71,6 +71,7 @@ func (m *Main) runRemote(ctx context.Context, r *remoteRun, args []string) error
 	if r.detach {
 		return m.printDetached(run, r.json)
 	}
+	m.warnOffline(ctx, client, run.Targets)
 	s, err := m.newSession(ctx, cred, client, run.Execution)
 	if err != nil {
 		return err
@@ -102,6 +103,24 @@ func (m *Main) runRemote(ctx context.Context, r *remoteRun, args []string) error
 		m.summarize(recs)
 	}
 	return highestExit(recs)
+}
+
+// warnOffline says which targets wait for a device that is offline, so
+// that a silent terminal is not a mystery.
+func (m *Main) warnOffline(ctx context.Context, client *apiclient.Client, targets []apiclient.Target) {
+	devs, err := client.Devices(ctx)
+	if err != nil {
+		return
+	}
+	online := map[string]bool{}
+	for _, d := range devs {
+		online[d.Name] = d.Online
+	}
+	for _, t := range targets {
+		if t.Status == string(runlet.StatusPending) && !online[t.Device] {
+			fmt.Fprintf(m.Stderr, "runlet: %s is offline: the job waits in its queue until it comes back or the job expires (Ctrl-C stops waiting here; the job stays queued)\n", t.Device)
+		}
+	}
 }
 
 func (m *Main) printDetached(run *apiclient.RunResponse, asJSON bool) error {

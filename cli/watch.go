@@ -21,9 +21,9 @@ func (s *session) interactive(ctx context.Context, device string, sendSize bool)
 	m := s.m
 	v := s.viewer(device)
 	term := openTerminal(m.Stdin, m.Stdout)
-	if err := term.makeRaw(); err != nil {
-		return runlet.Execution{}, err
-	}
+	// Raw mode waits for the first frame: until the job starts, Ctrl-C
+	// stops runlet instead of going to a job that is not there.
+	raw := false
 	defer term.restore()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -36,6 +36,12 @@ func (s *session) interactive(ctx context.Context, device string, sendSize bool)
 	// sends nothing once ctx is done, and the process exits soon after.
 	go forwardInput(ctx, m.Stdin, v)
 	return s.follow(ctx, v, device, func(f wire.Frame) error {
+		if !raw {
+			raw = true
+			if err := term.makeRaw(); err != nil {
+				return err
+			}
+		}
 		if _, err := m.Stdout.Write(f.Data); err != nil {
 			return fmt.Errorf("write to terminal: %w", err)
 		}

@@ -44,6 +44,13 @@ func (d *Daemon) onControl(m bus.Message) {
 		d.spawn(func() {
 			ctx, cancel := context.WithTimeout(d.ctx, replayWait)
 			defer cancel()
+			// Replays read logs and fill the broker: a few at a time.
+			select {
+			case d.replays <- struct{}{}:
+				defer func() { <-d.replays }()
+			case <-ctx.Done():
+				return
+			}
 			d.replay(ctx, exec, c.From, c.Viewer)
 		})
 		return
@@ -73,8 +80,12 @@ func (d *Daemon) onControl(m bus.Message) {
 	}
 }
 
-// replayWait bounds one replay: the frames it sends exist already.
+// replayWait bounds one replay, waiting for its turn included: the frames
+// it sends exist already.
 const replayWait = 2 * time.Minute
+
+// maxReplays is how many replays run at once.
+const maxReplays = 4
 
 // running returns the execution a job key names, if the runner has it.
 func (d *Daemon) running(k bus.Key) *runner.Execution {

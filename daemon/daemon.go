@@ -64,8 +64,9 @@ type Daemon struct {
 
 	// ctx ends the goroutines the daemon owns (output followers,
 	// replays); wg waits for them.
-	ctx context.Context
-	wg  sync.WaitGroup
+	ctx     context.Context
+	wg      sync.WaitGroup
+	replays chan struct{} // one token per replay running
 
 	mu    sync.Mutex
 	execs map[string]*tracked
@@ -106,12 +107,13 @@ func New(cfg Config) (*Daemon, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Daemon{
-		cfg:    cfg,
-		creds:  creds,
-		log:    cfg.Logger.With("device", creds.Device),
-		ws:     creds.Workspace,
-		device: creds.Device,
-		execs:  map[string]*tracked{},
+		cfg:     cfg,
+		creds:   creds,
+		log:     cfg.Logger.With("device", creds.Device),
+		ws:      creds.Workspace,
+		device:  creds.Device,
+		execs:   map[string]*tracked{},
+		replays: make(chan struct{}, maxReplays),
 	}, nil
 }
 

@@ -1,3 +1,7 @@
+//go:build !windows
+
+// The jobs of these tests are POSIX shell scripts (stty, read -p, trap).
+
 package daemon_test
 
 import (
@@ -133,8 +137,8 @@ func (b *broker) credentials(name string) *home.Credentials {
 // queues, dispatches, and collects statuses.
 type server struct {
 	t   testing.TB
-	b   *broker
-	bus *natsbus.Bus
+	ws  string
+	bus bus.Bus
 
 	mu       sync.Mutex
 	statuses map[string][]wire.Status
@@ -153,13 +157,19 @@ func newServer(t testing.TB, b *broker, devices ...string) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = nb.Close() })
-	s := &server{t: t, b: b, bus: nb, statuses: map[string][]wire.Status{}, arrived: make(chan struct{})}
+	return newServerOn(t, nb, b.ws, devices...)
+}
+
+// newServerOn is the test server on any bus, in workspace ws.
+func newServerOn(t testing.TB, b bus.Bus, ws string, devices ...string) *server {
+	t.Helper()
+	s := &server{t: t, ws: ws, bus: b, statuses: map[string][]wire.Status{}, arrived: make(chan struct{})}
 	for _, d := range devices {
 		s.declareDevice(d)
 	}
 	// The subscriptions live until the cleanup closes them, not as long
 	// as the context of the call.
-	sub, err := nb.Consume(context.Background(), b.ws, bus.Queue{Name: bus.StatusQueue, Pattern: bus.AllStatus}, s.onStatus)
+	sub, err := b.Consume(context.Background(), ws, bus.Queue{Name: bus.StatusQueue, Pattern: bus.AllStatus}, s.onStatus)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +182,7 @@ func (s *server) declareDevice(device string) {
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
 	q := bus.Queue{Name: bus.DispatchQueue(device), Pattern: bus.DispatchKey(device)}
-	if err := s.bus.DeclareQueue(ctx, s.b.ws, q); err != nil {
+	if err := s.bus.DeclareQueue(ctx, s.ws, q); err != nil {
 		s.t.Fatal(err)
 	}
 }
@@ -216,7 +226,7 @@ func (s *server) dispatch(device, script string, edit ...func(*wire.Dispatch, *b
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
-	if err := s.bus.PublishDurable(ctx, s.b.ws, m); err != nil {
+	if err := s.bus.PublishDurable(ctx, s.ws, m); err != nil {
 		s.t.Fatal(err)
 	}
 	return d.Execution
@@ -265,7 +275,7 @@ func (s *server) publish(m bus.Message) {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
-	if err := s.bus.Publish(ctx, s.b.ws, m); err != nil {
+	if err := s.bus.Publish(ctx, s.ws, m); err != nil {
 		s.t.Fatal(err)
 	}
 }
@@ -283,7 +293,7 @@ type output struct {
 func (s *server) watch(pattern bus.Key) *output {
 	s.t.Helper()
 	o := &output{t: s.t}
-	sub, err := s.bus.Subscribe(context.Background(), s.b.ws, pattern, o.add)
+	sub, err := s.bus.Subscribe(context.Background(), s.ws, pattern, o.add)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -363,9 +373,15 @@ func joined(fs []wire.Frame) string {
 // is called) and returns its stop function.
 func runDaemon(t testing.TB, b *broker, dir home.Dir, device string, edit ...func(*daemon.Config)) (stop func()) {
 	t.Helper()
+	return runDaemonWith(t, b.credentials(device), dir, edit...)
+}
+
+// runDaemonWith is runDaemon for any credentials.
+func runDaemonWith(t testing.TB, creds *home.Credentials, dir home.Dir, edit ...func(*daemon.Config)) (stop func()) {
+	t.Helper()
 	cfg := daemon.Config{
 		Home:              dir,
-		Credentials:       b.credentials(device),
+		Credentials:       creds,
 		Parallel:          4,
 		HeartbeatInterval: 200 * time.Millisecond,
 		StopGrace:         time.Second,

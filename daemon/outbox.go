@@ -126,6 +126,9 @@ func (o *outbox) run(ctx context.Context, b bus.Bus, ws string) {
 			}
 		}
 		if err := o.publish(ctx, b, ws, head.st); err != nil {
+			if wait == retryFirst {
+				o.log.Warn("the broker does not confirm statuses; they wait on disk and are retried", "pending", o.len(), "err", err)
+			}
 			o.log.Debug("status not confirmed yet; retrying", "execution", head.st.ID, "status", head.st.Status, "in", wait, "err", err)
 			select {
 			case <-time.After(wait):
@@ -134,6 +137,9 @@ func (o *outbox) run(ctx context.Context, b bus.Bus, ws string) {
 			}
 			wait = min(2*wait, retryMost)
 			continue
+		}
+		if wait != retryFirst {
+			o.log.Info("the broker confirms statuses again", "pending", o.len()-1)
 		}
 		wait = retryFirst
 		o.done(head.file)
@@ -171,6 +177,13 @@ func (o *outbox) done(file string) {
 	close(o.changed)
 	o.changed = make(chan struct{})
 	o.mu.Unlock()
+}
+
+// len is the number of statuses not confirmed yet.
+func (o *outbox) len() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.pending)
 }
 
 // flush waits until the outbox is empty or d has passed.

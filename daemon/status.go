@@ -35,12 +35,16 @@ func (d *Daemon) onStatus(e runlet.Execution) {
 }
 
 // report records e and queues its status for the servers.
+//
+// The outbox comes first: after a crash between the two writes, the
+// outbox resends the status before the recovery's Error for the stale
+// record, and the server keeps the first final status it sees.
 func (d *Daemon) report(e runlet.Execution, last uint64) {
-	if err := d.records.put(e); err != nil {
-		d.log.Error("cannot record an execution's status; a crash now would leave it unreported", "execution", e.ID, "err", err)
-	}
 	if err := d.outbox.add(wire.Status{Execution: e, LastSeq: last}); err != nil {
 		d.log.Error("cannot store a status for sending", "execution", e.ID, "status", e.Status, "err", err)
+	}
+	if err := d.records.put(e); err != nil {
+		d.log.Error("cannot record an execution's status; a crash now would leave it unreported", "execution", e.ID, "err", err)
 	}
 	d.log.Info("execution", "execution", e.ID, "job", e.Job, "status", e.Status, "exitCode", e.ExitCode, "reason", e.Reason)
 }
