@@ -91,7 +91,7 @@ Verbs that start with @ are the original Runlet's; each has a plain alias
 	}
 	root.PersistentFlags().StringVar(&m.home, "home", defHome, "directory of this device's credentials and logs (env RUNLET_HOME)")
 	root.AddCommand(m.runCommand(), m.configCommand(),
-		m.serverCommand(),
+		m.serverCommand(), m.upCommand(),
 		m.daemonCommand(),
 		m.signinCommand(), m.signoutCommand(), m.attachCommand(), m.stopCommand(), m.killCommand(),
 		m.devicesCommand(), m.activityCommand(),
