@@ -61,6 +61,20 @@ func (m *Main) runRemote(ctx context.Context, r *remoteRun, args []string) error
 	if err != nil {
 		return err
 	}
+	if r.detach {
+		run, err := client.Run(ctx, req)
+		if err != nil {
+			return err
+		}
+		return m.printDetached(run, r.json)
+	}
+	// Reach the broker first: a job started that nobody can follow is a
+	// surprise.
+	s, err := m.newSession(ctx, cred, client, "")
+	if err != nil {
+		return err
+	}
+	defer s.close()
 	run, err := client.Run(ctx, req)
 	if err != nil {
 		return err
@@ -68,15 +82,8 @@ func (m *Main) runRemote(ctx context.Context, r *remoteRun, args []string) error
 	if len(run.Targets) == 0 {
 		return runlet.Errorf(runlet.EINVALID, "job %s went to no device (execution %s)", req.Job, run.Execution)
 	}
-	if r.detach {
-		return m.printDetached(run, r.json)
-	}
+	s.exec = run.Execution
 	m.warnOffline(ctx, client, run.Targets)
-	s, err := m.newSession(ctx, cred, client, run.Execution)
-	if err != nil {
-		return err
-	}
-	defer s.close()
 	devices := targetNames(run.Targets)
 	if len(devices) == 1 && !r.json {
 		rec, err := s.interactive(ctx, devices[0], false)

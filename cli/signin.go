@@ -168,6 +168,11 @@ func (m *Main) pollDeviceToken(ctx context.Context, client *apiclient.Client, co
 		case runlet.ErrorCode(err) == runlet.EUNAVAILABLE:
 			// The server may be restarting: keep polling until expiry.
 			progress.show("The server does not answer; trying again…")
+		case time.Now().After(expires):
+			// A server may forget an expired code before saying so.
+			return nil, errCodeExpired
+		case errors.As(err, &oe):
+			return nil, runlet.Errorf(runlet.EUNAUTHORIZED, "sign-in refused: %s", oe.Error())
 		default:
 			return nil, err
 		}

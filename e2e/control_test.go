@@ -1,0 +1,36 @@
+//go:build !windows
+
+package e2e_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/runlet/runlet"
+)
+
+// kill and stop from a third device end a running job; the execution
+// records that it was ended on request.
+func TestKillAndStopFromThirdDevice(t *testing.T) {
+	f := newFleet(t)
+	never := filepath.Join(t.TempDir(), "never")
+	t.Cleanup(func() { touch(t, never) }) // lets a job that survived go
+	f.applyJobs(fmt.Sprintf(`
+busy:
+  script: |
+    echo "busy on $RUNLET_DEVICE"
+    %s
+`, waitForFile(never)))
+	for _, op := range []string{"kill", "stop"} {
+		t.Run(op, func(t *testing.T) {
+			exec, _ := f.detach("pi-2", "busy", "pi-1")
+			f.waitStatus(exec, "pi-1", runlet.StatusRunning)
+			mustRun(t, f.homes["mac"], op, exec)
+			e := f.waitExecution(exec, "pi-1", "ended", func(e runlet.Execution) bool { return e.Status.Final() })
+			if e.Status != runlet.StatusError || !e.Killed {
+				t.Fatalf("after %s: %+v, want status Error with killed set", op, e)
+			}
+		})
+	}
+}

@@ -1,0 +1,84 @@
+//go:build !windows
+
+package e2e_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/runlet/runlet"
+)
+
+// kill -9 of the server (and its embedded broker) during a running job,
+// then a start on the same data directory: nothing is lost. The job's
+// output is complete at a viewer that attaches afterwards and the final
+// status reaches the database.
+func TestServerKilledDuringJob(t *testing.T) {
+	f := newFleet(t)
+	dir := t.TempDir()
+	started, next := filepath.Join(dir, "started"), filepath.Join(dir, "next")
+	f.applyJobs(fmt.Sprintf(`
+survivor:
+  script: |
+    echo "before the crash"
+    touch %q
+    %s
+    for i in $(seq 1 100); do echo "after-$i"; done
+    exit 5
+`, started, waitForFile(next)))
+	exec, _ := f.detach("mac", "survivor", "pi-1")
+	waitFile(t, started)
+	f.waitStatus(exec, "pi-1", runlet.StatusRunning)
+
+	f.server.kill9()
+	touch(t, next) // the job ends while the server is down
+	f.startServer()
+
+	e := f.waitStatus(exec, "pi-1", runlet.StatusFinished)
+	if e.ExitCode != 5 {
+		t.Fatalf("after the server's restart: %+v, want exit code 5", e)
+	}
+	tm := startTerm(t, f.homes["pi-2"], "attach", exec)
+	tm.waitFor(t, "after-100")
+	scr := tm.scr.String()
+	want := []string{"before the crash\r\n"}
+	for i := 1; i <= 100; i++ {
+		want = append(want, fmt.Sprintf("after-%d\r\n", i))
+	}
+	for _, w := range want {
+		if !strings.Contains(scr, w) {
+			t.Fatalf("the viewer misses %q; screen:\n%q", w, scr)
+		}
+	}
+	if code := tm.exit(t); code != 5 {
+		t.Fatalf("attach exited with %d, want the job's 5; screen:\n%q", code, tm.scr)
+	}
+}
+
+// kill -9 of a daemon during a job: once it is back, the execution ends as
+// Error with a reason.
+func TestDaemonKilledDuringJob(t *testing.T) {
+	f := newFleet(t)
+	dir := t.TempDir()
+	started, never := filepath.Join(dir, "started"), filepath.Join(dir, "never")
+	t.Cleanup(func() { touch(t, never) }) // lets a job that survived go
+	f.applyJobs(fmt.Sprintf(`
+orphan:
+  script: |
+    touch %q
+    %s
+`, started, waitForFile(never)))
+	exec, _ := f.detach("mac", "orphan", "pi-2")
+	waitFile(t, started)
+	f.waitStatus(exec, "pi-2", runlet.StatusRunning)
+
+	f.daemons["pi-2"].kill9()
+	f.startDaemon("pi-2")
+	e := f.waitExecution(exec, "pi-2", "ended", func(e runlet.Execution) bool { return e.Status.Final() })
+	if e.Status != runlet.StatusError || e.Reason == "" {
+		t.Fatalf("after the daemon's crash: %+v, want status Error with a reason", e)
+	}
+	t.Logf("reason: %s", e.Reason)
+}

@@ -1,0 +1,241 @@
+//go:build !windows
+
+package e2e_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runlet/runlet"
+)
+
+// devices are the seed's three machines.
+var devices = []string{"pi-1", "pi-2", "mac"}
+
+// fleet is a runlet server and the devices signed in to it, each a home
+// directory and (when started) a daemon process.
+type fleet struct {
+	t          *testing.T
+	data       string
+	listen     string // the API's host:port, fixed so that a restart keeps it
+	broker     string // the embedded broker's host:port
+	url        string
+	server     *proc
+	homes      map[string]string
+	daemons    map[string]*proc
+	daemonRuns map[string]int
+}
+
+// newFleet starts a server, signs in pi-1, pi-2 and mac, and starts the
+// daemons of the devices named in online (all of them when online is nil).
+func newFleet(t *testing.T, online ...string) *fleet {
+	t.Helper()
+	f := &fleet{t: t, data: t.TempDir(), homes: map[string]string{}, daemons: map[string]*proc{}, daemonRuns: map[string]int{}}
+	f.listen, f.broker = freePort(t), freePort(t)
+	f.url = "http://" + f.listen
+	f.startServer()
+	tok, err := os.ReadFile(filepath.Join(f.data, "enroll-token"))
+	if err != nil {
+		t.Fatalf("read the enrollment token: %v", err)
+	}
+	for _, name := range devices {
+		h := filepath.Join(t.TempDir(), name)
+		mustRun(t, h, "@signin", "--server", f.url, "--token", strings.TrimSpace(string(tok)), "--name", name)
+		f.homes[name] = h
+	}
+	if online == nil {
+		online = devices
+	}
+	for _, name := range online {
+		f.startDaemon(name)
+	}
+	return f
+}
+
+// freePort returns a loopback address with a port that was free a moment
+// ago. The ports are fixed rather than 0 because the devices' credentials
+// hold the API and broker URLs, which must survive a server restart.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServer starts `runlet server` on the fleet's data directory and
+// ports and waits until it is ready.
+func (f *fleet) startServer() {
+	f.t.Helper()
+	f.server = startProc(f.t, "server", "server", "--listen", f.listen, "--broker-listen", f.broker, "--data", f.data)
+	client := &http.Client{Timeout: 2 * time.Second}
+	eventually(f.t, 60*time.Second, "the server to be ready", func() bool {
+		if !f.server.running() {
+			f.t.Fatalf("the server ended: %v\n%s", f.server.err, f.server.out)
+		}
+		resp, err := client.Get(f.url + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// startDaemon starts the daemon of device name and waits until the server
+// sees it online.
+func (f *fleet) startDaemon(name string) *proc {
+	f.t.Helper()
+	f.daemonRuns[name]++
+	p := startProc(f.t, fmt.Sprintf("daemon %s (start %d)", name, f.daemonRuns[name]), "daemon", "--home", f.homes[name])
+	f.daemons[name] = p
+	eventually(f.t, 60*time.Second, name+" to be online", func() bool {
+		if !p.running() {
+			f.t.Fatalf("the daemon of %s ended: %v\n%s", name, p.err, p.out)
+		}
+		return f.online(name)
+	})
+	return p
+}
+
+// online reports whether the server lists device name as online.
+func (f *fleet) online(name string) bool {
+	var devs []struct {
+		Name   string `json:"name"`
+		Online bool   `json:"online"`
+	}
+	out := mustRun(f.t, f.homes[name], "devices", "--json")
+	if err := json.Unmarshal([]byte(out), &devs); err != nil {
+		f.t.Fatalf("runlet devices --json: %v\n%s", err, out)
+	}
+	for _, d := range devs {
+		if d.Name == name {
+			return d.Online
+		}
+	}
+	return false
+}
+
+// applyJobs makes yaml the workspace's job file.
+func (f *fleet) applyJobs(yaml string) {
+	f.t.Helper()
+	file := filepath.Join(f.t.TempDir(), "jobs.yaml")
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		f.t.Fatal(err)
+	}
+	mustRun(f.t, f.homes["pi-1"], "@config", "apply", "-f", file)
+}
+
+// detach starts job from device from with `@run --detach --json`, on the
+// devices named in on (the job's own where when none), and returns the
+// execution id and the targets' first statuses.
+func (f *fleet) detach(from, job string, on ...string) (string, map[string]string) {
+	f.t.Helper()
+	args := []string{"@run", job, "--detach", "--json"}
+	if len(on) > 0 {
+		args = append(args, "--on", strings.Join(on, ","))
+	}
+	out := mustRun(f.t, f.homes[from], args...)
+	var run struct {
+		Execution string `json:"execution"`
+		Targets   []struct {
+			Device string `json:"device"`
+			Status string `json:"status"`
+		} `json:"targets"`
+	}
+	if err := json.Unmarshal([]byte(out), &run); err != nil || run.Execution == "" {
+		f.t.Fatalf("@run --detach --json printed %q (%v)", out, err)
+	}
+	st := map[string]string{}
+	for _, t := range run.Targets {
+		st[t.Device] = t.Status
+	}
+	return run.Execution, st
+}
+
+// activity returns `runlet activity --json` as seen from device from.
+func (f *fleet) activity(from string) []runlet.Execution {
+	f.t.Helper()
+	out := mustRun(f.t, f.homes[from], "activity", "--json", "--limit", "200")
+	var execs []runlet.Execution
+	if err := json.Unmarshal([]byte(out), &execs); err != nil {
+		f.t.Fatalf("runlet activity --json: %v\n%s", err, out)
+	}
+	return execs
+}
+
+// execution returns the run of exec on device as `runlet activity` shows
+// it, and whether it is there.
+func (f *fleet) execution(exec, device string) (runlet.Execution, bool) {
+	for _, e := range f.activity("mac") {
+		if e.ID == exec && e.Device == device {
+			return e, true
+		}
+	}
+	return runlet.Execution{}, false
+}
+
+// waitExecution polls `runlet activity --json` until the run of exec on
+// device satisfies ok, and returns it.
+func (f *fleet) waitExecution(exec, device, what string, ok func(runlet.Execution) bool) runlet.Execution {
+	f.t.Helper()
+	var last runlet.Execution
+	end := time.Now().Add(60 * time.Second)
+	for {
+		e, found := f.execution(exec, device)
+		if found && ok(e) {
+			return e
+		}
+		last = e
+		if time.Now().After(end) {
+			f.t.Fatalf("timed out waiting for execution %s on %s to be %s; last seen: %+v", exec, device, what, last)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitStatus waits until the run of exec on device has status st.
+func (f *fleet) waitStatus(exec, device string, st runlet.Status) runlet.Execution {
+	f.t.Helper()
+	return f.waitExecution(exec, device, string(st), func(e runlet.Execution) bool { return e.Status == st })
+}
+
+// waitFile waits until a job has created path.
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	eventually(t, 60*time.Second, "the job to create "+path, func() bool {
+		_, err := os.Stat(path)
+		return err == nil
+	})
+}
+
+// touch creates path, the signal a test gives to a job waiting for it.
+func touch(t *testing.T, path string) {
+	t.Helper()
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitForFile is the shell loop a job runs to wait (boundedly) until the
+// test touches path.
+func waitForFile(path string) string {
+	return fmt.Sprintf(`for i in $(seq 1200); do [ -e %q ] && break; sleep 0.1; done`, path)
+}
+
+// writeFile writes a test's input file.
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
