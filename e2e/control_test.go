@@ -23,14 +23,13 @@ busy:
     %s
 `, waitForFile(never)))
 	for _, op := range []string{"kill", "stop"} {
-		t.Run(op, func(t *testing.T) {
-			exec, _ := f.detach("pi-2", "busy", "pi-1")
-			f.waitStatus(exec, "pi-1", runlet.StatusRunning)
-			mustRun(t, f.homes["mac"], op, exec)
-			e := f.waitExecution(exec, "pi-1", "ended", func(e runlet.Execution) bool { return e.Status.Final() })
-			if e.Status != runlet.StatusError || !e.Killed {
-				t.Fatalf("after %s: %+v, want status Error with killed set", op, e)
-			}
-		})
+		exec, _ := f.detach("pi-2", "busy", "pi-1")
+		f.waitStatus(exec, "pi-1", runlet.StatusRunning)
+		mustRun(t, f.homes["mac"], op, exec)
+		e := f.waitExecution(exec, "pi-1", "ended", func(e runlet.Execution) bool { return e.Status.Final() })
+		if e.Status != runlet.StatusError || !e.Killed || e.Reason == "" {
+			t.Errorf("after %s: %+v, want status Error with killed set and a reason", op, e)
+		}
+		t.Logf("%s: signal %q, reason %q", op, e.Signal, e.Reason)
 	}
 }

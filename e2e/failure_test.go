@@ -18,7 +18,7 @@ import (
 func TestServerKilledDuringJob(t *testing.T) {
 	f := newFleet(t)
 	dir := t.TempDir()
-	started, next := filepath.Join(dir, "started"), filepath.Join(dir, "next")
+	started, next, ended := filepath.Join(dir, "started"), filepath.Join(dir, "next"), filepath.Join(dir, "ended")
 	f.applyJobs(fmt.Sprintf(`
 survivor:
   script: |
@@ -26,14 +26,16 @@ survivor:
     touch %q
     %s
     for i in $(seq 1 100); do echo "after-$i"; done
+    touch %q
     exit 5
-`, started, waitForFile(next)))
+`, started, waitForFile(next), ended))
 	exec, _ := f.detach("mac", "survivor", "pi-1")
 	waitFile(t, started)
 	f.waitStatus(exec, "pi-1", runlet.StatusRunning)
 
 	f.server.kill9()
-	touch(t, next) // the job ends while the server is down
+	touch(t, next)
+	waitFile(t, ended) // the job ends while the server and broker are down
 	f.startServer()
 
 	e := f.waitStatus(exec, "pi-1", runlet.StatusFinished)
