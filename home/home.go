@@ -40,7 +40,9 @@ type Dir string
 const credentialsFile = "credentials.json"
 
 // Path joins elem to the home directory.
-func (d Dir) Path(elem ...string) string { return filepath.Join(append([]string{string(d)}, elem...)...) }
+func (d Dir) Path(elem ...string) string {
+	return filepath.Join(append([]string{string(d)}, elem...)...)
+}
 
 // LogDir is where execution logs go.
 func (d Dir) LogDir() string { return d.Path("logs") }
