@@ -60,6 +60,7 @@ DATA/enroll-token, for 'runlet @signin --token'.`,
 	f.StringVar(&cfg.Broker, "broker", env("RUNLET_BROKER", ""), "broker URL with the server's credentials, nats://, amqp:// (env RUNLET_BROKER; default: embedded NATS)")
 	f.StringVar(&brokerListen, "broker-listen", env("RUNLET_BROKER_LISTEN", server.DefaultBrokerListen), "address of the embedded broker (env RUNLET_BROKER_LISTEN)")
 	f.StringVar(&cfg.BrokerPublicURL, "broker-public-url", env("RUNLET_BROKER_PUBLIC_URL", ""), "broker URL given to devices (env RUNLET_BROKER_PUBLIC_URL; default derived)")
+	f.StringVar(&cfg.RabbitMQAuthSecret, "rabbitmq-auth-secret", env("RUNLET_RABBITMQ_AUTH_SECRET", ""), "with an amqp:// broker, serve RabbitMQ's HTTP auth backend at /rabbitmq/SECRET/... to any caller instead of /rabbitmq/... to loopback only (env RUNLET_RABBITMQ_AUTH_SECRET)")
 	f.StringVar(&cfg.PublicURL, "public-url", env("RUNLET_PUBLIC_URL", ""), "URL devices and browsers reach the API at (env RUNLET_PUBLIC_URL; default http://LISTEN)")
 	return cmd
 }

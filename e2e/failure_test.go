@@ -32,6 +32,8 @@ survivor:
 	exec, _ := f.detach("mac", "survivor", "pi-1")
 	waitFile(t, started)
 	f.waitStatus(exec, "pi-1", runlet.StatusRunning)
+	live := startTerm(t, f.homes["mac"], "attach", exec)
+	live.waitFor(t, "before the crash")
 
 	f.server.kill9()
 	touch(t, next)
@@ -42,7 +44,16 @@ survivor:
 	if e.ExitCode != 5 {
 		t.Fatalf("after the server's restart: %+v, want exit code 5", e)
 	}
-	tm := startTerm(t, f.homes["pi-2"], "attach", exec)
+	late := startTerm(t, f.homes["pi-2"], "attach", exec)
+	wantAllOutput(t, "the viewer attached after the restart", late, 5)
+	// The viewer attached through the crash reconnects and misses nothing.
+	wantAllOutput(t, "the viewer attached through the crash", live, 5)
+}
+
+// wantAllOutput waits until the viewer tm has shown all the output of the
+// survivor job and exited with code.
+func wantAllOutput(t *testing.T, who string, tm *term, code int) {
+	t.Helper()
 	tm.waitFor(t, "after-100")
 	scr := tm.scr.String()
 	want := []string{"before the crash\r\n"}
@@ -51,11 +62,11 @@ survivor:
 	}
 	for _, w := range want {
 		if !strings.Contains(scr, w) {
-			t.Fatalf("the viewer misses %q; screen:\n%q", w, scr)
+			t.Fatalf("%s misses %q; screen:\n%q", who, w, scr)
 		}
 	}
-	if code := tm.exit(t); code != 5 {
-		t.Fatalf("attach exited with %d, want the job's 5; screen:\n%q", code, tm.scr)
+	if got := tm.exit(t); got != code {
+		t.Fatalf("%s exited with %d, want the job's %d; screen:\n%q", who, got, code, tm.scr)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/apiclient"
@@ -40,7 +41,22 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, runlet.Errorf(runlet.ENOTFOUND, "No API endpoint %s %s (see %s/openapi.json).", r.Method, r.URL.Path, p))
 	})
-	return s.limitBody(mux)
+	if s.rabbit != nil {
+		s.rabbit.mount(mux)
+	}
+	return s.limitBody(s.untilReady(mux))
+}
+
+// untilReady answers 503 while the server starts, except to RabbitMQ's
+// auth backend, which the start itself needs.
+func (s *Server) untilReady(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.ready.Load() && !strings.HasPrefix(r.URL.Path, RabbitMQAuthPrefix+"/") {
+			s.error(w, r, runlet.Errorf(runlet.EUNAVAILABLE, "The server is starting; try again in a moment."))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // limitBody refuses bodies over MaxBody; handlers see the error on read.

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/runlet/runlet/bus"
@@ -49,6 +50,10 @@ const (
 type Config struct {
 	// Listen is the HTTP address; port 0 picks one (see Server.Addr).
 	Listen string
+	// Listener, when set, is used instead of listening on Listen (a test
+	// that must know the port before the server starts, e.g. to configure
+	// RabbitMQ's HTTP auth backend). Close closes it.
+	Listener net.Listener
 	// DataDir holds the SQLite database, the embedded broker's store and
 	// the enrollment token. Required.
 	DataDir string
@@ -60,6 +65,11 @@ type Config struct {
 	// BrokerListen is the embedded broker's address ("" = 127.0.0.1:4322;
 	// port 0 picks one).
 	BrokerListen string
+	// RabbitMQAuthSecret, with an amqp:// Broker, moves the endpoints of
+	// RabbitMQ's HTTP auth backend from /rabbitmq/... (loopback callers
+	// only) to /rabbitmq/SECRET/... (any caller that knows it); see
+	// rabbitmq_auth.go.
+	RabbitMQAuthSecret string
 	// BrokerPublicURL is the broker URL handed to devices; "" derives it
 	// (the embedded broker's port on PublicURL's host, or Broker without
 	// its credentials).
@@ -101,6 +111,8 @@ type Server struct {
 	defaultWS store.Workspace
 
 	presence *presence
+	rabbit   *rabbitAuth // nil unless the broker is RabbitMQ
+	ready    atomic.Bool // the API answers once the bus and bootstrap are done
 	wsMu     sync.Mutex
 	attached map[string][]bus.Subscription // workspace id → its consumers
 	stopping bool                          // detachAll ran: attach no more
@@ -166,13 +178,32 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if c, ok := s.db.(interface{ SetNow(func() time.Time) }); ok {
 		c.SetNow(s.cfg.Now)
 	}
-	if s.ln, err = net.Listen("tcp", s.cfg.Listen); err != nil {
-		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+	s.ln = s.cfg.Listener
+	if s.ln == nil {
+		if s.ln, err = net.Listen("tcp", s.cfg.Listen); err != nil {
+			return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+		}
 	}
 	s.publicURL = strings.TrimRight(s.cfg.PublicURL, "/")
 	if s.publicURL == "" {
 		s.publicURL = "http://" + dialable(s.ln.Addr().String())
 	}
+	if isAMQP(s.cfg.Broker) {
+		if s.rabbit, err = newRabbitAuth(s, s.cfg.Broker, s.cfg.RabbitMQAuthSecret); err != nil {
+			return err
+		}
+	}
+	// Serve before connecting to the broker: RabbitMQ asks this server
+	// whether the server's own connection may log in. The API answers 503
+	// until ready.
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", "err", err)
+		}
+	}()
 	if err := s.openBus(ctx); err != nil {
 		return err
 	}
@@ -182,14 +213,8 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.attachAll(ctx); err != nil {
 		return err
 	}
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
-	s.wg.Add(2)
-	go func() {
-		defer s.wg.Done()
-		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("http server stopped", "err", err)
-		}
-	}()
+	s.ready.Store(true)
+	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		s.sweep()
