@@ -277,18 +277,28 @@ func (s *Server) Run(ctx context.Context) error {
 // seconds), stops every consumer, and closes the bus, broker and store.
 func (s *Server) Close() error {
 	s.closed.Do(func() {
-		if s.http != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_ = s.http.Shutdown(ctx)
-			cancel()
-		} else if s.ln != nil {
-			s.ln.Close()
+		stopHTTP := func() {
+			if s.http != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_ = s.http.Shutdown(ctx)
+				cancel()
+			} else if s.ln != nil {
+				s.ln.Close()
+			}
+		}
+		// RabbitMQ asks this server whether the server's own operations
+		// are allowed: keep answering until they have stopped.
+		if s.rabbit == nil {
+			stopHTTP()
 		}
 		// Consumers first, while their handlers can still commit what
 		// they hold; then the goroutines that s.ctx owns.
 		s.detachAll()
 		if s.cancel != nil {
 			s.cancel()
+		}
+		if s.rabbit != nil {
+			stopHTTP()
 		}
 		s.wg.Wait()
 		if s.bus != nil {

@@ -1,0 +1,78 @@
+package server
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestRabbitMQAuthCaller: the endpoints answer loopback callers only, or
+// with a secret, only the path that carries it; the server's own user is
+// checked against its broker URL.
+func TestRabbitMQAuthCaller(t *testing.T) {
+	s := &Server{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	form := url.Values{"username": {"runlet"}, "password": {"p%ss"}}.Encode()
+	ask := func(a *rabbitAuth, path, remote, body string) (int, string) {
+		mux := http.NewServeMux()
+		a.mount(mux)
+		r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.RemoteAddr = remote
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		return w.Code, w.Body.String()
+	}
+	open, err := newRabbitAuth(s, "amqp://runlet:p%25ss@127.0.0.1:5672/a%2Fb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if open.vhost != "a/b" || open.password != "p%ss" {
+		t.Errorf("read from the URL: vhost %q, password %q", open.vhost, open.password)
+	}
+	secret, err := newRabbitAuth(s, "amqp://runlet:p%25ss@127.0.0.1:5672/", "s3cret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongPassword := url.Values{"username": {"runlet"}, "password": {"nope"}}.Encode()
+	for _, c := range []struct {
+		a                  *rabbitAuth
+		path, remote, body string
+		code               int
+		answer             string
+	}{
+		{open, "/rabbitmq/user", "127.0.0.1:5000", form, 200, "allow"},
+		{open, "/rabbitmq/user", "[::1]:5000", form, 200, "allow"},
+		{open, "/rabbitmq/user", "127.0.0.1:5000", wrongPassword, 200, "deny"},
+		{open, "/rabbitmq/user", "192.0.2.1:5000", form, 403, ""},
+		{open, "/rabbitmq/vhost", "127.0.0.1:5000", "username=runlet&vhost=a%2Fb", 200, "allow"},
+		{open, "/rabbitmq/vhost", "127.0.0.1:5000", "username=runlet&vhost=%2F", 200, "deny"},
+		{open, "/rabbitmq/resource", "127.0.0.1:5000", "username=runlet&vhost=a%2Fb&resource=queue&name=x&permission=configure", 200, "allow"},
+		{secret, "/rabbitmq/s3cret/user", "192.0.2.1:5000", form, 200, "allow"},
+		{secret, "/rabbitmq/s3cret/vhost", "192.0.2.1:5000", "username=runlet&vhost=%2F", 200, "allow"},
+		{secret, "/rabbitmq/guess/user", "127.0.0.1:5000", form, 403, ""},
+		{secret, "/rabbitmq/user", "127.0.0.1:5000", form, 404, ""},
+	} {
+		code, body := ask(c.a, c.path, c.remote, c.body)
+		if code != c.code || (c.answer != "" && body != c.answer) {
+			t.Errorf("%s from %s (%s): %d %q, want %d %q", c.path, c.remote, c.body, code, body, c.code, c.answer)
+		}
+	}
+}
+
+// TestBindsOtherDispatch: binding patterns that could receive another
+// device's dispatches.
+func TestBindsOtherDispatch(t *testing.T) {
+	for pattern, want := range map[string]bool{
+		"#": true, "*.pi-1.dispatch.v1": false, "*.mac.dispatch.v1": true, "*.*.dispatch.v1": true,
+		"device.pi-1.dispatch.v1": false, "device.mac.dispatch.v1": true, "device.#": true,
+		"job.*.pi-1.io.input.v1": false, "job.x.#": false, "daemon.heartbeat.v1": false, "*": false,
+	} {
+		if got := bindsOtherDispatch(strings.Split(pattern, "."), "pi-1"); got != want {
+			t.Errorf("bindsOtherDispatch(%q) = %v, want %v", pattern, got, want)
+		}
+	}
+}
