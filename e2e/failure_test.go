@@ -95,3 +95,38 @@ orphan:
 	}
 	t.Logf("reason: %s", e.Reason)
 }
+
+// A restart of the broker (RabbitMQ) during a running job: the viewer
+// attached through it still shows every byte, and the final status reaches
+// the database (PostgreSQL), with no one doing anything.
+func TestBrokerRestartDuringJob(t *testing.T) {
+	f := newFleetOn(t, rabbitPostgres)
+	dir := t.TempDir()
+	started, next, ended := filepath.Join(dir, "started"), filepath.Join(dir, "next"), filepath.Join(dir, "ended")
+	f.applyJobs(fmt.Sprintf(`
+survivor:
+  script: |
+    echo "before the crash"
+    touch %q
+    %s
+    for i in $(seq 1 100); do echo "after-$i"; done
+    touch %q
+    exit 5
+`, started, waitForFile(next), ended))
+	exec, _ := f.detach("mac", "survivor", "pi-1")
+	waitFile(t, started)
+	f.waitStatus(exec, "pi-1", runlet.StatusRunning)
+	live := startTerm(t, f.homes["mac"], "attach", exec)
+	live.waitFor(t, "before the crash")
+
+	f.rabbit.Restart(t)
+	touch(t, next)
+	waitFile(t, ended)
+
+	if e := f.waitStatus(exec, "pi-1", runlet.StatusFinished); e.ExitCode != 5 {
+		t.Fatalf("after the broker's restart: %+v, want exit code 5", e)
+	}
+	wantAllOutput(t, "the viewer attached through the broker's restart", live, 5)
+	late := startTerm(t, f.homes["pi-2"], "attach", exec)
+	wantAllOutput(t, "a viewer attached after the restart", late, 5)
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,15 +15,38 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/internal/testenv"
 )
 
 // devices are the seed's three machines.
 var devices = []string{"pi-1", "pi-2", "mac"}
 
+// stack is the broker and database a fleet's server runs on.
+type stack string
+
+const (
+	// embedded is `runlet server` alone: embedded NATS and SQLite.
+	embedded stack = "embedded-nats-sqlite"
+	// rabbitPostgres is the scaled-out stack: a RabbitMQ node of the
+	// test's own (its devices authenticated by the server through the HTTP
+	// auth backend) and a fresh PostgreSQL database.
+	rabbitPostgres stack = "rabbitmq-postgresql"
+)
+
+// onEachStack runs test as a subtest on every stack.
+func onEachStack(t *testing.T, test func(t *testing.T, st stack)) {
+	for _, st := range []stack{embedded, rabbitPostgres} {
+		t.Run(string(st), func(t *testing.T) { test(t, st) })
+	}
+}
+
 // fleet is a runlet server and the devices signed in to it, each a home
 // directory and (when started) a daemon process.
 type fleet struct {
 	t          *testing.T
+	stack      stack
+	serverArgs []string            // the stack's flags for runlet server
+	rabbit     *testenv.RabbitNode // with rabbitPostgres
 	data       string
 	listen     string // the API's host:port, fixed so that a restart keeps it
 	broker     string // the embedded broker's host:port
@@ -37,9 +61,27 @@ type fleet struct {
 // daemons of the devices named in online (all of them when online is nil).
 func newFleet(t *testing.T, online ...string) *fleet {
 	t.Helper()
-	f := &fleet{t: t, data: t.TempDir(), homes: map[string]string{}, daemons: map[string]*proc{}, daemonRuns: map[string]int{}}
+	return newFleetOn(t, embedded, online...)
+}
+
+// newFleetOn is newFleet on the given stack.
+func newFleetOn(t *testing.T, st stack, online ...string) *fleet {
+	t.Helper()
+	f := &fleet{t: t, stack: st, data: t.TempDir(), homes: map[string]string{}, daemons: map[string]*proc{}, daemonRuns: map[string]int{}}
 	f.listen, f.broker = freePort(t), freePort(t)
 	f.url = "http://" + f.listen
+	if st == rabbitPostgres {
+		db := testenv.Postgres(t)
+		// RabbitMQ asks the server (on loopback) about every login, the
+		// server's own included: its password is the one in --broker.
+		f.rabbit = testenv.StartRabbitMQNode(t, f.url+"/rabbitmq")
+		u, err := url.Parse(f.rabbit.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User = url.UserPassword("runlet-server", testenv.RandomName("pw-"))
+		f.serverArgs = []string{"--db", db, "--broker", u.String()}
+	}
 	f.startServer()
 	tok, err := os.ReadFile(filepath.Join(f.data, "enroll-token"))
 	if err != nil {
@@ -76,7 +118,8 @@ func freePort(t *testing.T) string {
 // ports and waits until it is ready.
 func (f *fleet) startServer() {
 	f.t.Helper()
-	f.server = startProc(f.t, "server", "server", "--listen", f.listen, "--broker-listen", f.broker, "--data", f.data)
+	args := append([]string{"server", "--listen", f.listen, "--broker-listen", f.broker, "--data", f.data}, f.serverArgs...)
+	f.server = startProc(f.t, "server", args...)
 	client := &http.Client{Timeout: 2 * time.Second}
 	eventually(f.t, 60*time.Second, "the server to be ready", func() bool {
 		if !f.server.running() {

@@ -14,7 +14,11 @@ import (
 // Seed experiment 1: a job on mac started from pi-1 shows its output live
 // on pi-1, and pi-1's runlet exits with the job's code.
 func TestSeedRunOnAnotherDeviceLive(t *testing.T) {
-	f := newFleet(t)
+	onEachStack(t, testSeedRunOnAnotherDeviceLive)
+}
+
+func testSeedRunOnAnotherDeviceLive(t *testing.T, st stack) {
+	f := newFleetOn(t, st)
 	next := filepath.Join(t.TempDir(), "next")
 	f.applyJobs(fmt.Sprintf(`
 hello:
@@ -42,7 +46,11 @@ hello:
 // question, answered through `runlet attach --device pi-2` from pi-1,
 // while pi-1's run finishes by itself.
 func TestSeedAnswerPromptThroughAttach(t *testing.T) {
-	f := newFleet(t)
+	onEachStack(t, testSeedAnswerPromptThroughAttach)
+}
+
+func testSeedAnswerPromptThroughAttach(t *testing.T, st stack) {
+	f := newFleetOn(t, st)
 	f.applyJobs(`
 ask:
   where: custom
@@ -75,7 +83,11 @@ ask:
 // through attach from another with arrow keys, then an F-key read by the
 // job, and quit with q.
 func TestSeedFullScreenThroughAttach(t *testing.T) {
-	f := newFleet(t)
+	onEachStack(t, testSeedFullScreenThroughAttach)
+}
+
+func testSeedFullScreenThroughAttach(t *testing.T, st stack) {
+	f := newFleetOn(t, st)
 	file := filepath.Join(t.TempDir(), "lines.txt")
 	var b strings.Builder
 	for i := 1; i <= 200; i++ {

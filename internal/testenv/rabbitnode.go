@@ -23,6 +23,36 @@ import (
 // Without rabbitmq-server the test is skipped (or fails, see Required).
 func RabbitMQNode(t testing.TB, authBaseURL string) (amqpURL string) {
 	t.Helper()
+	return StartRabbitMQNode(t, authBaseURL).URL
+}
+
+// RabbitNode is a RabbitMQ node of a test's own, from StartRabbitMQNode.
+type RabbitNode struct {
+	Name string // Erlang node name, for rabbitmqctl -n
+	URL  string // amqp://127.0.0.1:PORT/VHOST, without credentials
+	addr string
+}
+
+// Restart stops the node's broker application and starts it again (the
+// Erlang node stays up, the data stays): what a broker restart looks like
+// to clients. It waits until the node accepts connections again.
+func (n *RabbitNode) Restart(t testing.TB) {
+	t.Helper()
+	if out, err := ctl(60*time.Second, "-n", n.Name, "stop_app"); err != nil {
+		t.Fatalf("stop RabbitMQ on %s: %v\n%s", n.Name, err, out)
+	}
+	if out, err := ctl(90*time.Second, "-n", n.Name, "start_app"); err != nil {
+		t.Fatalf("start RabbitMQ on %s: %v\n%s", n.Name, err, out)
+	}
+	if err := waitFor(n.addr, 60*time.Second); err != nil {
+		t.Fatalf("RabbitMQ node %s does not listen on %s after a restart: %v", n.Name, n.addr, err)
+	}
+}
+
+// StartRabbitMQNode is RabbitMQNode, returning the node so that a test can
+// restart it.
+func StartRabbitMQNode(t testing.TB, authBaseURL string) *RabbitNode {
+	t.Helper()
 	if _, err := exec.LookPath("rabbitmq-server"); err != nil {
 		Unavailable(t, "rabbitmq-server", err)
 	}
@@ -73,7 +103,7 @@ auth_http.topic_path = %[2]s/topic
 	if out, err := ctl(60*time.Second, "-n", node, "add_vhost", vhost); err != nil {
 		t.Fatalf("add vhost %s on %s: %v\n%s", vhost, node, err, out)
 	}
-	return "amqp://" + addr + "/" + vhost
+	return &RabbitNode{Name: node, URL: "amqp://" + addr + "/" + vhost, addr: addr}
 }
 
 // stopNode stops the node (killing it if it does not stop) and removes dir.
