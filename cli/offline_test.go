@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/pty"
 )
 
@@ -32,7 +33,9 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		panic("build runlet: " + err.Error() + "\n" + string(out))
 	}
+	restore := testenv.HermeticHome()
 	code := m.Run()
+	restore()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -22,7 +22,7 @@ import (
 // the embedded defaults plus a daemon for this machine, signed in with the
 // server's own enrollment token, in one process.
 func (m *Main) upCommand() *cobra.Command {
-	var listen, data, name string
+	var listen, brokerListen, data, name string
 	defData := "runlet-data"
 	if h, err := os.UserHomeDir(); err == nil {
 		defData = filepath.Join(h, ".runlet-server")
@@ -43,11 +43,12 @@ From another terminal on this machine, run jobs on it:
 Other machines join with the 'runlet @signin' command that up prints.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return m.up(cmd.Context(), listen, data, name)
+			return m.up(cmd.Context(), listen, brokerListen, data, name)
 		},
 	}
 	host, _ := os.Hostname()
 	cmd.Flags().StringVar(&listen, "listen", m.getenvOr("RUNLET_LISTEN", server.DefaultListen), "address of the HTTP API (env RUNLET_LISTEN)")
+	cmd.Flags().StringVar(&brokerListen, "broker-listen", m.getenvOr("RUNLET_BROKER_LISTEN", server.DefaultBrokerListen), "address of the embedded broker (env RUNLET_BROKER_LISTEN)")
 	cmd.Flags().StringVar(&data, "data", m.getenvOr("RUNLET_DATA", defData), "server data directory (env RUNLET_DATA)")
 	cmd.Flags().StringVar(&name, "name", host, "this machine's device name")
 	return cmd
@@ -60,10 +61,11 @@ func (m *Main) getenvOr(k, def string) string {
 	return def
 }
 
-func (m *Main) up(ctx context.Context, listen, data, name string) error {
+func (m *Main) up(ctx context.Context, listen, brokerListen, data, name string) error {
 	logger := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv, err := server.New(server.Config{
 		Listen:        listen,
+		BrokerListen:  brokerListen,
 		DataDir:       data,
 		AdminPassword: m.getenv("RUNLET_ADMIN_PASSWORD"),
 		Logger:        logger,

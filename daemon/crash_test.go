@@ -17,6 +17,7 @@ import (
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/daemon"
 	"github.com/runlet/runlet/home"
+	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/wire"
 )
 
@@ -28,7 +29,10 @@ func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) == "1" {
 		os.Exit(helperDaemon())
 	}
-	os.Exit(m.Run())
+	restore := testenv.HermeticHome()
+	code := m.Run()
+	restore()
+	os.Exit(code)
 }
 
 // helperDaemon is `runlet daemon` in the test binary: the home and its

@@ -13,7 +13,11 @@ import (
 // kill and stop from a third device end a running job; the execution
 // records that it was ended on request.
 func TestKillAndStopFromThirdDevice(t *testing.T) {
-	f := newFleet(t)
+	onEachStack(t, testKillAndStopFromThirdDevice)
+}
+
+func testKillAndStopFromThirdDevice(t *testing.T, st stack) {
+	f := newFleetOn(t, st)
 	never := filepath.Join(t.TempDir(), "never")
 	t.Cleanup(func() { touch(t, never) }) // lets a job that survived go
 	f.applyJobs(fmt.Sprintf(`

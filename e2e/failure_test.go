@@ -16,7 +16,11 @@ import (
 // output is complete at a viewer that attaches afterwards and the final
 // status reaches the database.
 func TestServerKilledDuringJob(t *testing.T) {
-	f := newFleet(t)
+	onEachStack(t, testServerKilledDuringJob)
+}
+
+func testServerKilledDuringJob(t *testing.T, st stack) {
+	f := newFleetOn(t, st)
 	dir := t.TempDir()
 	started, next, ended := filepath.Join(dir, "started"), filepath.Join(dir, "next"), filepath.Join(dir, "ended")
 	f.applyJobs(fmt.Sprintf(`
@@ -73,7 +77,11 @@ func wantAllOutput(t *testing.T, who string, tm *term, code int) {
 // kill -9 of a daemon during a job: once it is back, the execution ends as
 // Error with a reason.
 func TestDaemonKilledDuringJob(t *testing.T) {
-	f := newFleet(t)
+	onEachStack(t, testDaemonKilledDuringJob)
+}
+
+func testDaemonKilledDuringJob(t *testing.T, st stack) {
+	f := newFleetOn(t, st)
 	dir := t.TempDir()
 	started, never := filepath.Join(dir, "started"), filepath.Join(dir, "never")
 	t.Cleanup(func() { touch(t, never) }) // lets a job that survived go

@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/runlet/runlet/internal/testenv"
 )
 
 // runletBinary is built once by TestMain; every process of a test runs it.
@@ -30,5 +32,6 @@ func run(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "build runlet: %v\n%s", err, out)
 		return 1
 	}
+	defer testenv.HermeticHome()()
 	return m.Run()
 }

@@ -14,7 +14,11 @@ import (
 // A device that is offline when a job starts runs it when it comes back;
 // a run that expired while it was offline never runs.
 func TestOfflineDeviceRunsWhenBackExpiredNever(t *testing.T) {
-	f := newFleet(t, "pi-1", "pi-2") // mac is offline
+	onEachStack(t, testOfflineDeviceRunsWhenBackExpiredNever)
+}
+
+func testOfflineDeviceRunsWhenBackExpiredNever(t *testing.T, st stack) {
+	f := newFleetOn(t, st, "pi-1", "pi-2") // mac is offline
 	dir := t.TempDir()
 	waited, expired, after := filepath.Join(dir, "waited"), filepath.Join(dir, "expired"), filepath.Join(dir, "after")
 	f.applyJobs(fmt.Sprintf(`
@@ -27,13 +31,13 @@ later:
   script: touch %q
 `, expired, waited, after))
 
-	short, st := f.detach("pi-1", "short-lived", "mac")
-	if st["mac"] != string(runlet.StatusPending) {
-		t.Fatalf("short-lived on offline mac starts as %q, want Pending", st["mac"])
+	short, first := f.detach("pi-1", "short-lived", "mac")
+	if first["mac"] != string(runlet.StatusPending) {
+		t.Fatalf("short-lived on offline mac starts as %q, want Pending", first["mac"])
 	}
-	patient, st := f.detach("pi-1", "patient", "mac")
-	if st["mac"] != string(runlet.StatusPending) {
-		t.Fatalf("patient on offline mac starts as %q, want Pending", st["mac"])
+	patient, first := f.detach("pi-1", "patient", "mac")
+	if first["mac"] != string(runlet.StatusPending) {
+		t.Fatalf("patient on offline mac starts as %q, want Pending", first["mac"])
 	}
 	e := f.waitStatus(short, "mac", runlet.StatusError)
 	if !e.Started.IsZero() {

@@ -14,7 +14,11 @@ import (
 // Two viewers on two devices type into one execution; both see both
 // lines.
 func TestTwoViewersTypeIntoOneExecution(t *testing.T) {
-	f := newFleet(t)
+	onEachStack(t, testTwoViewersTypeIntoOneExecution)
+}
+
+func testTwoViewersTypeIntoOneExecution(t *testing.T, st stack) {
+	f := newFleetOn(t, st)
 	f.applyJobs(`
 echo2:
   script: |
@@ -44,7 +48,11 @@ echo2:
 // A viewer that attaches late sees all the output printed before it came,
 // then the live rest.
 func TestLateViewerSeesEarlierOutput(t *testing.T) {
-	f := newFleet(t)
+	onEachStack(t, testLateViewerSeesEarlierOutput)
+}
+
+func testLateViewerSeesEarlierOutput(t *testing.T, st stack) {
+	f := newFleetOn(t, st)
 	dir := t.TempDir()
 	printed, next := filepath.Join(dir, "printed"), filepath.Join(dir, "next")
 	f.applyJobs(fmt.Sprintf(`
