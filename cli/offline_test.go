@@ -3,17 +3,13 @@
 package cli_test
 
 import (
-	"bytes"
-	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
+	"github.com/runlet/runlet/internal/termtest"
 	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/pty"
 )
@@ -40,63 +36,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// screen collects what a terminal shows and lets a test wait for text.
-type screen struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	cond *sync.Cond
-	err  error
-}
+// screen is what a terminal shows, for tests to wait on.
+type screen = termtest.Screen
 
-func newScreen(r io.Reader) *screen {
-	s := &screen{}
-	s.cond = sync.NewCond(&s.mu)
-	go func() {
-		b := make([]byte, 4096)
-		for {
-			n, err := r.Read(b)
-			s.mu.Lock()
-			s.buf.Write(b[:n])
-			if err != nil {
-				s.err = err
-			}
-			s.cond.Broadcast()
-			s.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return s
-}
-
-// waitFor blocks until the screen shows text, failing after a deadline.
-func (s *screen) waitFor(t *testing.T, text string) {
-	t.Helper()
-	timer := time.AfterFunc(30*time.Second, func() {
-		s.mu.Lock()
-		if s.err == nil {
-			s.err = errors.New("timed out")
-		}
-		s.cond.Broadcast()
-		s.mu.Unlock()
-	})
-	defer timer.Stop()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for !strings.Contains(s.buf.String(), text) {
-		if s.err != nil {
-			t.Fatalf("waiting for %q: %v; screen so far:\n%s", text, s.err, s.buf.String())
-		}
-		s.cond.Wait()
-	}
-}
-
-func (s *screen) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
+func newScreen(r io.Reader) *screen { return termtest.NewScreen(r) }
 
 // startRunlet runs the runlet binary in a pseudo-terminal, like a person's
 // shell would.
@@ -121,14 +64,14 @@ ask:
     exit 7
 `)
 	term, scr := startRunlet(t, "@run", "ask", "-f", jobs, "--offline")
-	scr.waitFor(t, "λ /bin/bash --login ")
-	scr.waitFor(t, "Do you want to continue? [Y/n] ")
+	scr.WaitFor(t, "λ /bin/bash --login ")
+	scr.WaitFor(t, "Do you want to continue? [Y/n] ")
 	if _, err := term.Write([]byte("n\r")); err != nil {
 		t.Fatal(err)
 	}
-	scr.waitFor(t, "answer=[n]")
-	scr.waitFor(t, "Exited with code: 7")
-	scr.waitFor(t, "Duration: ")
+	scr.WaitFor(t, "answer=[n]")
+	scr.WaitFor(t, "Exited with code: 7")
+	scr.WaitFor(t, "Duration: ")
 	st, err := term.Wait()
 	if err != nil {
 		t.Fatal(err)
@@ -146,11 +89,11 @@ trap-int: |
   sleep 60 & wait
 `)
 	term, scr := startRunlet(t, "run", "trap-int", "-f", jobs, "--offline")
-	scr.waitFor(t, "ready")
+	scr.WaitFor(t, "ready")
 	if _, err := term.Write([]byte{0x03}); err != nil {
 		t.Fatal(err)
 	}
-	scr.waitFor(t, "job got INT")
+	scr.WaitFor(t, "job got INT")
 	st, err := term.Wait()
 	if err != nil {
 		t.Fatal(err)
@@ -170,11 +113,11 @@ size: |
   echo "now=$(stty size)"
 `)
 	term, scr := startRunlet(t, "run", "size", "-f", jobs, "--offline")
-	scr.waitFor(t, "size=30 100")
+	scr.WaitFor(t, "size=30 100")
 	if err := term.Resize(pty.Size{Cols: 120, Rows: 40}); err != nil {
 		t.Fatal(err)
 	}
-	scr.waitFor(t, "now=40 120")
+	scr.WaitFor(t, "now=40 120")
 	if st, err := term.Wait(); err != nil || st.Code != 0 {
 		t.Fatalf("runlet ended with %+v, %v; screen:\n%s", st, err, scr)
 	}
@@ -187,8 +130,8 @@ func TestOfflineRunUnknownJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scr.waitFor(t, `no job "nope"`)
-	scr.waitFor(t, "a, b")
+	scr.WaitFor(t, `no job "nope"`)
+	scr.WaitFor(t, "a, b")
 	if st.Code == 0 {
 		t.Fatalf("exit code 0 for an unknown job; screen:\n%s", scr)
 	}

@@ -36,11 +36,11 @@ ask: |
   exit 7
 `)
 	term, scr := startRunlet(t, "--home", pi, "@run", "ask", "--on", "mac")
-	scr.waitFor(t, "Do you want to continue? [Y/n] ")
+	scr.WaitFor(t, "Do you want to continue? [Y/n] ")
 	if _, err := term.Write([]byte("n\r")); err != nil {
 		t.Fatal(err)
 	}
-	scr.waitFor(t, "answer=[n]")
+	scr.WaitFor(t, "answer=[n]")
 	waitExit(t, term, scr, 7)
 }
 
@@ -63,15 +63,15 @@ keys: |
 	}
 	term, scr := startRunlet(t, "--home", mac, "attach", exec)
 	// attach gives the job this terminal's size (100x30), then follows it.
-	scr.waitFor(t, "size=")
+	scr.WaitFor(t, "size=")
 	if err := term.Resize(pty.Size{Cols: 120, Rows: 40}); err != nil {
 		t.Fatal(err)
 	}
-	scr.waitFor(t, "resized=40 120")
+	scr.WaitFor(t, "resized=40 120")
 	if _, err := term.Write([]byte("\x1b[A")); err != nil {
 		t.Fatal(err)
 	}
-	scr.waitFor(t, "key=^[[A")
+	scr.WaitFor(t, "key=^[[A")
 	waitExit(t, term, scr, 0)
 }
 
@@ -92,17 +92,17 @@ two: |
 	}
 	t1, s1 := startRunlet(t, "--home", mac, "attach", exec)
 	t2, s2 := startRunlet(t, "--home", pi, "attach", exec, "--device", "pi-1")
-	s1.waitFor(t, "first? ")
-	s2.waitFor(t, "first? ")
+	s1.WaitFor(t, "first? ")
+	s2.WaitFor(t, "first? ")
 	if _, err := t1.Write([]byte("one\r")); err != nil {
 		t.Fatal(err)
 	}
-	s2.waitFor(t, "second? ")
+	s2.WaitFor(t, "second? ")
 	if _, err := t2.Write([]byte("two\r")); err != nil {
 		t.Fatal(err)
 	}
-	s1.waitFor(t, "a=[one] b=[two]")
-	s2.waitFor(t, "a=[one] b=[two]")
+	s1.WaitFor(t, "a=[one] b=[two]")
+	s2.WaitFor(t, "a=[one] b=[two]")
 	waitExit(t, t1, s1, 0)
 	waitExit(t, t2, s2, 0)
 }
@@ -113,11 +113,11 @@ func TestInterruptedFollowLeavesTheJobRunning(t *testing.T) {
 	mac := f.signin("mac")
 	applyJobs(t, pi, "long: |\n  echo ready\n  sleep 60\n")
 	term, scr := startRunlet(t, "--home", mac, "@run", "long", "--on", "pi-1")
-	scr.waitFor(t, "ready")
+	scr.WaitFor(t, "ready")
 	if err := term.Signal(pty.Terminate); err != nil {
 		t.Fatal(err)
 	}
-	scr.waitFor(t, "rejoin it with 'runlet attach ")
+	scr.WaitFor(t, "rejoin it with 'runlet attach ")
 	waitExit(t, term, scr, 130)
 	exec := regexp.MustCompile(`runlet attach (\S+) --device pi-1`).FindStringSubmatch(scr.String())
 	if exec == nil {
@@ -147,13 +147,13 @@ func TestCtrlCWhileWaitingForAnOfflineDevice(t *testing.T) {
 	f.signin("mac") // no daemon: offline
 	applyJobs(t, pi, "hello: echo hello\n")
 	term, scr := startRunlet(t, "--home", pi, "@run", "hello", "--on", "mac")
-	scr.waitFor(t, "mac is offline")
+	scr.WaitFor(t, "mac is offline")
 	// Not in raw mode yet: Ctrl-C is a signal for runlet, not a byte for
 	// a job that has not started.
 	if _, err := term.Write([]byte{0x03}); err != nil {
 		t.Fatal(err)
 	}
-	scr.waitFor(t, "rejoin it with 'runlet attach ")
+	scr.WaitFor(t, "rejoin it with 'runlet attach ")
 	waitExit(t, term, scr, 130)
 	r := runIn(t, pi, "", "activity", "--status", "Pending")
 	if !strings.Contains(r.out, "hello") {

@@ -21,23 +21,7 @@ func TestServerKilledDuringJob(t *testing.T) {
 
 func testServerKilledDuringJob(t *testing.T, st stack) {
 	f := newFleetOn(t, st)
-	dir := t.TempDir()
-	started, next, ended := filepath.Join(dir, "started"), filepath.Join(dir, "next"), filepath.Join(dir, "ended")
-	f.applyJobs(fmt.Sprintf(`
-survivor:
-  script: |
-    echo "before the crash"
-    touch %q
-    %s
-    for i in $(seq 1 100); do echo "after-$i"; done
-    touch %q
-    exit 5
-`, started, waitForFile(next), ended))
-	exec, _ := f.detach("mac", "survivor", "pi-1")
-	waitFile(t, started)
-	f.waitStatus(exec, "pi-1", runlet.StatusRunning)
-	live := startTerm(t, f.homes["mac"], "attach", exec)
-	live.waitFor(t, "before the crash")
+	exec, next, ended, live := startSurvivor(t, f)
 
 	f.server.kill9()
 	touch(t, next)
@@ -52,6 +36,32 @@ survivor:
 	wantAllOutput(t, "the viewer attached after the restart", late, 5)
 	// The viewer attached through the crash reconnects and misses nothing.
 	wantAllOutput(t, "the viewer attached through the crash", live, 5)
+}
+
+// startSurvivor starts on pi-1 a job that prints a line, waits until the
+// test touches next, prints 100 more lines, touches ended and exits 5; and
+// a viewer attached from mac that has seen the first line.
+func startSurvivor(t *testing.T, f *fleet) (exec, next, ended string, live *term) {
+	t.Helper()
+	dir := t.TempDir()
+	started := filepath.Join(dir, "started")
+	next, ended = filepath.Join(dir, "next"), filepath.Join(dir, "ended")
+	f.applyJobs(fmt.Sprintf(`
+survivor:
+  script: |
+    echo "before the crash"
+    touch %q
+    %s
+    for i in $(seq 1 100); do echo "after-$i"; done
+    touch %q
+    exit 5
+`, started, waitForFile(next), ended))
+	exec, _ = f.detach("mac", "survivor", "pi-1")
+	waitFile(t, started)
+	f.waitStatus(exec, "pi-1", runlet.StatusRunning)
+	live = startTerm(t, f.homes["mac"], "attach", exec)
+	live.waitFor(t, "before the crash")
+	return exec, next, ended, live
 }
 
 // wantAllOutput waits until the viewer tm has shown all the output of the
@@ -109,23 +119,7 @@ orphan:
 // the database (PostgreSQL), with no one doing anything.
 func TestBrokerRestartDuringJob(t *testing.T) {
 	f := newFleetOn(t, rabbitPostgres)
-	dir := t.TempDir()
-	started, next, ended := filepath.Join(dir, "started"), filepath.Join(dir, "next"), filepath.Join(dir, "ended")
-	f.applyJobs(fmt.Sprintf(`
-survivor:
-  script: |
-    echo "before the crash"
-    touch %q
-    %s
-    for i in $(seq 1 100); do echo "after-$i"; done
-    touch %q
-    exit 5
-`, started, waitForFile(next), ended))
-	exec, _ := f.detach("mac", "survivor", "pi-1")
-	waitFile(t, started)
-	f.waitStatus(exec, "pi-1", runlet.StatusRunning)
-	live := startTerm(t, f.homes["mac"], "attach", exec)
-	live.waitFor(t, "before the crash")
+	exec, next, ended, live := startSurvivor(t, f)
 
 	f.rabbit.Restart(t)
 	touch(t, next)

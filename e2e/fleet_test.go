@@ -57,14 +57,8 @@ type fleet struct {
 	daemonRuns map[string]int
 }
 
-// newFleet starts a server, signs in pi-1, pi-2 and mac, and starts the
+// newFleetOn starts a server on stack st, signs in pi-1, pi-2 and mac, and starts the
 // daemons of the devices named in online (all of them when online is nil).
-func newFleet(t *testing.T, online ...string) *fleet {
-	t.Helper()
-	return newFleetOn(t, embedded, online...)
-}
-
-// newFleetOn is newFleet on the given stack.
 func newFleetOn(t *testing.T, st stack, online ...string) *fleet {
 	t.Helper()
 	f := &fleet{t: t, stack: st, data: t.TempDir(), homes: map[string]string{}, daemons: map[string]*proc{}, daemonRuns: map[string]int{}}

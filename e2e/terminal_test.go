@@ -3,75 +3,19 @@
 package e2e_test
 
 import (
-	"bytes"
-	"errors"
 	"io"
 	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/runlet/runlet/internal/termtest"
 	"github.com/runlet/runlet/pty"
 )
 
-// screen collects what a terminal shows and lets a test wait for text.
-type screen struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	cond *sync.Cond
-	err  error
-}
+// screen is what a terminal shows, for tests to wait on.
+type screen = termtest.Screen
 
-func newScreen(r io.Reader) *screen {
-	s := &screen{}
-	s.cond = sync.NewCond(&s.mu)
-	go func() { // ends when the terminal is closed
-		b := make([]byte, 4096)
-		for {
-			n, err := r.Read(b)
-			s.mu.Lock()
-			s.buf.Write(b[:n])
-			if err != nil {
-				s.err = err
-			}
-			s.cond.Broadcast()
-			s.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return s
-}
-
-// waitFor blocks until the screen shows text, failing after 45 s.
-func (s *screen) waitFor(t *testing.T, text string) {
-	t.Helper()
-	timer := time.AfterFunc(45*time.Second, func() {
-		s.mu.Lock()
-		if s.err == nil {
-			s.err = errors.New("timed out")
-		}
-		s.cond.Broadcast()
-		s.mu.Unlock()
-	})
-	defer timer.Stop()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for !strings.Contains(s.buf.String(), text) {
-		if s.err != nil {
-			t.Fatalf("waiting for %q: %v; screen so far:\n%q", text, s.err, s.buf.String())
-		}
-		s.cond.Wait()
-	}
-}
-
-func (s *screen) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
+func newScreen(r io.Reader) *screen { return termtest.NewScreen(r) }
 
 // term is runlet running in a pseudo-terminal, like a person's shell.
 type term struct {
@@ -92,7 +36,7 @@ func startTerm(t *testing.T, home string, args ...string) *term {
 	return &term{Terminal: tm, scr: newScreen(tm)}
 }
 
-func (tm *term) waitFor(t *testing.T, text string) { t.Helper(); tm.scr.waitFor(t, text) }
+func (tm *term) waitFor(t *testing.T, text string) { t.Helper(); tm.scr.WaitFor(t, text) }
 
 // send types keys into the terminal.
 func (tm *term) send(t *testing.T, keys string) {
