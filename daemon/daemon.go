@@ -166,6 +166,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}()
 
 	d.ctx = ctx
+	// Listen for input and control before the recovery reports anything:
+	// a viewer told of an execution's end may ask for its replay at once.
+	subs, err := d.subscribe(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, s := range subs {
+			_ = s.Close()
+		}
+	}()
 	if err := d.recover(); err != nil {
 		return err
 	}
@@ -176,17 +187,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 // confirm the last statuses; what is left goes out at the next start.
 const flushWait = 5 * time.Second
 
-// serve subscribes and consumes, then waits for ctx.
+// serve consumes dispatches and sends heartbeats until ctx is done.
 func (d *Daemon) serve(ctx context.Context) error {
-	subs, err := d.subscribe(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		for _, s := range subs {
-			_ = s.Close()
-		}
-	}()
 	d.wg.Add(2)
 	go func() {
 		defer d.wg.Done()

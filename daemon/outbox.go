@@ -84,6 +84,19 @@ func openOutbox(dir string, log *slog.Logger) (*outbox, error) {
 	return o, nil
 }
 
+// latest returns the newest status of execution id still waiting to be
+// sent, if any.
+func (o *outbox) latest(id string) (wire.Status, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for i := len(o.pending) - 1; i >= 0; i-- {
+		if o.pending[i].st.ID == id {
+			return o.pending[i].st, true
+		}
+	}
+	return wire.Status{}, false
+}
+
 // add stores st durably and queues it for publishing.
 func (o *outbox) add(st wire.Status) error {
 	b, err := json.Marshal(st)

@@ -36,15 +36,30 @@ func (d *Daemon) onStatus(e runlet.Execution) {
 
 // report records e and queues its status for the servers.
 //
-// The outbox comes first: after a crash between the two writes, the
-// outbox resends the status before the recovery's Error for the stale
-// record, and the server keeps the first final status it sees.
+// The order of the two writes decides what a crash between them (or
+// between the outbox's send and the record's write) leaves behind. A final
+// status goes to the outbox first: it is never lost, and if the record still
+// says Running the recovery's Error comes after it, which the server ignores
+// (it keeps the first final status). A Pending or Running status is
+// recorded first, so that the recovery knows the run had started even when
+// the outbox had already sent the status when the daemon died.
 func (d *Daemon) report(e runlet.Execution, last uint64) {
-	if err := d.outbox.add(wire.Status{Execution: e, LastSeq: last}); err != nil {
-		d.log.Error("cannot store a status for sending", "execution", e.ID, "status", e.Status, "err", err)
+	queue := func() {
+		if err := d.outbox.add(wire.Status{Execution: e, LastSeq: last}); err != nil {
+			d.log.Error("cannot store a status for sending", "execution", e.ID, "status", e.Status, "err", err)
+		}
 	}
-	if err := d.records.put(e); err != nil {
-		d.log.Error("cannot record an execution's status; a crash now would leave it unreported", "execution", e.ID, "err", err)
+	record := func() {
+		if err := d.records.put(e); err != nil {
+			d.log.Error("cannot record an execution's status; a crash now would leave it unreported", "execution", e.ID, "err", err)
+		}
+	}
+	if e.Status.Final() {
+		queue()
+		record()
+	} else {
+		record()
+		queue()
 	}
 	d.log.Info("execution", "execution", e.ID, "job", e.Job, "status", e.Status, "exitCode", e.ExitCode, "reason", e.Reason)
 }
@@ -65,6 +80,17 @@ func (d *Daemon) recover() error {
 	}
 	at := now.UTC().Format(time.RFC3339)
 	for _, e := range left {
+		// A crash between the outbox's write and the record's leaves the
+		// newer state in the outbox only: it is the truth.
+		if st, ok := d.outbox.latest(e.ID); ok {
+			if st.Status.Final() {
+				if err := d.records.put(st.Execution); err != nil {
+					d.log.Error("cannot record an execution's status", "execution", e.ID, "err", err)
+				}
+				continue // the outbox sends the final status
+			}
+			e = st.Execution
+		}
 		e.Reason = fmt.Sprintf("the daemon stopped during the run (restarted at %s)", at)
 		if e.Started.IsZero() {
 			e.Reason = fmt.Sprintf("the daemon stopped before the run started (restarted at %s)", at)
