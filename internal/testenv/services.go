@@ -39,10 +39,12 @@ func rabbitmq(t testing.TB, exclusive bool) string {
 	if _, err := exec.LookPath("rabbitmqctl"); err != nil {
 		Unavailable(t, "RabbitMQ", err)
 	}
+	// The lock first: a test restarting the broker holds it exclusively
+	// while the broker is down, and gives it back with the broker up.
+	lock(t, "rabbitmq", exclusive)
 	if err := Reachable(RabbitMQAddr); err != nil {
 		Unavailable(t, "RabbitMQ at "+RabbitMQAddr, err)
 	}
-	lock(t, "rabbitmq", exclusive)
 	vhost := RandomName("runlet-test-")
 	Run(t, "rabbitmqctl", "-q", "add_vhost", vhost)
 	t.Cleanup(func() {
