@@ -25,6 +25,20 @@ func (b *Bus) Publish(ctx context.Context, workspace string, m bus.Message) erro
 	}
 	msg := encode(m, amqp.Transient)
 	exch := ExchangeName(workspace)
+	return b.onExchange(ctx, workspace, func(conn *amqp.Connection) error {
+		ch, err := b.pubChannel(conn)
+		if err != nil {
+			return err
+		}
+		return ch.PublishWithContext(ctx, exch, string(m.Key), false, false, msg)
+	})
+}
+
+// onExchange runs publish on a live connection whose workspace exchange is
+// declared: it waits for a reconnection while the broker is away (bounded by
+// ctx), and tries again on a fresh channel, a few times, when the broker
+// closed the one used.
+func (b *Bus) onExchange(ctx context.Context, workspace string, publish func(*amqp.Connection) error) error {
 	var stale *amqp.Connection
 	for try := 0; ; try++ {
 		conn, err := b.waitConn(ctx, stale)
@@ -32,12 +46,8 @@ func (b *Bus) Publish(ctx context.Context, workspace string, m bus.Message) erro
 			return err
 		}
 		err = b.ensureExchange(conn, workspace)
-		var ch *amqp.Channel
 		if err == nil {
-			ch, err = b.pubChannel(conn)
-		}
-		if err == nil {
-			err = ch.PublishWithContext(ctx, exch, string(m.Key), false, false, msg)
+			err = publish(conn)
 		}
 		switch {
 		case err == nil:
@@ -46,7 +56,7 @@ func (b *Bus) Publish(ctx context.Context, workspace string, m bus.Message) erro
 			stale = conn
 		case errors.Is(err, amqp.ErrClosed) && try < attempts:
 		default:
-			return brokerError("publish to "+exch, err)
+			return brokerError("publish to "+ExchangeName(workspace), err)
 		}
 	}
 }
@@ -81,31 +91,19 @@ func (b *Bus) PublishDurable(ctx context.Context, workspace string, m bus.Messag
 	}
 	msg := encode(m, amqp.Persistent)
 	exch := ExchangeName(workspace)
-	var stale *amqp.Connection
-	for try := 0; ; try++ {
-		conn, err := b.waitConn(ctx, stale)
+	var done <-chan error
+	err := b.onExchange(ctx, workspace, func(conn *amqp.Connection) error {
+		c, err := b.confirmChannel(conn)
 		if err != nil {
 			return err
 		}
-		err = b.ensureExchange(conn, workspace)
-		var c *confirmer
-		if err == nil {
-			c, err = b.confirmChannel(conn)
-		}
-		var done <-chan error
-		if err == nil {
-			done, err = c.publish(ctx, exch, string(m.Key), msg)
-		}
-		switch {
-		case err == nil:
-			return b.awaitConfirm(ctx, exch, done)
-		case conn.IsClosed():
-			stale = conn
-		case errors.Is(err, amqp.ErrClosed) && try < attempts:
-		default:
-			return brokerError("publish to "+exch, err)
-		}
+		done, err = c.publish(ctx, exch, string(m.Key), msg)
+		return err
+	})
+	if err != nil {
+		return err
 	}
+	return b.awaitConfirm(ctx, exch, done)
 }
 
 func (b *Bus) awaitConfirm(ctx context.Context, exch string, done <-chan error) error {
