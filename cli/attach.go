@@ -24,7 +24,9 @@ job, as if it ran in this terminal. The job's window takes this terminal's
 size. Several people may attach to one execution and type into it.
 
 An execution that runs on several devices needs --device to say which one.
-runlet exits with the job's exit code when it ends.`,
+runlet exits with the job's exit code when it ends. To leave the job
+running and get your terminal back, type Enter, then ~. (as in ssh);
+~~ sends a single ~.`,
 		Example: `  runlet attach 01jd3k5m7n9p1q3r5s7t9v1w3x
   runlet attach 01jd3k5m7n9p1q3r5s7t9v1w3x --device pi-2`,
 		Args: cobra.ExactArgs(1),

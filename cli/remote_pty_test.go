@@ -107,6 +107,38 @@ two: |
 	waitExit(t, t2, s2, 0)
 }
 
+func TestDetachWithTildeDotLeavesTheJobRunning(t *testing.T) {
+	f := startFleet(t)
+	pi := f.device("pi-1")
+	mac := f.signin("mac")
+	applyJobs(t, pi, "ask: |\n  read -p 'name? ' n\n  echo \"hello [$n]\"\n  read -p 'again? ' m\n  echo \"bye [$m]\"\n")
+	r := runIn(t, mac, "", "run", "ask", "--on", "pi-1", "--detach")
+	exec := strings.TrimSpace(r.out)
+	if r.code != 0 || exec == "" {
+		t.Fatalf("detach: exit %d %q %q", r.code, r.out, r.err)
+	}
+	term, scr := startRunlet(t, "--home", mac, "attach", exec)
+	scr.WaitFor(t, "name? ")
+	// A tilde mid-line is typed as is; "~." after Enter detaches.
+	if _, err := term.Write([]byte("a~b\r")); err != nil {
+		t.Fatal(err)
+	}
+	scr.WaitFor(t, "hello [a~b]")
+	if _, err := term.Write([]byte("~.")); err != nil {
+		t.Fatal(err)
+	}
+	scr.WaitFor(t, "rejoin it with 'runlet attach ")
+	waitExit(t, term, scr, 0)
+	// The job still waits for its second answer: attach again and give it.
+	t2, s2 := startRunlet(t, "--home", mac, "attach", exec)
+	s2.WaitFor(t, "again? ")
+	if _, err := t2.Write([]byte("~~x\r")); err != nil {
+		t.Fatal(err)
+	}
+	s2.WaitFor(t, "bye [~x]")
+	waitExit(t, t2, s2, 0)
+}
+
 func TestInterruptedFollowLeavesTheJobRunning(t *testing.T) {
 	f := startFleet(t)
 	pi := f.device("pi-1")

@@ -38,7 +38,8 @@ The job is one of the workspace's (see 'runlet @config') and runs where it
 says ('where' in the job file) unless --where or --on say otherwise:
 local (this device), all, any (the least busy online device) or custom
 (the devices named with --on). With one target this terminal is attached
-to it; with several, each line of output is shown after its device's name
+to it (type Enter, then ~. to detach and leave the job running, as in ssh);
+with several, each line of output is shown after its device's name
 and runlet exits with the highest of their codes. A device that is offline
 runs the job when it comes back, unless the job expired meanwhile.
 

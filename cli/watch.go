@@ -34,8 +34,14 @@ func (s *session) interactive(ctx context.Context, device string, sendSize bool)
 	defer stopResize()
 	// The reader may stay blocked on the terminal after the job ends; it
 	// sends nothing once ctx is done, and the process exits soon after.
-	go forwardInput(ctx, m.Stdin, v)
-	return s.follow(ctx, v, device, func(f wire.Frame) error {
+	// From a terminal, "~." at the start of a line detaches, as in ssh.
+	var esc *escaper
+	detached := make(chan struct{})
+	if term.in != nil {
+		esc = &escaper{}
+	}
+	go forwardInput(ctx, m.Stdin, v, esc, func() { close(detached); cancel() })
+	rec, err := s.follow(ctx, v, device, func(f wire.Frame) error {
 		if !raw {
 			raw = true
 			if err := term.makeRaw(); err != nil {
@@ -47,11 +53,20 @@ func (s *session) interactive(ctx context.Context, device string, sendSize bool)
 		}
 		return nil
 	})
+	select {
+	case <-detached:
+		if err != nil {
+			return rec, &exitError{code: 0} // follow said how to rejoin
+		}
+	default:
+	}
+	return rec, err
 }
 
 // forwardInput sends what is read from in to the execution until in ends
-// or ctx is done.
-func forwardInput(ctx context.Context, in io.Reader, v *viewer.Viewer) {
+// or ctx is done. With an escaper, "~." at the start of a line calls
+// detach instead.
+func forwardInput(ctx context.Context, in io.Reader, v *viewer.Viewer, esc *escaper, detach func()) {
 	buf := make([]byte, 4096)
 	for {
 		n, err := in.Read(buf)
@@ -59,7 +74,20 @@ func forwardInput(ctx context.Context, in io.Reader, v *viewer.Viewer) {
 			return
 		}
 		if n > 0 {
-			_ = v.Input(ctx, bytes.Clone(buf[:n]))
+			data := bytes.Clone(buf[:n])
+			if esc != nil {
+				var quit bool
+				if data, quit = esc.filter(data); quit {
+					if len(data) > 0 {
+						_ = v.Input(ctx, data)
+					}
+					detach()
+					return
+				}
+			}
+			if len(data) > 0 {
+				_ = v.Input(ctx, data)
+			}
 		}
 		if err != nil {
 			return
