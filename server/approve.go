@@ -5,12 +5,14 @@ import (
 	"net/http"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/apiclient"
 )
 
-// approvalPage is the minimal sign-in approval page of RFC 8628: the person
-// types the code shown by the device (or follows the complete URI), signs in
-// with email and password, and approves or denies. The form carries the
-// credentials itself, so there is no session cookie to forge requests with.
+// approvalPage is the minimal sign-in approval page of RFC 8628, for
+// browsers without JavaScript: the result page of POST /device, whose form
+// carries the credentials itself, so there is no session cookie to forge
+// requests with. GET /device is the web UI's page, which uses the JSON API
+// below with the session cookie.
 var approvalPage = template.Must(template.New("device").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>Runlet: sign in a device</title>
@@ -40,20 +42,6 @@ func (s *Server) renderApproval(w http.ResponseWriter, status int, d approvalDat
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
 	_ = approvalPage.Execute(w, d)
-}
-
-func (s *Server) handleApprovalPage(w http.ResponseWriter, r *http.Request) {
-	d := approvalData{Code: normalizeUserCode(r.URL.Query().Get("code"))}
-	if d.Code != "" {
-		c, err := s.db.DeviceCodeByUserCode(r.Context(), d.Code)
-		if err != nil {
-			d.Error = "This code is unknown or expired: start the sign-in on the device again."
-			s.renderApproval(w, statusOf(err), d)
-			return
-		}
-		d.Device = c.DeviceName
-	}
-	s.renderApproval(w, http.StatusOK, d)
 }
 
 func (s *Server) handleApprovalForm(w http.ResponseWriter, r *http.Request) {
@@ -110,4 +98,69 @@ func statusOf(err error) int {
 		return st
 	}
 	return http.StatusInternalServerError
+}
+
+// handleGetApproval is GET /device/approval?code=: what the device that
+// shows the code asked for. Like the page of RFC 8628, it needs no sign-in:
+// knowing the code is what lets one see it.
+func (s *Server) handleGetApproval(w http.ResponseWriter, r *http.Request) {
+	code := normalizeUserCode(r.URL.Query().Get("code"))
+	c, err := s.db.DeviceCodeByUserCode(r.Context(), code)
+	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
+		err = errUnknownCode
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, apiclient.Approval{Code: c.UserCode, Device: c.DeviceName, Expires: c.Expires})
+}
+
+var errUnknownCode = runlet.Errorf(runlet.ENOTFOUND, "This code is unknown or expired: start the sign-in on the device again.")
+
+// handlePostApproval is POST /device/approval: the signed-in user approves
+// or denies; an approved device joins the user's workspace.
+func (s *Server) handlePostApproval(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	if c.User == nil {
+		s.error(w, r, runlet.Errorf(runlet.EFORBIDDEN, "A device cannot approve another: sign in as a user."))
+		return
+	}
+	var req apiclient.ApprovalRequest
+	if err := decode(r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	code := normalizeUserCode(req.Code)
+	dc, err := s.db.DeviceCodeByUserCode(ctx, code)
+	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
+		err = errUnknownCode
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var status string
+	switch req.Action {
+	case "approve":
+		if err = s.checkNameFree(ctx, c.Workspace.ID, dc.DeviceName); err == nil {
+			_, err = s.db.ApproveDeviceCode(ctx, code, c.Workspace.ID, c.User.ID)
+		}
+		status = "approved"
+	case "deny":
+		_, err = s.db.DenyDeviceCode(ctx, code, c.User.ID)
+		status = "denied"
+	default:
+		err = runlet.Errorf(runlet.EINVALID, "Unknown action %q: use approve or deny.", req.Action)
+	}
+	if runlet.ErrorCode(err) == runlet.ECONFLICT && status != "approved" {
+		err = runlet.Errorf(runlet.ECONFLICT, "This code was already approved or denied.")
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.log.Info("device code answered", "device", dc.DeviceName, "by", c.User.Email, "action", req.Action)
+	writeJSON(w, http.StatusOK, map[string]string{"status": status})
 }

@@ -19,6 +19,7 @@ type caller struct {
 	Token     store.Token
 	Device    *store.Device // a device token
 	User      *store.User   // a session or API token
+	Cookie    bool          // authenticated by the session cookie
 }
 
 // Name is how the caller appears as an execution's client.
@@ -51,19 +52,26 @@ func (s *Server) authed(h http.HandlerFunc) http.Handler {
 }
 
 func (s *Server) authenticate(r *http.Request) (*caller, error) {
-	auth := r.Header.Get("Authorization")
-	secret, ok := strings.CutPrefix(auth, "Bearer ")
-	if !ok || strings.TrimSpace(secret) == "" {
+	secret, cookie := credential(r)
+	if secret == "" {
 		return nil, errNoToken
 	}
 	ctx := r.Context()
-	t, err := s.db.TokenByHash(ctx, store.HashSecret(strings.TrimSpace(secret)))
+	t, err := s.db.TokenByHash(ctx, store.HashSecret(secret))
 	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
+		if cookie {
+			return nil, errNoSession
+		}
 		return nil, errBadToken
 	} else if err != nil {
 		return nil, err
 	}
-	c := &caller{Token: t}
+	if cookie {
+		if err := s.checkCookieRequest(r, t); err != nil {
+			return nil, err
+		}
+	}
+	c := &caller{Token: t, Cookie: cookie}
 	switch t.Kind {
 	case store.TokenDevice:
 		d, err := s.db.Device(ctx, t.Workspace, t.Subject)
@@ -77,8 +85,10 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 			return nil, errBadToken
 		}
 		c.User = &u
-	default:
+	case store.TokenEnrollment:
 		return nil, runlet.Errorf(runlet.EUNAUTHORIZED, "An enrollment token only signs devices in (runlet @signin --token); use the device's own token for the API.")
+	default:
+		return nil, errBadToken
 	}
 	if c.Workspace, err = s.db.Workspace(ctx, t.Workspace); err != nil {
 		return nil, errBadToken

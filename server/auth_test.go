@@ -83,9 +83,13 @@ func TestDeviceFlow(t *testing.T) {
 	wantOAuth(t, c, code.DeviceCode, apiclient.AuthorizationPending)
 	wantOAuth(t, c, code.DeviceCode, apiclient.SlowDown)
 
-	page := get(t, code.VerificationURIComplete)
-	if page.status != 200 || !strings.Contains(page.body, "mac") || !strings.Contains(page.body, code.UserCode) {
+	// The page is the web UI's; it asks the JSON API what the code is for.
+	if page := get(t, code.VerificationURIComplete); page.status != 200 || !strings.Contains(page.body, "<html") {
 		t.Fatalf("approval page: %d\n%s", page.status, page.body)
+	}
+	approval := get(t, s.URL()+"/api/v1/device/approval?code="+url.QueryEscape(code.UserCode))
+	if approval.status != 200 || !strings.Contains(approval.body, `"device":"mac"`) || !strings.Contains(approval.body, code.UserCode) {
+		t.Fatalf("GET /device/approval: %d\n%s", approval.status, approval.body)
 	}
 	bad := postForm(t, s.URL()+"/device", url.Values{"code": {code.UserCode}, "email": {server.AdminEmail}, "password": {"nope"}, "action": {"approve"}})
 	if bad.status != http.StatusUnauthorized || !strings.Contains(bad.body, "Wrong email or password") {
@@ -124,8 +128,8 @@ func TestDeviceFlow(t *testing.T) {
 	late, _ := c.DeviceCode(ctx, apiclient.DeviceCodeRequest{Name: "pi-3"})
 	s.clock.Advance(server.DefaultCodeTTL + time.Second)
 	wantOAuth(t, c, late.DeviceCode, apiclient.ExpiredToken)
-	if p := get(t, late.VerificationURIComplete); p.status != http.StatusNotFound {
-		t.Errorf("approval page of an expired code: %d", p.status)
+	if p := get(t, s.URL()+"/api/v1/device/approval?code="+url.QueryEscape(late.UserCode)); p.status != http.StatusNotFound {
+		t.Errorf("approval of an expired code: %d %s", p.status, p.body)
 	}
 }
 

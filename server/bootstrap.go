@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
@@ -19,6 +20,15 @@ import (
 // Later starts find them and print nothing secret.
 func (s *Server) bootstrap(ctx context.Context) error {
 	ws, err := s.db.WorkspaceByName(ctx, DefaultWorkspace)
+	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
+		// Renamed in the settings: the first workspace made is the default.
+		var all []store.Workspace
+		if all, err = s.db.ListWorkspaces(ctx); err == nil && len(all) > 0 {
+			ws = slices.MinFunc(all, func(a, b store.Workspace) int { return a.Created.Compare(b.Created) })
+		} else if err == nil {
+			err = runlet.Errorf(runlet.ENOTFOUND, "no workspace")
+		}
+	}
 	switch runlet.ErrorCode(err) {
 	case "":
 		s.defaultWS = ws

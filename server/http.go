@@ -12,6 +12,7 @@ import (
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/jobspec"
+	"github.com/runlet/runlet/web"
 )
 
 // routes is the whole HTTP surface.
@@ -23,8 +24,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET "+p+"/openapi.json", handleOpenAPI)
 	mux.HandleFunc("POST "+p+"/device/code", s.handleDeviceCode)
 	mux.HandleFunc("POST "+p+"/device/token", s.handleDeviceToken)
-	mux.HandleFunc("GET /device", s.handleApprovalPage)
+	mux.Handle("GET /device", web.Handler()) // the web UI's approval page
 	mux.HandleFunc("POST /device", s.handleApprovalForm)
+	mux.HandleFunc("GET "+p+"/device/approval", s.handleGetApproval)
+	mux.Handle("POST "+p+"/device/approval", s.authed(s.handlePostApproval))
 	mux.HandleFunc("POST "+p+"/enroll", s.handleEnroll)
 	mux.HandleFunc("POST "+p+"/login", s.handleLogin)
 	mux.Handle("POST "+p+"/signout", s.authed(s.handleSignout))
@@ -38,13 +41,43 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST "+p+"/executions/{id}/stop", s.authed(s.handleStop))
 	mux.Handle("POST "+p+"/executions/{id}/kill", s.authed(s.handleKill))
 	mux.Handle("GET "+p+"/devices", s.authed(s.handleDevices))
+	mux.HandleFunc("GET "+p+"/executions/{id}/terminal", s.handleTerminal)
+	mux.HandleFunc("POST "+p+"/session", s.handleCreateSession)
+	mux.Handle("GET "+p+"/session", s.authed(s.handleGetSession))
+	mux.Handle("DELETE "+p+"/session", s.authed(s.handleDeleteSession))
+	mux.Handle("GET "+p+"/workspace", s.authed(s.handleGetWorkspace))
+	mux.Handle("PATCH "+p+"/workspace", s.admin(s.handlePatchWorkspace))
+	mux.Handle("GET "+p+"/members", s.authed(s.handleListMembers))
+	mux.Handle("POST "+p+"/members", s.admin(s.handleInvite))
+	mux.Handle("DELETE "+p+"/members/{userId}", s.admin(s.handleRemoveMember))
+	mux.HandleFunc("POST "+p+"/invites/accept", s.handleAcceptInvite)
+	mux.Handle("GET "+p+"/enrollment-tokens", s.admin(s.handleListEnrollmentTokens))
+	mux.Handle("POST "+p+"/enrollment-tokens", s.admin(s.handleCreateEnrollmentToken))
+	mux.Handle("DELETE "+p+"/enrollment-tokens/{id}", s.admin(s.handleRevokeEnrollmentToken))
+	mux.Handle("PUT "+p+"/user/password", s.authed(s.handleChangePassword))
 	mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, runlet.Errorf(runlet.ENOTFOUND, "No API endpoint %s %s (see %s/openapi.json).", r.Method, r.URL.Path, p))
 	})
 	if s.rabbit != nil {
 		s.rabbit.mount(mux)
 	}
+	// The web UI: every other page. Without a method, so that the API's
+	// catch-all above stays the more specific pattern.
+	mux.Handle("/", webPages())
 	return s.limitBody(s.untilReady(mux))
+}
+
+// webPages serves the web UI to GET and HEAD.
+func webPages() http.Handler {
+	ui := web.Handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "Method not allowed.", http.StatusMethodNotAllowed)
+			return
+		}
+		ui.ServeHTTP(w, r)
+	})
 }
 
 // untilReady answers 503 while the server starts, except to RabbitMQ's

@@ -27,7 +27,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	if !strings.HasPrefix(doc.OpenAPI, "3.1") {
 		t.Errorf("openapi %q, want 3.1", doc.OpenAPI)
 	}
-	routes := regexp.MustCompile(`Handle(?:Func)?\("(GET|POST|PUT|DELETE) ("\+p\+")?([^"]*)"`).FindAllStringSubmatch(string(src), -1)
+	routes := regexp.MustCompile(`Handle(?:Func)?\("(GET|POST|PUT|PATCH|DELETE) ("\+p\+")?([^"]*)"`).FindAllStringSubmatch(string(src), -1)
 	if len(routes) < 15 {
 		t.Fatalf("found only %d routes in http.go", len(routes))
 	}

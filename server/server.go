@@ -35,7 +35,9 @@ const (
 	DefaultSweep        = 5 * time.Second
 	DefaultCodeTTL      = 15 * time.Minute
 	DefaultPollInterval = 5 * time.Second
-	SessionTTL          = 12 * time.Hour
+	// DefaultTerminalQueue is Config.TerminalQueue when zero.
+	DefaultTerminalQueue = 1024
+	SessionTTL           = 12 * time.Hour
 	// MaxBody bounds every request body.
 	MaxBody = 1 << 20
 	// AdminEmail is the user made on first start.
@@ -86,6 +88,11 @@ type Config struct {
 	// min and 5 s.
 	CodeTTL      time.Duration
 	PollInterval time.Duration
+	// TerminalQueue is how many frames may wait for one browser's terminal
+	// WebSocket. A browser that falls this far behind is dropped (it
+	// reconnects with from=), so that it holds up neither the bus nor the
+	// other viewers. 0 means 1024.
+	TerminalQueue int
 	// Logger receives the log; nil means slog.Default().
 	Logger *slog.Logger
 	// Out receives the lines printed once for the operator (admin
@@ -108,6 +115,7 @@ type Server struct {
 
 	publicURL string
 	brokerURL string
+	csrfKey   []byte // of the X-CSRF-Token of browser sessions (session.go)
 	defaultWS store.Workspace
 
 	presence *presence
@@ -116,6 +124,7 @@ type Server struct {
 	wsMu     sync.Mutex
 	attached map[string][]bus.Subscription // workspace id → its consumers
 	stopping bool                          // detachAll ran: attach no more
+	sockets  sync.WaitGroup                // terminal WebSockets; Add under wsMu while !stopping
 
 	ctx    context.Context // ends at Close: the owner of every goroutine
 	cancel context.CancelFunc
@@ -146,6 +155,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval
 	}
+	if cfg.TerminalQueue <= 0 {
+		cfg.TerminalQueue = DefaultTerminalQueue
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -171,6 +183,9 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	}()
 	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
+	}
+	if err := s.loadCSRFKey(); err != nil {
+		return err
 	}
 	if s.db, err = storeconnect.Open(ctx, s.cfg.DB); err != nil {
 		return fmt.Errorf("open the database: %w", err)
@@ -295,8 +310,9 @@ func (s *Server) Close() error {
 		// they hold; then the goroutines that s.ctx owns.
 		s.detachAll()
 		if s.cancel != nil {
-			s.cancel()
+			s.cancel() // ends the terminal WebSockets too
 		}
+		s.sockets.Wait()
 		if s.rabbit != nil {
 			stopHTTP()
 		}

@@ -96,12 +96,13 @@ const (
 	TokenDevice     TokenKind = "device"     // a signed-in device's API token
 	TokenEnrollment TokenKind = "enrollment" // signs devices in unattended
 	TokenAPI        TokenKind = "api"        // a user's token for scripts
+	TokenInvite     TokenKind = "invite"     // lets an invited user set a password, once
 )
 
 // Valid reports whether k is a known kind.
 func (k TokenKind) Valid() bool {
 	switch k {
-	case TokenSession, TokenDevice, TokenEnrollment, TokenAPI:
+	case TokenSession, TokenDevice, TokenEnrollment, TokenAPI, TokenInvite:
 		return true
 	}
 	return false

@@ -46,6 +46,9 @@ type Workspaces interface {
 	WorkspaceByName(ctx context.Context, name string) (Workspace, error)
 	// ListWorkspaces returns every workspace, by name.
 	ListWorkspaces(ctx context.Context) ([]Workspace, error)
+	// RenameWorkspace changes the workspace's name and returns it.
+	// EINVALID: no name. ENOTFOUND. ECONFLICT: the name is taken.
+	RenameWorkspace(ctx context.Context, id, name string) (Workspace, error)
 }
 
 // Users stores people who sign in to the web UI or approve devices.

@@ -35,6 +35,10 @@ type Config struct {
 	// bus.ReplayKey(..., ID) and input carries it. Empty means a random
 	// one; two viewers must not share one.
 	ID string
+	// From is the first frame sequence number wanted: frames before it are
+	// never delivered and the first replay starts there. Zero means 1, the
+	// whole output; a viewer that reconnects passes its last seq + 1.
+	From uint64
 	// Silence is how long to wait for any message before asking for a
 	// replay again. Zero means DefaultSilence.
 	Silence time.Duration
@@ -92,7 +96,7 @@ type event struct {
 }
 
 // Follow calls out with every frame of the execution's output, in order,
-// from the first, and returns the last sequence number once the end marker's
+// from Config.From, and returns the last sequence number once the end marker's
 // frame was delivered. It returns early with out's error, or ctx's.
 func (v *Viewer) Follow(ctx context.Context, out func(wire.Frame) error) (last uint64, err error) {
 	if v.following.Swap(true) {
@@ -130,7 +134,11 @@ func (v *Viewer) Follow(ctx context.Context, out func(wire.Frame) error) (last u
 		}
 		subs = append(subs, s)
 	}
-	f := &follower{v: v, seq: newSequencer(), out: out}
+	seq := newSequencer()
+	if c.From > 1 {
+		seq.next = c.From
+	}
+	f := &follower{v: v, seq: seq, out: out}
 	return f.run(ctx, events)
 }
 

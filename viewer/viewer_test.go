@@ -118,6 +118,42 @@ func TestFollowLateViewerGetsEverything(t *testing.T) {
 	})
 }
 
+// A viewer that reconnects passes From = last seen + 1: the replay starts
+// there, and earlier frames, live or replayed, are never delivered.
+func TestFollowFrom(t *testing.T) {
+	eachBroker(t, func(t *testing.T, url string) {
+		d := startDevice(t, url, "exec9", "pi-8")
+		d.produce(50)
+		v := viewer.New(openBus(t, url), viewer.Config{Workspace: workspace, Execution: d.exec, Device: d.name, From: 31, Silence: time.Minute, Logger: quiet})
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		var seqs []uint64
+		done := make(chan error, 1)
+		go func() {
+			_, err := v.Follow(ctx, func(f wire.Frame) error {
+				seqs = append(seqs, f.Seq)
+				return nil
+			})
+			done <- err
+		}()
+		if asked := d.waitReplays(t, 1); asked[0].From != 31 {
+			t.Errorf("the first replay asked from %d, want 31", asked[0].From)
+		}
+		d.publishLive([]uint64{1, 2, 30, 31})
+		d.finish(true)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		want := make([]uint64, 0, 20)
+		for i := uint64(31); i <= 50; i++ {
+			want = append(want, i)
+		}
+		if !slices.Equal(seqs, want) {
+			t.Fatalf("delivered %v, want 31..50 once each", seqs)
+		}
+	})
+}
+
 func TestFollowTwoViewersSeeTheSame(t *testing.T) {
 	eachBroker(t, func(t *testing.T, url string) {
 		d := startDevice(t, url, "exec3", "pi-2")

@@ -34,6 +34,20 @@ func testWorkspaces(t *testing.T, e *env) {
 	code(t, err, runlet.ENOTFOUND)
 	_, err = e.WorkspaceByName(e.ctx, "nope")
 	code(t, err, runlet.ENOTFOUND)
+
+	renamed, err := e.RenameWorkspace(e.ctx, a.ID, " omega ")
+	ok(t, err)
+	a.Name = "omega"
+	equal(t, "renamed workspace", renamed, a)
+	got, err = e.WorkspaceByName(e.ctx, "omega")
+	ok(t, err)
+	equal(t, "WorkspaceByName after rename", got, a)
+	_, err = e.RenameWorkspace(e.ctx, a.ID, "beta")
+	code(t, err, runlet.ECONFLICT)
+	_, err = e.RenameWorkspace(e.ctx, a.ID, "")
+	code(t, err, runlet.EINVALID)
+	_, err = e.RenameWorkspace(e.ctx, "nope", "delta")
+	code(t, err, runlet.ENOTFOUND)
 }
 
 func testUsers(t *testing.T, e *env) {

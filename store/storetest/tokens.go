@@ -32,12 +32,21 @@ func testTokens(t *testing.T, e *env) {
 	_, err = e.TokenByHash(e.ctx, store.HashSecret("cookie"))
 	code(t, err, runlet.ENOTFOUND)
 
+	// An invitation is used once: revoked by whoever accepts it.
+	e.clock.Advance(time.Second)
+	invite := store.Token{Workspace: ws.ID, Kind: store.TokenInvite, Hash: store.HashSecret("invite"), Subject: ann.ID, Expires: e.clock.Now().Add(time.Hour)}
+	ok(t, e.CreateToken(e.ctx, &invite))
+	got, err = e.TokenByHash(e.ctx, store.HashSecret("invite"))
+	ok(t, err)
+	equal(t, "invite token", got, invite)
+	ok(t, e.RevokeToken(e.ctx, ws.ID, invite.ID))
+
 	e.clock.Advance(time.Second)
 	api := store.Token{Workspace: ws.ID, Kind: store.TokenAPI, Hash: store.HashSecret("api"), Subject: ann.ID}
 	ok(t, e.CreateToken(e.ctx, &api))
 	list, err := e.ListTokens(e.ctx, ws.ID)
 	ok(t, err)
-	equal(t, "tokens newest first", []string{list[0].ID, list[1].ID}, []string{api.ID, enroll.ID})
+	equal(t, "tokens newest first", []string{list[0].ID, list[1].ID, list[2].ID}, []string{api.ID, invite.ID, enroll.ID})
 
 	for name, bad := range map[string]store.Token{
 		"kind":         {Workspace: ws.ID, Kind: "magic", Hash: store.HashSecret("x"), Subject: ann.ID},

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"strings"
 
 	"github.com/runlet/runlet/store"
@@ -58,4 +60,18 @@ func (db *DB) workspaceExists(ctx context.Context, id string) error {
 	var one int
 	err := db.r.QueryRowContext(ctx, `SELECT 1 FROM workspaces WHERE id = $1`, id).Scan(&one)
 	return notFound(err, "read workspace", "Workspace "+quote(id)+" not found.")
+}
+
+// RenameWorkspace implements store.Workspaces.
+func (db *DB) RenameWorkspace(ctx context.Context, id, name string) (store.Workspace, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return store.Workspace{}, invalid("A workspace needs a name.")
+	}
+	w, err := scanWorkspace(db.w.QueryRowContext(ctx, `UPDATE workspaces SET name = $2 WHERE id = $1
+		RETURNING `+workspaceCols, id, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return w, notFound(err, "", "Workspace "+quote(id)+" not found.")
+	}
+	return w, db.constraint(err, "rename workspace", "A workspace named "+quote(name)+" already exists.", "")
 }

@@ -1,0 +1,270 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/pty"
+	"github.com/runlet/runlet/viewer"
+	"github.com/runlet/runlet/wire"
+)
+
+// The terminal WebSocket, GET /executions/{id}/terminal?device=NAME&from=SEQ,
+// is one viewer (package viewer) of one execution on one device, for a
+// browser: frames go out as binary messages (8-byte big-endian sequence
+// number, then the bytes), {"type":"end"} follows the last one, and the
+// browser sends input, resize, stop and kill as JSON text messages
+// (apiclient.TerminalEvent). At most Config.TerminalQueue frames wait for
+// one browser; one that falls further behind is closed with 1013 and the
+// from= to reconnect with.
+const (
+	// terminalWriteTimeout bounds one write to a browser.
+	terminalWriteTimeout = 30 * time.Second
+	// terminalPing is how often a browser must answer a ping; one that
+	// does not within terminalWriteTimeout is gone.
+	terminalPing = 30 * time.Second
+	// terminalReadLimit bounds one message from the browser.
+	terminalReadLimit = 64 << 10
+)
+
+// errSlowBrowser ends a viewer whose browser does not keep up.
+var errSlowBrowser = errors.New("the browser reads too slowly")
+
+func (s *Server) handleTerminal(w http.ResponseWriter, r *http.Request) {
+	c, err := s.authenticate(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	// Checked here for every caller, not only cookies: a page of another
+	// site must not open a terminal with any credential the browser holds.
+	if !s.sameOrigin(r) {
+		s.error(w, r, errCrossSite)
+		return
+	}
+	q := r.URL.Query()
+	from := uint64(1)
+	if v := q.Get("from"); v != "" {
+		if from, err = strconv.ParseUint(v, 10, 64); err != nil || from == 0 {
+			s.error(w, r, runlet.Errorf(runlet.EINVALID, "from must be a frame sequence number of 1 or more, not %q.", v))
+			return
+		}
+	}
+	id, device := r.PathValue("id"), q.Get("device")
+	ts, err := s.targets(r.Context(), c.Workspace.ID, id, device)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if device == "" {
+		if len(ts) != 1 {
+			s.error(w, r, runlet.Errorf(runlet.EINVALID, "Execution %s runs on %d devices: choose one with ?device=NAME.", id, len(ts)))
+			return
+		}
+		device = ts[0].Device
+	}
+	s.wsMu.Lock()
+	if s.stopping {
+		s.wsMu.Unlock()
+		s.error(w, r, runlet.Errorf(runlet.EUNAVAILABLE, "The server is shutting down."))
+		return
+	}
+	s.sockets.Add(1)
+	s.wsMu.Unlock()
+	defer s.sockets.Done()
+
+	// The Origin was checked above, against the public URL as well as the
+	// Host, which a server behind a proxy needs and Accept's own check
+	// does not do.
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return // Accept answered the request
+	}
+	defer conn.CloseNow()
+	conn.SetReadLimit(terminalReadLimit)
+	t := &terminal{s: s, c: c, conn: conn, exec: id, device: device}
+	t.v = viewer.New(s.bus, viewer.Config{
+		Workspace: c.Workspace.ID, Execution: id, Device: device, From: from,
+		ID: viewer.RandomID("web"), Logger: s.log,
+	})
+	t.run(s.ctx, from)
+}
+
+// terminal is one WebSocket bound to one viewer.
+type terminal struct {
+	s      *Server
+	c      *caller
+	conn   *websocket.Conn
+	v      *viewer.Viewer
+	exec   string
+	device string
+}
+
+// run serves the socket until the output ends, the browser leaves or the
+// server stops. The viewer follows into a bounded queue; this goroutine
+// writes the queue to the browser.
+func (t *terminal) run(ctx context.Context, from uint64) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	queue := make(chan wire.Frame, t.s.cfg.TerminalQueue)
+	var followErr error
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		defer close(queue)
+		_, followErr = t.v.Follow(ctx, func(f wire.Frame) error {
+			select {
+			case queue <- f:
+				return nil
+			default:
+				return errSlowBrowser
+			}
+		})
+	}()
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		defer cancel()
+		t.readLoop(ctx)
+	}()
+	pinged := make(chan struct{})
+	go func() {
+		defer close(pinged)
+		t.pingLoop(ctx)
+	}()
+
+	next := from
+	for f := range queue {
+		msg := make([]byte, 8+len(f.Data))
+		binary.BigEndian.PutUint64(msg, f.Seq)
+		copy(msg[8:], f.Data)
+		if err := t.write(ctx, websocket.MessageBinary, msg); err != nil {
+			cancel()
+			break
+		}
+		next = f.Seq + 1
+	}
+	for range queue { // the viewer stops once cancelled; let it
+	}
+	<-followed
+	switch {
+	case ctx.Err() != nil:
+		// The browser left, a write failed or the server stops.
+		if t.s.ctx.Err() != nil {
+			_ = t.conn.Close(websocket.StatusGoingAway, "the server is shutting down")
+		}
+	case followErr == nil:
+		if t.event(ctx, apiclient.TerminalEvent{Type: "end"}) == nil {
+			_ = t.conn.Close(websocket.StatusNormalClosure, "")
+		}
+	case errors.Is(followErr, errSlowBrowser):
+		t.s.log.Info("dropping a terminal WebSocket that reads too slowly", "execution", t.exec, "device", t.device, "next", next)
+		_ = t.conn.Close(websocket.StatusTryAgainLater, fmt.Sprintf("too slow: reconnect with from=%d", next))
+	default:
+		t.s.log.Warn("terminal WebSocket: following the output failed", "execution", t.exec, "device", t.device, "err", followErr)
+		_ = t.event(ctx, apiclient.TerminalEvent{Type: "error", Message: "Following the output failed: " + followErr.Error()})
+		_ = t.conn.Close(websocket.StatusInternalError, "following the output failed")
+	}
+	cancel()
+	<-read
+	<-pinged
+}
+
+func (t *terminal) write(ctx context.Context, typ websocket.MessageType, b []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, terminalWriteTimeout)
+	defer cancel()
+	return t.conn.Write(ctx, typ, b)
+}
+
+func (t *terminal) event(ctx context.Context, ev apiclient.TerminalEvent) error {
+	b, _ := json.Marshal(ev)
+	return t.write(ctx, websocket.MessageText, b)
+}
+
+// readLoop applies what the browser sends until the socket closes.
+func (t *terminal) readLoop(ctx context.Context) {
+	for {
+		typ, b, err := t.conn.Read(ctx)
+		if err != nil {
+			return
+		}
+		var ev apiclient.TerminalEvent
+		if typ != websocket.MessageText || json.Unmarshal(b, &ev) != nil {
+			_ = t.event(ctx, apiclient.TerminalEvent{Type: "error", Message: "Send JSON text messages: input, resize, stop or kill."})
+			continue
+		}
+		if err := t.apply(ctx, ev); err != nil {
+			_ = t.event(ctx, apiclient.TerminalEvent{Type: "error", Message: runlet.ErrorMessage(err)})
+		}
+	}
+}
+
+func (t *terminal) apply(ctx context.Context, ev apiclient.TerminalEvent) error {
+	switch ev.Type {
+	case "input":
+		if ev.Data == "" {
+			return nil
+		}
+		return t.v.Input(ctx, []byte(ev.Data))
+	case "resize":
+		return t.v.Resize(ctx, pty.Size{Cols: ev.Cols, Rows: ev.Rows})
+	case "stop":
+		return t.control(ctx, wire.OpStop)
+	case "kill":
+		return t.control(ctx, wire.OpKill)
+	}
+	return runlet.Errorf(runlet.EINVALID, "Unknown message type %q: use input, resize, stop or kill.", ev.Type)
+}
+
+// control records a stop or kill and sends it, as POST .../stop does.
+func (t *terminal) control(ctx context.Context, op wire.ControlOp) error {
+	ws := t.c.Workspace.ID
+	e, err := t.s.db.MarkExecutionKilled(ctx, ws, t.exec, t.device)
+	if err != nil {
+		return err
+	}
+	if e.Status.Final() {
+		return nil
+	}
+	body, err := wire.Encode(wire.Control{Op: op, By: t.c.Name()})
+	if err != nil {
+		return err
+	}
+	if err := t.s.bus.Publish(ctx, ws, bus.Message{Key: bus.ControlKey(t.exec, t.device), Body: body}); err != nil {
+		return runlet.Errorf(runlet.EUNAVAILABLE, "The broker did not take the %s request: %v.", op, err)
+	}
+	t.s.publishEvent(ws, wire.Event{Type: wire.EventExecution, Execution: &e.Execution})
+	return nil
+}
+
+// pingLoop drops a browser that no longer answers.
+func (t *terminal) pingLoop(ctx context.Context) {
+	tick := time.NewTicker(terminalPing)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, terminalWriteTimeout)
+		err := t.conn.Ping(pctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			t.s.log.Info("terminal WebSocket does not answer pings; closing it", "execution", t.exec, "device", t.device)
+			t.conn.CloseNow()
+			return
+		}
+	}
+}

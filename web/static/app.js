@@ -1,0 +1,109 @@
+// app.js: the entry point of Runlet's web UI. It checks the session, draws
+// the header and routes paths to pages. A page is a function
+// (main, params) that fills main and may return a function to call when
+// the person leaves it (to stop polling, close WebSockets).
+
+import { loadSession, session, signOut, setUnauthorizedHandler } from './api.js';
+import { h, toast, guard } from './ui.js';
+import { loginPage } from './pages/login.js';
+import { jobsPage } from './pages/jobs.js';
+import { devicesPage } from './pages/devices.js';
+import { activityPage } from './pages/activity.js';
+import { executionPage } from './pages/execution.js';
+import { settingsPage } from './pages/settings.js';
+import { approvalPage } from './pages/approval.js';
+import { invitePage } from './pages/invite.js';
+
+// routes: path pattern → page, and whether it needs a signed-in user.
+const routes = [
+  { path: /^\/login$/, page: loginPage, open: true },
+  { path: /^\/invite$/, page: invitePage, open: true },
+  { path: /^\/jobs$/, page: jobsPage, nav: 'jobs' },
+  { path: /^\/devices$/, page: devicesPage, nav: 'devices' },
+  { path: /^\/activity$/, page: activityPage, nav: 'activity' },
+  { path: /^\/executions\/([^/]+)$/, page: executionPage, nav: 'activity' },
+  { path: /^\/settings$/, page: settingsPage, nav: 'settings' },
+  { path: /^\/device$/, page: approvalPage },
+];
+
+let leave = null; // the current page's cleanup
+
+// navigate goes to an app path without reloading.
+export function navigate(to, { replace = false } = {}) {
+  if (replace) history.replaceState(null, '', to);
+  else history.pushState(null, '', to);
+  render();
+}
+
+// signInFirst sends the person to sign in, coming back here afterwards.
+function signInFirst() {
+  const here = location.pathname + location.search;
+  navigate('/login' + (here !== '/' && !here.startsWith('/login') ? '?next=' + encodeURIComponent(here) : ''), { replace: true });
+}
+setUnauthorizedHandler(() => {
+  if (location.pathname !== '/login') {
+    toast('Your session has ended; sign in again.', 'info');
+    signInFirst();
+  }
+});
+
+function header(active) {
+  const link = (href, label, key) => h('a', { href, 'data-nav': key, 'aria-current': active === key ? 'page' : null }, label);
+  return h('header.top',
+    h('a.brand', { href: '/jobs' }, h('span.logo', { 'aria-hidden': 'true' }, 'λ'), 'Runlet'),
+    h('nav', { 'aria-label': 'Main' },
+      link('/jobs', 'Jobs', 'jobs'), link('/activity', 'Activity', 'activity'),
+      link('/devices', 'Devices', 'devices'), link('/settings', 'Settings', 'settings')),
+    h('div.who',
+      h('span.ws', { title: 'Workspace' }, session.workspace ? session.workspace.name : ''),
+      h('span.user', { 'data-user': session.user.email }, session.user.email),
+      h('button.small', {
+        type: 'button', 'data-signout': '',
+        onclick: () => guard(async () => { await signOut(); navigate('/login', { replace: true }); }),
+      }, 'Sign out')));
+}
+
+async function render() {
+  if (leave) {
+    try { leave(); } catch { /* a page's cleanup must not stop the next page */ }
+    leave = null;
+  }
+  const path = location.pathname.replace(/\/+$/, '') || '/';
+  if (path === '/') return navigate('/jobs', { replace: true });
+  const route = routes.find((r) => r.path.test(path));
+  const root = document.getElementById('app');
+  if (!route) {
+    root.replaceChildren(h('main.page', h('div.empty', h('h3', 'No such page'), h('p', h('a', { href: '/jobs' }, 'Go to the jobs')))));
+    return;
+  }
+  if (!route.open && !session) return signInFirst();
+  const params = [...path.match(route.path)].slice(1).map(decodeURIComponent);
+  const main = h('main.page', { 'data-page': route.page.name.replace(/Page$/, '') });
+  root.replaceChildren(...(route.open || !session ? [] : [header(route.nav)]), main);
+  try {
+    leave = (await route.page(main, params, new URLSearchParams(location.search))) || null;
+  } catch (err) {
+    if (!err.handled) toast(err.message || String(err));
+  }
+}
+
+// Links inside the app change the page without a reload.
+document.addEventListener('click', (ev) => {
+  const a = ev.target.closest('a[href]');
+  if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || a.target) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || url.pathname.startsWith('/api/') || url.pathname.startsWith('/static/')) return;
+  ev.preventDefault();
+  navigate(url.pathname + url.search);
+});
+window.addEventListener('popstate', render);
+
+async function start() {
+  try {
+    await loadSession();
+  } catch (err) {
+    toast(err.message);
+  }
+  await render();
+}
+start();

@@ -1,0 +1,167 @@
+// The execution page: one live terminal per device the execution runs on
+// (a grid on wide screens, tabs on narrow ones), with Stop and Kill, and
+// each device's status, exit code and duration.
+import { api, list } from '../api.js';
+import { h, guard, toast, empty, statusBadge, duration, runDuration, formatTime, setTitle } from '../ui.js';
+import { TerminalView } from '../terminal.js';
+import { findBar } from '../find.js';
+
+// keys is the on-screen key row for phones: what a prompt usually wants.
+const keys = [
+  ['Enter', '\r'], ['y', 'y'], ['n', 'n'], ['Ctrl-C', '\x03'], ['Tab', '\t'], ['Esc', '\x1b'], ['↑', '\x1b[A'], ['↓', '\x1b[B'],
+];
+
+export async function executionPage(main, [id], params) {
+  setTitle('Execution ' + id.slice(0, 8));
+  let targets;
+  try {
+    targets = list(await api('GET', '/executions/' + encodeURIComponent(id)), 'targets');
+  } catch (err) {
+    if (err.status === 404) {
+      main.append(empty('No such execution', err.message, h('a.button', { href: '/activity' }, 'Activity')));
+      return;
+    }
+    throw err;
+  }
+  if (!targets.length) {
+    main.append(empty('This execution has no devices', 'It was not sent anywhere.'));
+    return;
+  }
+  const only = params.get('device');
+  const shown = only && targets.some((t) => t.device === only) ? targets.filter((t) => t.device === only) : targets;
+  const job = targets[0].job;
+  setTitle(`${job} · ${id.slice(0, 8)}`);
+
+  const panes = new Map(); // device → {el, view, status, tab}
+  const tabs = h('div.tabs', { role: 'tablist', 'aria-label': 'Devices' });
+  const grid = h('div.terms', { 'data-terminals': shown.length });
+  const control = (op, device) => guard(async () => {
+    const q = device ? '?device=' + encodeURIComponent(device) : '';
+    await api('POST', `/executions/${encodeURIComponent(id)}/${op}${q}`);
+    toast(`${op === 'stop' ? 'Stopping' : 'Killing'} ${device || 'every device'}.`, 'info');
+    refresh();
+  });
+
+  const activate = (device) => {
+    for (const [name, p] of panes) {
+      const on = name === device;
+      p.el.classList.toggle('active', on);
+      p.tab.setAttribute('aria-selected', on ? 'true' : 'false');
+      if (on) { p.view.refit(); }
+    }
+  };
+
+  for (const t of shown) {
+    const status = h('div.term-status', { 'data-term-status': t.device });
+    const host = h('div.term-host', { 'data-term': t.device });
+    const conn = h('span.conn', { 'data-conn': t.device }, 'connecting');
+    const keyrow = h('div.keyrow', { 'aria-label': `Keys for ${t.device}` },
+      keys.map(([label, seq]) => h('button.key', {
+        type: 'button', 'data-key': label,
+        onclick: () => { const p = panes.get(t.device); p.view.send({ type: 'input', data: seq }); p.view.focus(); },
+      }, label)));
+    const el = h('section.term-pane', { 'data-pane': t.device },
+      h('header.term-head',
+        h('h2', t.device), conn, status,
+        h('div.row.tight',
+          h('button.small', {
+            type: 'button', 'data-find': t.device, title: 'Find in the output (Ctrl+F)', 'aria-keyshortcuts': 'Control+F',
+            onclick: () => panes.get(t.device).find.open(),
+          }, 'Find'),
+          h('button.small', { type: 'button', 'data-stop': t.device, onclick: () => control('stop', t.device) }, 'Stop'),
+          h('button.small.danger', { type: 'button', 'data-kill': t.device, onclick: () => control('kill', t.device) }, 'Kill'))),
+      host, keyrow);
+    const findSlot = h('div.find-slot');
+    el.querySelector('.term-head').after(findSlot);
+    const tab = h('button.tab', { type: 'button', role: 'tab', 'data-tab': t.device, onclick: () => { activate(t.device); panes.get(t.device).view.focus(); } }, t.device);
+    tabs.append(tab);
+    grid.append(el);
+    panes.set(t.device, { el, tab, status, conn, host, findSlot, record: t });
+  }
+
+  main.append(...[
+    h('div.page-head',
+      h('h1', job, ' ', h('small.muted.mono', { 'data-execution': id }, id.slice(0, 8))),
+      only && targets.length > 1 ? h('a', { href: `/executions/${encodeURIComponent(id)}` }, `All ${targets.length} devices`) : null,
+      h('div.row.tight',
+        h('button', { type: 'button', 'data-stop-all': '', onclick: () => control('stop') }, 'Stop all'),
+        h('button.danger', { type: 'button', 'data-kill-all': '', onclick: () => control('kill') }, 'Kill all'))),
+    shown.length > 1 ? tabs : null,
+    grid].filter(Boolean));
+
+  for (const [device, p] of panes) {
+    p.view = new TerminalView(p.host, id, device, {
+      onFind: () => p.find.open(),
+      probe: async () => {
+        try {
+          await api('GET', '/executions/' + encodeURIComponent(id));
+          return null;
+        } catch (err) {
+          if (err.status === 0 || err.status >= 500) return null; // the server is away: keep trying
+          return err.handled ? '' : err.message;
+        }
+      },
+      onState: (state, detail) => {
+        p.el.dataset.state = state;
+        p.conn.textContent = { connecting: 'connecting…', live: 'live', ended: 'ended', retrying: 'reconnecting…', error: 'error' }[state] || state;
+        p.conn.className = 'conn ' + state;
+        if (state === 'error' && detail) toast(`${device}: ${detail}`);
+        if (state === 'ended') refresh();
+      },
+    });
+    p.find = findBar(p.view, device);
+    p.findSlot.replaceWith(p.find.element);
+  }
+  activate(shown[0].device);
+  panes.get(shown[0].device).view.focus();
+
+  // Statuses: poll until every device is done.
+  let timer = null, gone = false;
+  const draw = (t) => {
+    const p = panes.get(t.device);
+    if (!p) return;
+    p.record = t;
+    p.el.dataset.status = t.status;
+    const final = t.status === 'Finished' || t.status === 'Error';
+    const parts = [statusBadge(t.status, t.killed && !final ? '(stopping)' : null)];
+    if (final) {
+      // How it ended when a person asked: killed (SIGKILL) or stopped (another signal).
+      // The runner's reason says "killed on request (SIGKILL)" or "stopped on request (SIGTERM)".
+      const how = /^killed on request/.test(t.reason || '') ? 'killed' : /^stopped on request/.test(t.reason || '') ? 'stopped' : null;
+      if (how || t.signal) {
+        parts.push(h('span.badge.status-error', { 'data-ended-by': how || 'signal', 'data-signal': t.signal || null },
+          `${how || 'ended'}${t.signal ? ' by ' + t.signal : ''}`));
+      }
+      parts.push(h('span', { 'data-exit-code': t.exitCode }, `exit code ${t.exitCode}`));
+      if (t.reason && !how) parts.push(h('span.muted', t.reason));
+      p.el.querySelector('[data-stop]').disabled = true;
+      p.el.querySelector('[data-kill]').disabled = true;
+    } else if (t.started && !t.started.startsWith('0001-')) {
+      parts.push(h('span.muted', 'since ' + formatTime(t.started)));
+    }
+    const d = runDuration(t);
+    if (d !== null) parts.push(h('span', { 'data-duration': '' }, duration(d)));
+    p.status.replaceChildren(...parts);
+    p.tab.dataset.status = t.status;
+  };
+  const refresh = async () => {
+    clearTimeout(timer);
+    try {
+      const ts = list(await api('GET', '/executions/' + encodeURIComponent(id)), 'targets');
+      ts.forEach(draw);
+      if (!gone && ts.some((t) => shown.some((s) => s.device === t.device) && !['Finished', 'Error'].includes(t.status))) {
+        timer = setTimeout(refresh, 2000);
+      }
+    } catch (err) {
+      if (!gone && err.status !== 401) timer = setTimeout(refresh, 5000);
+    }
+  };
+  targets.forEach(draw);
+  refresh();
+
+  return () => {
+    gone = true;
+    clearTimeout(timer);
+    for (const p of panes.values()) p.view.dispose();
+  };
+}

@@ -1,0 +1,146 @@
+// The jobs page: cards of the workspace's jobs with a live search, the
+// YAML editor (?edit=NAME, ?new) and the run dialog.
+import { api } from '../api.js';
+import { h, toast, guard, empty, confirmDialog, setTitle } from '../ui.js';
+import { navigate } from '../app.js';
+import { yamlEditor } from './editor.js';
+import { runDialog } from './run.js';
+
+// template is what "New job" appends to the file.
+export function newJobTemplate(existing) {
+  let name = 'new-job', i = 2;
+  while (existing.includes(name)) name = `new-job-${i++}`;
+  return `${name}:
+  description: What this job does
+  where: all
+  script: |
+    echo "Hello from $(hostname)"
+`;
+}
+
+function whereText(job) {
+  switch (job.where) {
+    case 'all': return 'all devices';
+    case 'any': return 'any online device';
+    case 'custom': return (job.whereCustom || []).join(', ') || 'custom';
+    default: return 'where started (choose when running)';
+  }
+}
+
+export async function jobsPage(main, _, params) {
+  if (params.has('edit') || params.has('new')) return editorView(main, params);
+  setTitle('Jobs');
+  const data = await api('GET', '/jobs');
+  const jobs = data.jobs || [];
+  const search = h('input.search', { type: 'search', placeholder: 'Search jobs', 'aria-label': 'Search jobs', 'data-field': 'search', value: params.get('q') || '' });
+  const grid = h('div.cards', { 'data-jobs': '' });
+  const none = h('p.muted.hidden', { 'data-no-match': '' }, 'No job matches your search.');
+  main.append(
+    h('div.page-head', h('h1', 'Jobs'), search,
+      h('a.button.primary', { href: '/jobs?new', 'data-new-job': '' }, 'New job')),
+  );
+  if (!jobs.length) {
+    search.remove();
+    main.append(empty('No jobs yet', 'A job is a script with a name that runs on your devices. Write the first one in the editor.',
+      h('a.button.primary', { href: '/jobs?new' }, 'Write a job')));
+    return;
+  }
+  for (const job of jobs) {
+    const hay = [job.name, job.description, job.script, job.where, (job.whereCustom || []).join(' ')].join('\n').toLowerCase();
+    grid.append(h('article.card.job', { 'data-job': job.name, 'data-search': hay },
+      h('header', h('h2', job.name), job.every ? h('span.badge', { title: 'Schedule', 'data-schedule': job.every }, 'every ' + job.every) : null),
+      h('p.desc', job.description || h('span.muted', 'No description.')),
+      h('dl.facts.small', h('dt', 'Where'), h('dd', whereText(job)), job.every ? [h('dt', 'Schedule'), h('dd', 'every ' + job.every)] : null),
+      h('div.row',
+        h('button.primary.small', { type: 'button', 'data-run': job.name, onclick: () => runDialog(job) }, '▶ Run'),
+        h('a.button.small', { href: '/jobs?edit=' + encodeURIComponent(job.name), 'data-edit': job.name }, 'Edit'),
+        h('a.button.small', { href: '/activity?job=' + encodeURIComponent(job.name) }, 'Activity'),
+        h('button.small.danger-text', {
+          type: 'button', 'data-delete': job.name,
+          onclick: async () => {
+            if (!await confirmDialog(`Delete ${job.name}?`, `The job ${job.name} is removed from the workspace's job file. Past runs stay in the activity.`)) return;
+            await guard(async () => {
+              await api('DELETE', '/jobs/' + encodeURIComponent(job.name));
+              toast(`Deleted ${job.name}.`, 'ok');
+              navigate('/jobs', { replace: true });
+            });
+          },
+        }, 'Delete'))));
+  }
+  const filter = () => {
+    const q = search.value.trim().toLowerCase();
+    let shown = 0;
+    for (const card of grid.children) {
+      const hit = !q || q.split(/\s+/).every((w) => card.dataset.search.includes(w));
+      card.hidden = !hit;
+      if (hit) shown++;
+    }
+    none.classList.toggle('hidden', shown > 0);
+  };
+  search.addEventListener('input', filter);
+  main.append(grid, none);
+  filter();
+  search.focus();
+}
+
+async function editorView(main, params) {
+  const data = await api('GET', '/jobs');
+  let version = data.version;
+  const jobs = data.jobs || [];
+  const editName = params.get('edit');
+  let source = data.source || '';
+  let line = 1;
+  if (params.has('new')) {
+    setTitle('New job');
+    const tpl = newJobTemplate(jobs.map((j) => j.name));
+    if (source && !source.endsWith('\n')) source += '\n';
+    if (source.trim()) source += '\n';
+    line = source.split('\n').length;
+    source += tpl;
+  } else {
+    setTitle('Edit ' + editName);
+    const job = jobs.find((j) => j.name === editName);
+    if (job) line = job.line || 1;
+    else if (editName) toast(`There is no job ${editName}; showing the whole file.`, 'info');
+  }
+  const ed = yamlEditor(source);
+  const status = h('span.muted', { 'data-editor-status': '' });
+  const save = h('button.primary', { type: 'submit', 'data-save': '' }, 'Save');
+  const form = h('form.editor-page', {
+    'data-form': 'editor',
+    onsubmit: async (ev) => {
+      ev.preventDefault();
+      save.disabled = true;
+      status.textContent = 'Saving…';
+      try {
+        const r = await api('PUT', '/jobs', ed.value, { headers: { 'If-Match': String(version) } });
+        version = r.version;
+        ed.setErrors([]);
+        toast('Saved the jobs.', 'ok');
+        navigate('/jobs', { replace: true });
+      } catch (err) {
+        status.textContent = '';
+        if (err.details && err.details.length) {
+          ed.setErrors(err.details);
+          status.textContent = `${err.details.length} problem${err.details.length > 1 ? 's' : ''}; fix and save again.`;
+          toast('The job file has problems: see the marked lines.');
+        } else {
+          toast(err.message);
+        }
+      } finally {
+        save.disabled = false;
+      }
+    },
+  },
+  h('div.page-head', h('h1', params.has('new') ? 'New job' : editName ? `Edit ${editName}` : 'Edit jobs'),
+    h('span.muted', 'The workspace’s whole job file (YAML).')),
+  ed.element,
+  ed.problems,
+  h('div.row', h('a.button', { href: '/jobs' }, 'Cancel'), save, status));
+  main.append(form);
+  ed.focusLine(line);
+  // Ctrl/Cmd-S saves.
+  form.addEventListener('keydown', (ev) => {
+    if ((ev.ctrlKey || ev.metaKey) && ev.key === 's') { ev.preventDefault(); form.requestSubmit(); }
+  });
+}

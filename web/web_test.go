@@ -1,0 +1,96 @@
+package web_test
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/runlet/runlet/web"
+)
+
+func get(t *testing.T, path string, header ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, path, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	w := httptest.NewRecorder()
+	web.Handler().ServeHTTP(w, r)
+	return w
+}
+
+// Every page of the app is index.html, which loads the ES module.
+func TestPagesServeTheApp(t *testing.T) {
+	for _, path := range []string{"/", "/login", "/jobs", "/executions/abc", "/device"} {
+		w := get(t, path+"?code=ABCD-EFGH")
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `<script type="module" src="/static/app.js">`) {
+			t.Errorf("GET %s: %d %q, want 200 and index.html", path, w.Code, w.Body.String())
+		}
+		if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+			t.Errorf("GET %s: Content-Security-Policy %q, want framing refused", path, csp)
+		}
+	}
+}
+
+// Static files carry a JavaScript type (ES modules need it) and an ETag
+// that lets the browser revalidate cheaply; directories are not listed.
+func TestStaticFiles(t *testing.T) {
+	for _, path := range []string{"/static/app.js", "/static/vendor/xterm/xterm.mjs", "/static/pages/jobs.js"} {
+		w := get(t, path)
+		if w.Code != http.StatusOK || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/javascript") {
+			t.Fatalf("GET %s: %d %q, want 200 text/javascript", path, w.Code, w.Header().Get("Content-Type"))
+		}
+		tag := w.Header().Get("ETag")
+		if tag == "" {
+			t.Fatalf("GET %s has no ETag", path)
+		}
+		if again := get(t, path, "If-None-Match", tag); again.Code != http.StatusNotModified {
+			t.Errorf("GET %s with its ETag: %d, want 304", path, again.Code)
+		}
+	}
+	for _, path := range []string{"/static/pages/", "/static/vendor/", "/static/nothing.js"} {
+		if w := get(t, path); w.Code != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", path, w.Code)
+		}
+	}
+}
+
+// The vendored files are the released ones scripts/vendor-web.sh recorded.
+func TestVendoredFilesMatchVersions(t *testing.T) {
+	f, err := web.Files().Open("vendor/VERSIONS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "  ") {
+			continue
+		}
+		var name, want string
+		if parts := strings.Fields(line); len(parts) == 2 {
+			name, want = parts[0], parts[1]
+		} else {
+			t.Fatalf("VERSIONS line %q is not 'file sha256'", line)
+		}
+		b, err := fs.ReadFile(web.Files(), "vendor/"+name)
+		if err != nil {
+			t.Fatalf("VERSIONS lists %s: %v", name, err)
+		}
+		sum := sha256.Sum256(b)
+		if got := hex.EncodeToString(sum[:]); got != want {
+			t.Errorf("vendor/%s has sha256 %s, VERSIONS says %s: run scripts/vendor-web.sh", name, got, want)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatal("VERSIONS lists no files")
+	}
+}
