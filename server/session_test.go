@@ -262,13 +262,18 @@ func TestSettings(t *testing.T) {
 	var ws apiclient.WorkspaceInfo
 	wantStatus(t, "member reads the workspace", bob.do(http.MethodGet, "/api/v1/workspace", nil, &ws), 200)
 
-	// Passwords.
+	// Passwords. Bob is also signed in on another browser, which the change
+	// signs out; the browser that changed it stays in.
+	bobElsewhere := s.browser(t)
+	bobElsewhere.signIn("bob@example.com", "bob-password")
 	wantStatus(t, "wrong current password", bob.do(http.MethodPut, "/api/v1/user/password", apiclient.PasswordChange{Current: "nope", New: "new-password"}, nil), 403)
 	wantStatus(t, "short new password", bob.do(http.MethodPut, "/api/v1/user/password", apiclient.PasswordChange{Current: "bob-password", New: "x"}, nil), 400)
 	wantStatus(t, "change password", bob.do(http.MethodPut, "/api/v1/user/password", apiclient.PasswordChange{Current: "bob-password", New: "new-password"}, nil), 204)
 	if _, err := s.client().Login(ctx, "bob@example.com", "new-password"); err != nil {
 		t.Errorf("login with the new password: %v", err)
 	}
+	wantStatus(t, "the other session after the change", bobElsewhere.do(http.MethodGet, "/api/v1/session", nil, nil), 401)
+	wantStatus(t, "the changing session after the change", bob.do(http.MethodGet, "/api/v1/session", nil, nil), 200)
 
 	// Enrollment tokens.
 	var created apiclient.NewEnrollmentToken

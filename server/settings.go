@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -291,8 +292,40 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.log.Info("password changed", "email", u.Email)
+	n, err := s.revokeOtherSessions(ctx, u.ID, c.Token.ID)
+	if err != nil {
+		s.error(w, r, fmt.Errorf("the password is changed, but the user's other sessions could not all be signed out: %w", err))
+		return
+	}
+	s.log.Info("password changed", "email", u.Email, "sessions_revoked", n)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// revokeOtherSessions signs user out of every session but keep, in every
+// workspace they belong to: after a password change, whoever knew the old
+// one is out.
+func (s *Server) revokeOtherSessions(ctx context.Context, user, keep string) (int, error) {
+	ms, err := s.db.ListUserMemberships(ctx, user)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range ms {
+		ts, err := s.db.ListTokens(ctx, m.Workspace)
+		if err != nil {
+			return n, err
+		}
+		for _, t := range ts {
+			if t.Kind != store.TokenSession || t.Subject != user || t.ID == keep || !t.Active(s.now()) {
+				continue
+			}
+			if err := s.db.RevokeToken(ctx, m.Workspace, t.ID); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
 }
 
 // bootstrapEnrollToken returns the token in DATA/enroll-token, "" if none.
