@@ -81,6 +81,7 @@ func TestBrowserUI(t *testing.T) {
 	// Sign in.
 	p.open("/jobs")
 	p.waitVisible(`form[data-form=login]`)
+	p.waitJS("the keyboard in the email field", `document.activeElement === document.querySelector('input[data-field=email]')`)
 	p.shot("login")
 	p.signIn(adminPassword)
 	p.waitVisible(`main[data-page=jobs] [data-empty]`)
@@ -94,6 +95,7 @@ func TestBrowserUI(t *testing.T) {
 	// message at its line.
 	p.click(`[data-new-job]`)
 	p.waitVisible(`textarea[data-field=yaml]`)
+	p.waitJS("the keyboard in the editor", `document.activeElement === document.querySelector('textarea[data-field=yaml]')`)
 	p.setEditor(browserBroken)
 	p.click(`[data-save]`)
 	p.waitVisible(`[data-error-line="3"] [data-error-message]`)
@@ -227,6 +229,7 @@ func TestBrowserUI(t *testing.T) {
 	p.click(`[data-kill="pi-2"]`)
 	p.waitTerm("pi-2", "(killed by SIGKILL)")
 	p.waitVisible(`[data-pane="pi-2"][data-status=Error] [data-ended-by=killed][data-signal=SIGKILL]`)
+	p.waitVisible(`[data-kill-all]:disabled`) // nothing left to kill
 	if e := f.waitStatus(killed, "pi-2", "Error"); e.Signal != "SIGKILL" || !e.Killed {
 		t.Errorf("after Kill, the execution is %+v, want ended by SIGKILL and marked killed", e)
 	}
@@ -247,6 +250,7 @@ func TestBrowserUI(t *testing.T) {
 	// Activity lists the runs, newest first; a click replays one.
 	p.open("/activity")
 	p.waitVisible(`tr[data-execution="` + exec + `"][data-device="pi-1"]`)
+	p.waitVisible(`tr[data-execution="` + killed + `"][data-status=Error] [data-ended-by=killed]`)
 	p.shot("activity")
 	p.click(`tr[data-execution="` + exec + `"][data-device="pi-1"]`)
 	p.waitTerm("pi-1", "pi-1 answered: y")
@@ -276,10 +280,13 @@ func TestBrowserUI(t *testing.T) {
 	p.click(`[data-revoke="` + tokenID + `"]`)
 	p.click(`dialog [data-confirm]`)
 	p.waitVisible(`[data-token="` + tokenID + `"] [data-token-state=revoked]`)
+	p.waitJS("the revoked token's command to go", `!document.querySelector('[data-signin-command]')`)
 	r := runCmd(t, filepath.Join(t.TempDir(), "late"), "@signin", "--server", f.url, "--token", token, "--name", "late")
-	if r.code == 0 || !strings.Contains(r.stderr, "sign-in refused") {
-		t.Errorf("runlet @signin with a revoked token: exit %d, stderr %q; want a failure saying the sign-in was refused", r.code, r.stderr)
+	if r.code == 0 || !strings.Contains(r.stderr, "sign-in refused") || !strings.Contains(r.stderr, "revoked") {
+		t.Errorf("runlet @signin with a revoked token: exit %d, stderr %q; want a failure saying the sign-in was refused and why", r.code, r.stderr)
 	}
+	p.click(`[data-create-token]`) // a fresh one, for the screenshot
+	p.waitVisible(`[data-signin-command]`)
 	p.do("type an email", chromedp.SendKeys(chromedp.CSS(`input[data-field=invite-email]`), "ada@example.com"))
 	p.click(`form[data-form=invite] button[type=submit]`)
 	p.waitVisible(`[data-invite-url]`)
@@ -294,6 +301,7 @@ func TestBrowserUI(t *testing.T) {
 	ada := b.newIsolatedPage("ada")
 	ada.do("open the invitation", chromedp.Navigate(invite))
 	ada.waitVisible(`form[data-form=invite]`)
+	ada.waitJS("the keyboard in the name field", `document.activeElement === document.querySelector('input[data-field=name]')`)
 	ada.do("accept the invitation",
 		chromedp.SendKeys(chromedp.CSS(`input[data-field=name]`), "Ada"),
 		chromedp.SendKeys(chromedp.CSS(`input[data-field=password]`), "ada's long password"),

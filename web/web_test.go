@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"path"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -92,5 +94,42 @@ func TestVendoredFilesMatchVersions(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("VERSIONS lists no files")
+	}
+}
+
+// importRE matches the module paths of the app's static imports.
+var importRE = regexp.MustCompile(`(?m)^\s*import\s+(?:[^'"]*?\s+from\s+)?['"]([^'"]+)['"]`)
+
+// Every relative import of the app's own modules names an embedded file,
+// so that a typo shows here and not as a blank page in the browser.
+func TestModuleImportsResolve(t *testing.T) {
+	n := 0
+	err := fs.WalkDir(web.Files(), ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(name, ".js") || strings.HasPrefix(name, "vendor/") {
+			return err
+		}
+		b, err := fs.ReadFile(web.Files(), name)
+		if err != nil {
+			return err
+		}
+		for _, m := range importRE.FindAllStringSubmatch(string(b), -1) {
+			spec := m[1]
+			if !strings.HasPrefix(spec, "./") && !strings.HasPrefix(spec, "../") {
+				t.Errorf("%s imports %q: only relative imports of embedded files work without a bundler", name, spec)
+				continue
+			}
+			target := path.Join(path.Dir(name), spec)
+			if _, err := fs.Stat(web.Files(), target); err != nil {
+				t.Errorf("%s imports %q, which is not embedded (%s): %v", name, spec, target, err)
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 10 {
+		t.Fatalf("found only %d imports in the app's modules; is the pattern still right?", n)
 	}
 }

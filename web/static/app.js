@@ -85,6 +85,16 @@ async function render() {
   } catch (err) {
     if (!err.handled) toast(err.message || String(err));
   }
+  // A page that did not put the keyboard somewhere (a form's first field,
+  // the terminal) gets it at its title, so that Tab starts from the page
+  // and a screen reader announces it, not from the link just replaced.
+  if (main.isConnected && (document.activeElement === document.body || !document.activeElement)) {
+    const title = main.querySelector('h1');
+    if (title) {
+      title.tabIndex = -1;
+      title.focus({ preventScroll: true });
+    }
+  }
 }
 
 // Links inside the app change the page without a reload.

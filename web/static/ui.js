@@ -77,7 +77,7 @@ export function modal(title, body, { onclose, wide } = {}) {
   });
   document.body.append(d);
   d.showModal();
-  const first = d.querySelector('[autofocus], input:not([type=hidden]), select, textarea, button.primary');
+  const first = d.querySelector('[autofocus], input:not([type=hidden]):not([type=radio]), input[type=radio]:checked, select, textarea, button.primary');
   if (first) first.focus();
   return d;
 }

@@ -50,7 +50,8 @@ export async function activityPage(main, _, params) {
         h('td', e.client || '—'),
         h('td', formatTime(e.started && !e.started.startsWith('0001-') ? e.started : e.created)),
         h('td.num', d === null ? '—' : duration(d)),
-        h('td.num', { title: e.reason || null }, final ? String(e.exitCode) : '—', e.signal ? h('small.muted', ` (${e.signal})`) : null, e.killed ? h('small.muted', ' stopped') : null));
+        h('td.num', { title: e.reason || null }, final ? String(e.exitCode) : '—', e.signal ? h('small.muted', ` (${e.signal})`) : null,
+          e.killed ? h('small.muted', { 'data-ended-by': /^killed/.test(e.reason || '') ? 'killed' : 'stopped' }, /^killed/.test(e.reason || '') ? ' killed' : ' stopped') : null));
       })))));
   };
 

@@ -6,6 +6,10 @@ import { h, guard, toast, empty, statusBadge, duration, runDuration, formatTime,
 import { TerminalView } from '../terminal.js';
 import { findBar } from '../find.js';
 
+// touch: on a phone, focusing the terminal pops up the on-screen keyboard
+// over it, so the page leaves the focus alone and the key row answers.
+const touch = () => matchMedia('(pointer: coarse)').matches;
+
 // keys is the on-screen key row for phones: what a prompt usually wants.
 const keys = [
   ['Enter', '\r'], ['y', 'y'], ['n', 'n'], ['Ctrl-C', '\x03'], ['Tab', '\t'], ['Esc', '\x1b'], ['↑', '\x1b[A'], ['↓', '\x1b[B'],
@@ -58,7 +62,7 @@ export async function executionPage(main, [id], params) {
     const keyrow = h('div.keyrow', { 'aria-label': `Keys for ${t.device}` },
       keys.map(([label, seq]) => h('button.key', {
         type: 'button', 'data-key': label,
-        onclick: () => { const p = panes.get(t.device); p.view.send({ type: 'input', data: seq }); p.view.focus(); },
+        onclick: () => { const p = panes.get(t.device); p.view.send({ type: 'input', data: seq }); if (!touch()) p.view.focus(); },
       }, label)));
     const el = h('section.term-pane', { 'data-pane': t.device },
       h('header.term-head',
@@ -73,7 +77,7 @@ export async function executionPage(main, [id], params) {
       host, keyrow);
     const findSlot = h('div.find-slot');
     el.querySelector('.term-head').after(findSlot);
-    const tab = h('button.tab', { type: 'button', role: 'tab', 'data-tab': t.device, onclick: () => { activate(t.device); panes.get(t.device).view.focus(); } }, t.device);
+    const tab = h('button.tab', { type: 'button', role: 'tab', 'data-tab': t.device, onclick: () => { activate(t.device); if (!touch()) panes.get(t.device).view.focus(); } }, t.device);
     tabs.append(tab);
     grid.append(el);
     panes.set(t.device, { el, tab, status, conn, host, findSlot, record: t });
@@ -112,8 +116,17 @@ export async function executionPage(main, [id], params) {
     p.find = findBar(p.view, device);
     p.findSlot.replaceWith(p.find.element);
   }
+  // Ctrl+F anywhere in a pane (its buttons, its find box) finds in that
+  // pane's terminal; the terminal itself handles the key first.
+  main.addEventListener('keydown', (ev) => {
+    if (ev.defaultPrevented || !(ev.ctrlKey || ev.metaKey) || ev.altKey || ev.shiftKey || ev.key.toLowerCase() !== 'f') return;
+    const pane = ev.target.closest && ev.target.closest('[data-pane]');
+    if (!pane || !panes.has(pane.dataset.pane)) return;
+    ev.preventDefault();
+    panes.get(pane.dataset.pane).find.open();
+  });
   activate(shown[0].device);
-  panes.get(shown[0].device).view.focus();
+  if (!touch()) panes.get(shown[0].device).view.focus();
 
   // Statuses: poll until every device is done.
   let timer = null, gone = false;
@@ -149,6 +162,8 @@ export async function executionPage(main, [id], params) {
     try {
       const ts = list(await api('GET', '/executions/' + encodeURIComponent(id)), 'targets');
       ts.forEach(draw);
+      const done = ts.every((t) => ['Finished', 'Error'].includes(t.status));
+      for (const b of main.querySelectorAll('[data-stop-all], [data-kill-all]')) b.disabled = done;
       if (!gone && ts.some((t) => shown.some((s) => s.device === t.device) && !['Finished', 'Error'].includes(t.status))) {
         timer = setTimeout(refresh, 2000);
       }

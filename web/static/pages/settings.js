@@ -62,9 +62,9 @@ async function membersSection(admin) {
             guard(async () => { await api('DELETE', '/members/' + encodeURIComponent(m.user.id)); toast('Removed.', 'ok'); load(); });
           },
         }, 'Remove') : null)))))),
-    alone ? h('p.muted.only-you', { 'data-only-you': '' }, admin
+    ...(alone ? [h('p.muted.only-you', { 'data-only-you': '' }, admin
       ? 'Only you so far. Invite people by email below: each gets a link to choose a password.'
-      : 'Only you so far.') : null);
+      : 'Only you so far.')] : []));
   };
   await load();
   return h('section.card', { id: 'members', 'data-section': 'members' },
@@ -123,7 +123,15 @@ async function tokensSection(admin) {
           type: 'button', 'data-revoke': t.id,
           onclick: async () => {
             if (!await confirmDialog('Revoke this token?', 'Devices can no longer sign in with it; devices already signed in stay.', 'Revoke')) return;
-            guard(async () => { await api('DELETE', '/enrollment-tokens/' + encodeURIComponent(t.id)); toast('Revoked.', 'ok'); load(); });
+            guard(async () => {
+              await api('DELETE', '/enrollment-tokens/' + encodeURIComponent(t.id));
+              if (fresh.dataset.newToken === t.id) { // its command no longer works
+                fresh.replaceChildren();
+                fresh.dataset.newToken = '';
+              }
+              toast('Revoked.', 'ok');
+              load();
+            });
           },
         }, 'Revoke'))))))));
   };
