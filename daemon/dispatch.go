@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"regexp"
 	"time"
 
 	"github.com/runlet/runlet"
@@ -47,11 +46,9 @@ func (d *Daemon) consumeDispatch(ctx context.Context) {
 // maxConsumeWait is the longest pause between attempts to consume.
 const maxConsumeWait = 30 * time.Second
 
-// validID is the runner's rule for execution ids; checked before an id
+// goodID is the runner's rule for execution ids; checked before an id
 // becomes a file name.
-var validID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
-
-func goodID(id string) bool { return validID.MatchString(id) && id != "." && id != ".." }
+func goodID(id string) bool { return runner.ValidID(id) }
 
 // onDispatch takes one execution into the runner. It acks once the
 // execution is recorded and queued, and for anything that can never

@@ -308,3 +308,15 @@ func TestCommandLine(t *testing.T) {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
+
+func TestValidID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"a": true, "Exec-1.log_2": true, strings.Repeat("z", 128): true, "...": true,
+		"": false, ".": false, "..": false, strings.Repeat("z", 129): false,
+		"a/b": false, "a b": false, "é": false, "a\x00": false, "a:b": false,
+	} {
+		if got := ValidID(id); got != want {
+			t.Errorf("ValidID(%q) = %v, want %v", id, got, want)
+		}
+	}
+}

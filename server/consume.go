@@ -163,8 +163,9 @@ func statusTime(st wire.Status) time.Time {
 	}
 }
 
-// heartbeat records a device's presence and refreshes its record, the
-// record first, so that whoever sees the device online sees it up to date.
+// heartbeat records a device's presence and, when due, refreshes its
+// record, the record first, so that whoever sees the device online sees it
+// up to date.
 func (s *Server) heartbeat(ws string, m bus.Message) {
 	var hb wire.Heartbeat
 	if err := wire.Decode(m.Body, &hb); err != nil || hb.Device == "" {
@@ -172,8 +173,11 @@ func (s *Server) heartbeat(ws string, m bus.Message) {
 		return
 	}
 	now := s.now()
-	s.touch(ws, hb, now)
-	if s.presence.beat(ws, hb, now) {
+	touch := s.presence.touchDue(ws, hb, now)
+	if touch {
+		s.touch(ws, hb, now)
+	}
+	if s.presence.beat(ws, hb, now, touch) {
 		online := true
 		s.publishEvent(ws, wire.Event{Type: wire.EventDevice, Device: hb.Device, Online: &online})
 	}

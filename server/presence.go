@@ -18,10 +18,17 @@ type presence struct {
 }
 
 type beat struct {
-	hb     wire.Heartbeat
-	at     time.Time
-	online bool // as last reported in an event
+	hb      wire.Heartbeat
+	at      time.Time
+	online  bool      // as last reported in an event
+	touched time.Time // when the store was last told the device was seen
 }
+
+// touchEvery is how often a heartbeat refreshes the device's record in the
+// store: writing every heartbeat of 5,000 devices (1,000 writes a second)
+// kept the store from the execution statuses. In between, the device list
+// takes the last seen time from here.
+const touchEvery = time.Minute
 
 func newPresence() *presence { return &presence{seen: map[string]map[string]beat{}} }
 
@@ -33,8 +40,20 @@ func (b beat) alive(now time.Time) bool {
 	return now.Sub(b.at) < 3*iv
 }
 
-// beat records a heartbeat and reports whether the device just came online.
-func (p *presence) beat(ws string, hb wire.Heartbeat, now time.Time) (cameOnline bool) {
+// touchDue reports whether the store's record of the device is due a
+// refresh: it is not online yet, what it reports of itself changed, or
+// touchEvery passed since the last.
+func (p *presence) touchDue(ws string, hb wire.Heartbeat, now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	prev, ok := p.seen[ws][hb.Device]
+	return !ok || !prev.online || now.Sub(prev.touched) >= touchEvery ||
+		hb.OS != prev.hb.OS || hb.Arch != prev.hb.Arch || hb.Version != prev.hb.Version
+}
+
+// beat records a heartbeat, and that the store was refreshed with it when
+// touched, and reports whether the device just came online.
+func (p *presence) beat(ws string, hb wire.Heartbeat, now time.Time, touched bool) (cameOnline bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	m := p.seen[ws]
@@ -44,8 +63,20 @@ func (p *presence) beat(ws string, hb wire.Heartbeat, now time.Time) (cameOnline
 	}
 	prev, ok := m[hb.Device]
 	cameOnline = !ok || !prev.online
-	m[hb.Device] = beat{hb: hb, at: now, online: true}
+	b := beat{hb: hb, at: now, online: true, touched: prev.touched}
+	if touched {
+		b.touched = now
+	}
+	m[hb.Device] = b
 	return cameOnline
+}
+
+// lastSeen is when the device's last heartbeat came, zero if none came
+// since the server started.
+func (p *presence) lastSeen(ws, device string) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.seen[ws][device].at
 }
 
 // get returns the device's last heartbeat and whether it is online at now.

@@ -382,6 +382,12 @@ func TestPresence(t *testing.T) {
 	if d.CPU != 12.5 || d.Running != 2 || d.LastSeen.IsZero() || d.Version != "test" {
 		t.Errorf("device %+v", d)
 	}
+	// The store's record is refreshed only every minute; the device list
+	// still shows the last heartbeat.
+	first := d.LastSeen
+	s.clock.Advance(10 * time.Second)
+	pi1.heartbeat(t, 2, time.Minute)
+	eventually(t, "pi-1 seen again", func() bool { return device().LastSeen.After(first) })
 	s.clock.Advance(3*time.Minute + time.Second) // three intervals of silence
 	eventually(t, "pi-1 offline", func() bool { return !device().Online })
 	for _, want := range []bool{true, false} {
@@ -508,4 +514,29 @@ func TestExternalBroker(t *testing.T) {
 	}
 	pi1.status(t, d.Execution, runlet.StatusFinished, 0)
 	waitStatus(t, pi1.api, d.Execution, "pi-1", runlet.StatusFinished)
+}
+
+// TestRunDeclaresALostQueue: a run to a device whose dispatch queue the
+// broker lost declares it again and queues the dispatch, as the
+// dispatch publishes first and declares only when no queue takes it.
+func TestRunDeclaresALostQueue(t *testing.T) {
+	s := startServer(t, nil)
+	ctx := ctxT(t)
+	pi1 := newFakeDevice(t, s, "pi-1")
+	if _, err := pi1.api.PutJobs(ctx, []byte(jobsYAML), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Bus().DeleteQueue(ctx, pi1.cred.Workspace, bus.DispatchQueue("pi-1")); err != nil {
+		t.Fatal(err)
+	}
+	run, err := pi1.api.Run(ctx, apiclient.RunRequest{Job: "here"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Targets) != 1 || run.Targets[0].Status != string(runlet.StatusPending) {
+		t.Fatalf("run: %+v", run)
+	}
+	if d := pi1.takeDispatch(t); d.Execution != run.Execution {
+		t.Errorf("dispatch of %s, want %s", d.Execution, run.Execution)
+	}
 }

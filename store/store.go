@@ -193,6 +193,9 @@ type Executions interface {
 	// zero. EINVALID: no job or device, a status other than Pending.
 	// ENOTFOUND: no such workspace. ECONFLICT: the (ID, device) is taken.
 	CreateExecution(ctx context.Context, e *Execution) error
+	// CreateExecutions stores every one of es as CreateExecution does, all
+	// or none: the targets of a fan-out, in one transaction. Same errors.
+	CreateExecutions(ctx context.Context, es []*Execution) error
 	// Execution returns the run of the ID on the device. ENOTFOUND.
 	Execution(ctx context.Context, workspace, id, device string) (Execution, error)
 	// ExecutionTargets returns every run of the ID, by device. ENOTFOUND:

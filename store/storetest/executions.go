@@ -52,6 +52,33 @@ func testExecutions(t *testing.T, e *env) {
 	code(t, e.CreateExecution(e.ctx, run("nope", "", "backup", "pi-1")), runlet.ENOTFOUND)
 }
 
+// testExecutionsFanOut checks CreateExecutions: every target or none.
+func testExecutionsFanOut(t *testing.T, e *env) {
+	ws := e.workspace(t, "default")
+	id := store.NewID()
+	xs := []*store.Execution{run(ws.ID, id, "backup", "pi-1"), run(ws.ID, id, "backup", "pi-2"), run(ws.ID, id, "backup", "pi-3")}
+	ok(t, e.CreateExecutions(e.ctx, xs))
+	var want []store.Execution
+	for _, x := range xs {
+		if x.ID != id || x.Status != runlet.StatusPending || !x.Created.Equal(e.clock.Now()) {
+			t.Fatalf("created execution %+v: want ID %s, Pending, Created = now", x, id)
+		}
+		want = append(want, *x)
+	}
+	targets, err := e.ExecutionTargets(e.ctx, ws.ID, id)
+	ok(t, err)
+	equal(t, "targets", targets, want)
+	ok(t, e.CreateExecutions(e.ctx, nil))
+
+	// One target taken already, or one invalid: none of the others is stored.
+	other := store.NewID()
+	code(t, e.CreateExecutions(e.ctx, []*store.Execution{run(ws.ID, other, "backup", "pi-1"), run(ws.ID, id, "backup", "pi-2")}), runlet.ECONFLICT)
+	code(t, e.CreateExecutions(e.ctx, []*store.Execution{run(ws.ID, other, "backup", "pi-1"), run(ws.ID, other, "", "pi-2")}), runlet.EINVALID)
+	code(t, e.CreateExecutions(e.ctx, []*store.Execution{run(ws.ID, other, "backup", "pi-1"), run("nope", other, "backup", "pi-2")}), runlet.ENOTFOUND)
+	_, err = e.ExecutionTargets(e.ctx, ws.ID, other)
+	code(t, err, runlet.ENOTFOUND)
+}
+
 func testExecutionPages(t *testing.T, e *env) {
 	ws := e.workspace(t, "default")
 	var ids []string // oldest first

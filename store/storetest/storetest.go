@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"Jobs", testJobs},
 		{"JobsConcurrentPut", testJobsConcurrent},
 		{"Executions", testExecutions},
+		{"ExecutionsFanOut", testExecutionsFanOut},
 		{"ExecutionPages", testExecutionPages},
 		{"ExecutionStatusTransitions", testStatusTransitions},
 		{"ExecutionStatusConcurrent", testStatusConcurrent},

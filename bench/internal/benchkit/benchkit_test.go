@@ -28,7 +28,7 @@ func TestQuantile(t *testing.T) {
 }
 
 func TestReportTableAndJSON(t *testing.T) {
-	r := NewReport()
+	r := NewReport("bench/x")
 	r.AddLatency("echo", "nats", Sample{time.Millisecond, 2 * time.Millisecond}, map[string]time.Duration{"p50": time.Millisecond, "p99": time.Millisecond})
 	var table, js bytes.Buffer
 	if err := r.Print(&table, false); err != nil {

@@ -116,7 +116,7 @@ func (f *Fleet) makeVhost() (string, error) {
 		{"-q", "add_vhost", f.vhost},
 		{"-q", "set_permissions", "-p", f.vhost, "guest", ".*", ".*", ".*"},
 	} {
-		if out, err := exec.Command("rabbitmqctl", args...).CombinedOutput(); err != nil {
+		if out, err := rabbitmqctl(args...); err != nil {
 			return "", fmt.Errorf("rabbitmqctl %s: %w\n%s", strings.Join(args, " "), err, out)
 		}
 	}
@@ -129,7 +129,9 @@ func (f *Fleet) Close() {
 		_ = f.Server.Close()
 	}
 	if f.vhost != "" {
-		_ = exec.Command("rabbitmqctl", "-q", "delete_vhost", f.vhost).Run()
+		if out, err := rabbitmqctl("-q", "delete_vhost", f.vhost); err != nil {
+			fmt.Fprintf(os.Stderr, "benchkit: could not delete the RabbitMQ vhost %s (delete it by hand): %v\n%s", f.vhost, err, out)
+		}
 	}
 	_ = os.RemoveAll(f.Dir)
 }
@@ -157,6 +159,20 @@ func (f *Fleet) Enroll(ctx context.Context, name string) (home.Dir, *home.Creden
 		return "", nil, err
 	}
 	return dir, c, nil
+}
+
+// rabbitmqctlTimeout bounds one rabbitmqctl command: a broker that does
+// not answer fails the bench instead of hanging it.
+const rabbitmqctlTimeout = 2 * time.Minute
+
+func rabbitmqctl(args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), rabbitmqctlTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "rabbitmqctl", args...).CombinedOutput()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("no answer after %s (is RabbitMQ hung? rabbitmqctl -q status): %w", rabbitmqctlTimeout, ctx.Err())
+	}
+	return out, err
 }
 
 // BrokerURL is c's broker URL with its user and password in it.

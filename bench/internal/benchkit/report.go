@@ -77,10 +77,11 @@ type Report struct {
 	Notes   []string  `json:"notes,omitempty"`
 }
 
-// NewReport starts a report of the running command on this machine.
-func NewReport() *Report {
+// NewReport starts a report of program (its path in the module,
+// "bench/echo") run with this process's arguments, on this machine.
+func NewReport(program string) *Report {
 	return &Report{
-		Command: "go run ./" + strings.Join(os.Args[1:], " "),
+		Command: strings.TrimSpace("go run ./" + program + " " + strings.Join(os.Args[1:], " ")),
 		Date:    time.Now().UTC(),
 		Machine: ThisMachine(),
 	}

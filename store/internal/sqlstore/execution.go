@@ -30,13 +30,54 @@ func executionNotFound(id, device string) string {
 
 // CreateExecution implements store.Executions.
 func (db *DB) CreateExecution(ctx context.Context, e *store.Execution) error {
+	ne, err := db.newExecution(e)
+	if err != nil {
+		return err
+	}
+	if err := db.insertExecution(ctx, db.w, &ne); err != nil {
+		return err
+	}
+	*e = ne
+	return nil
+}
+
+// CreateExecutions implements store.Executions: one transaction, so that
+// a fan-out to N devices costs one commit, not N.
+func (db *DB) CreateExecutions(ctx context.Context, es []*store.Execution) error {
+	made := make([]store.Execution, len(es))
+	for i, e := range es {
+		ne, err := db.newExecution(e)
+		if err != nil {
+			return err
+		}
+		made[i] = ne
+	}
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		for i := range made {
+			if err := db.insertExecution(ctx, tx, &made[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, e := range es {
+		*e = made[i]
+	}
+	return nil
+}
+
+// newExecution checks e and fills what CreateExecution fills.
+func (db *DB) newExecution(e *store.Execution) (store.Execution, error) {
 	switch {
 	case e.Job == "":
-		return invalid("An execution needs a job.")
+		return store.Execution{}, invalid("An execution needs a job.")
 	case e.Device == "":
-		return invalid("An execution needs a device.")
+		return store.Execution{}, invalid("An execution needs a device.")
 	case e.Status != "" && e.Status != runlet.StatusPending:
-		return invalid("An execution starts Pending, not %s.", e.Status)
+		return store.Execution{}, invalid("An execution starts Pending, not %s.", e.Status)
 	}
 	ne := *e
 	if ne.ID == "" {
@@ -48,18 +89,23 @@ func (db *DB) CreateExecution(ctx context.Context, e *store.Execution) error {
 	}
 	ne.Created, ne.Scheduled, ne.Expires = stamp(ne.Created), stampOrZero(ne.Scheduled), stampOrZero(ne.Expires)
 	ne.Started, ne.Finished = stampOrZero(ne.Started), stampOrZero(ne.Finished)
-	_, err := db.w.ExecContext(ctx, `INSERT INTO executions (workspace_id, id, device, job, client, status,
+	return ne, nil
+}
+
+// execer is a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (db *DB) insertExecution(ctx context.Context, q execer, ne *store.Execution) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO executions (workspace_id, id, device, job, client, status,
 		created, scheduled, started, finished, expires, exit_code, signal, killed, reason)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		ne.Workspace, ne.ID, ne.Device, ne.Job, ne.Client, string(ne.Status),
 		db.t(ne.Created), db.t(ne.Scheduled), db.t(ne.Started), db.t(ne.Finished), db.t(ne.Expires),
 		ne.ExitCode, ne.Signal, ne.Killed, ne.Reason)
-	if err = db.constraint(err, "create execution", "Execution "+quote(ne.ID)+" exists already on device "+quote(ne.Device)+".",
-		"Workspace "+quote(ne.Workspace)+" not found."); err != nil {
-		return err
-	}
-	*e = ne
-	return nil
+	return db.constraint(err, "create execution", "Execution "+quote(ne.ID)+" exists already on device "+quote(ne.Device)+".",
+		"Workspace "+quote(ne.Workspace)+" not found.")
 }
 
 // Execution implements store.Executions.

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runlet/runlet/bench/internal/benchkit"
+	"github.com/runlet/runlet/bench/internal/sshd"
+	"github.com/runlet/runlet/internal/testenv"
+)
+
+// TestSmoke runs every case with a few keys: it checks the program works,
+// not how fast.
+func TestSmoke(t *testing.T) {
+	defer testenv.HermeticHome()()
+	testenv.RabbitMQ(t) // skips (or fails) without RabbitMQ, and holds its lock
+	if err := sshd.Available(); err != nil {
+		testenv.Unavailable(t, "OpenSSH", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	rep, err := run(ctx, config{
+		keys: 20, sessions: 3, sessionKeys: 5, rate: 50, daemons: 2,
+		brokers: []string{benchkit.NATS, benchkit.RabbitMQ}, ssh: true, websocket: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	if err := rep.Print(&table, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range rep.Notes {
+		if strings.Contains(n, "not measured") || strings.Contains(n, "never echoed") {
+			t.Errorf("note: %s", n)
+		}
+	}
+	for _, c := range []string{"ssh -tt", "embedded NATS, CLI path", "RabbitMQ, CLI path", "embedded NATS, websocket", "RabbitMQ, websocket", "3 sessions"} {
+		if !strings.Contains(table.String(), c) {
+			t.Errorf("no case %q in the table:\n%s", c, table.String())
+		}
+	}
+	for _, r := range rep.Results {
+		if r.Unit == "ms" && r.Value <= 0 {
+			t.Errorf("%s %s: %v ms", r.Case, r.Metric, r.Value)
+		}
+	}
+}
