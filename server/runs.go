@@ -314,23 +314,39 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request, op wire.Control
 		s.error(w, r, err)
 		return
 	}
-	body, _ := wire.Encode(wire.Control{Op: op, By: c.Name()})
 	for _, t := range ts {
 		if t.Status.Final() {
 			continue
 		}
-		e, err := s.db.MarkExecutionKilled(ctx, c.Workspace.ID, id, t.Device)
-		if err != nil {
+		if err := s.controlTarget(ctx, c, id, t.Device, op); err != nil {
 			s.error(w, r, err)
 			return
 		}
-		if err := s.bus.Publish(ctx, c.Workspace.ID, bus.Message{Key: bus.ControlKey(id, t.Device), Body: body}); err != nil {
-			s.error(w, r, runlet.Errorf(runlet.EUNAVAILABLE, "The broker did not take the %s request: %v.", op, err))
-			return
-		}
-		s.publishEvent(c.Workspace.ID, wire.Event{Type: wire.EventExecution, Execution: &e.Execution})
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// controlTarget records a stop or kill of the execution on device, asks the
+// device for it and tells the workspace; a target already final is left
+// alone.
+func (s *Server) controlTarget(ctx context.Context, c *caller, exec, device string, op wire.ControlOp) error {
+	ws := c.Workspace.ID
+	e, err := s.db.MarkExecutionKilled(ctx, ws, exec, device)
+	if err != nil {
+		return err
+	}
+	if e.Status.Final() {
+		return nil
+	}
+	body, err := wire.Encode(wire.Control{Op: op, By: c.Name()})
+	if err != nil {
+		return err
+	}
+	if err := s.bus.Publish(ctx, ws, bus.Message{Key: bus.ControlKey(exec, device), Body: body}); err != nil {
+		return runlet.Errorf(runlet.EUNAVAILABLE, "The broker did not take the %s request: %v.", op, err)
+	}
+	s.publishEvent(ws, wire.Event{Type: wire.EventExecution, Execution: &e.Execution})
+	return nil
 }
 
 func (s *Server) handleDevices(w http.ResponseWriter, r *http.Request) {

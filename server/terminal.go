@@ -14,7 +14,6 @@ import (
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/apiclient"
-	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/pty"
 	"github.com/runlet/runlet/viewer"
 	"github.com/runlet/runlet/wire"
@@ -220,32 +219,11 @@ func (t *terminal) apply(ctx context.Context, ev apiclient.TerminalEvent) error 
 	case "resize":
 		return t.v.Resize(ctx, pty.Size{Cols: ev.Cols, Rows: ev.Rows})
 	case "stop":
-		return t.control(ctx, wire.OpStop)
+		return t.s.controlTarget(ctx, t.c, t.exec, t.device, wire.OpStop)
 	case "kill":
-		return t.control(ctx, wire.OpKill)
+		return t.s.controlTarget(ctx, t.c, t.exec, t.device, wire.OpKill)
 	}
 	return runlet.Errorf(runlet.EINVALID, "Unknown message type %q: use input, resize, stop or kill.", ev.Type)
-}
-
-// control records a stop or kill and sends it, as POST .../stop does.
-func (t *terminal) control(ctx context.Context, op wire.ControlOp) error {
-	ws := t.c.Workspace.ID
-	e, err := t.s.db.MarkExecutionKilled(ctx, ws, t.exec, t.device)
-	if err != nil {
-		return err
-	}
-	if e.Status.Final() {
-		return nil
-	}
-	body, err := wire.Encode(wire.Control{Op: op, By: t.c.Name()})
-	if err != nil {
-		return err
-	}
-	if err := t.s.bus.Publish(ctx, ws, bus.Message{Key: bus.ControlKey(t.exec, t.device), Body: body}); err != nil {
-		return runlet.Errorf(runlet.EUNAVAILABLE, "The broker did not take the %s request: %v.", op, err)
-	}
-	t.s.publishEvent(ws, wire.Event{Type: wire.EventExecution, Execution: &e.Execution})
-	return nil
 }
 
 // pingLoop drops a browser that no longer answers.
