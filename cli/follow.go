@@ -161,25 +161,27 @@ func (s *session) watchFinal(ctx context.Context, device string) *statusWatch {
 		}
 	}
 	ws := s.cred.Workspace
-	var subs []bus.Subscription
-	if sub, err := s.bus.Subscribe(ctx, ws, bus.StatusKey(s.exec, device), func(m bus.Message) {
-		var st wire.Status
-		if wire.Decode(m.Body, &st) == nil && st.Status.Final() {
-			tell(&st.Execution)
-		}
-	}); err == nil {
-		subs = append(subs, sub)
-	}
-	if sub, err := s.bus.Subscribe(ctx, ws, bus.EventKey, func(m bus.Message) {
-		var ev wire.Event
-		if wire.Decode(m.Body, &ev) == nil && ev.Type == wire.EventExecution && ev.Execution != nil &&
-			ev.Execution.ID == s.exec && ev.Execution.Device == device && ev.Execution.Status.Final() {
-			tell(nil) // ask the server for the whole record
-		}
-	}); err == nil {
-		subs = append(subs, sub)
-	}
+	// The subscriptions are made here, beside the viewer's, not before it:
+	// they only hint, and the server is asked at once and then now and then.
 	s.wg.Go(func() {
+		var subs []bus.Subscription
+		if sub, err := s.bus.Subscribe(ctx, ws, bus.StatusKey(s.exec, device), func(m bus.Message) {
+			var st wire.Status
+			if wire.Decode(m.Body, &st) == nil && st.Status.Final() {
+				tell(&st.Execution)
+			}
+		}); err == nil {
+			subs = append(subs, sub)
+		}
+		if sub, err := s.bus.Subscribe(ctx, ws, bus.EventKey, func(m bus.Message) {
+			var ev wire.Event
+			if wire.Decode(m.Body, &ev) == nil && ev.Type == wire.EventExecution && ev.Execution != nil &&
+				ev.Execution.ID == s.exec && ev.Execution.Device == device && ev.Execution.Status.Final() {
+				tell(nil) // ask the server for the whole record
+			}
+		}); err == nil {
+			subs = append(subs, sub)
+		}
 		defer func() {
 			for _, sub := range subs {
 				_ = sub.Close()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -83,7 +84,10 @@ func (m *Main) runRemote(ctx context.Context, r *remoteRun, args []string) error
 		return runlet.Errorf(runlet.EINVALID, "job %s went to no device (execution %s)", req.Job, run.Execution)
 	}
 	s.exec = run.Execution
-	m.warnOffline(ctx, client, run.Targets)
+	// Asked beside following, not before it: the answer is only a warning.
+	var warned sync.WaitGroup
+	defer warned.Wait()
+	warned.Go(func() { m.warnOffline(ctx, client, run.Targets) })
 	devices := targetNames(run.Targets)
 	if len(devices) == 1 && !r.json {
 		rec, err := s.interactive(ctx, devices[0], false)

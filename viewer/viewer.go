@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -113,26 +114,33 @@ func (v *Viewer) Follow(ctx context.Context, out func(wire.Frame) error) (last u
 		}
 	}
 	c := v.cfg
-	var subs []bus.Subscription
-	// cancel before Close: a handler blocked on events must be let go.
-	defer func() {
-		cancel()
-		for _, s := range subs {
-			_ = s.Close()
-		}
-	}()
-	for _, sub := range []struct {
+	keys := []struct {
 		key    bus.Key
 		replay bool
 	}{
 		{bus.OutputKey(c.Execution, c.Device), false},
 		{bus.ReplayKey(c.Execution, c.Device, c.ID), true},
-	} {
-		s, err := v.bus.Subscribe(ctx, c.Workspace, sub.key, handler(sub.replay))
-		if err != nil {
-			return 0, fmt.Errorf("follow execution %s on %s: %w", c.Execution, c.Device, err)
+	}
+	// Both subscriptions at once: on AMQP each is several round trips, and
+	// the replay is asked for only once both are in place.
+	subs := make([]bus.Subscription, len(keys))
+	errs := make([]error, len(keys))
+	var wg sync.WaitGroup
+	for i, k := range keys {
+		wg.Go(func() { subs[i], errs[i] = v.bus.Subscribe(ctx, c.Workspace, k.key, handler(k.replay)) })
+	}
+	wg.Wait()
+	// cancel before Close: a handler blocked on events must be let go.
+	defer func() {
+		cancel()
+		for _, s := range subs {
+			if s != nil {
+				_ = s.Close()
+			}
 		}
-		subs = append(subs, s)
+	}()
+	if err := errors.Join(errs...); err != nil {
+		return 0, fmt.Errorf("follow execution %s on %s: %w", c.Execution, c.Device, err)
 	}
 	seq := newSequencer()
 	if c.From > 1 {
