@@ -1,3 +1,5 @@
+//go:build !windows
+
 // Command fanout measures one job run on N devices at once (issue 6, bench
 // 3): a real server in this process, on its embedded NATS or the machine's
 // RabbitMQ, and N simulated devices (bench/internal/devicesim), each with

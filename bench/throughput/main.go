@@ -1,3 +1,5 @@
+//go:build !windows
+
 // Command throughput measures how fast a job's output gets from the
 // device's terminal to its viewers (issue 6, "output throughput"): MB/s to
 // one viewer and to ten, for output with newlines (`base64`, which the

@@ -1,3 +1,5 @@
+//go:build !windows
+
 // Package devicesim simulates many Runlet devices in one process for the
 // fan-out benchmark. Each simulated device has its own broker connection
 // with its own credentials, as a real daemon does, and speaks the daemon's
