@@ -110,13 +110,21 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	secret := newSecret("rls_")
-	t := store.Token{Workspace: ws.ID, Kind: store.TokenSession, Hash: store.HashSecret(secret), Subject: u.ID, Expires: s.now().Add(SessionTTL)}
-	if err := s.db.CreateToken(r.Context(), &t); err != nil {
+	secret, t, err := s.newSessionToken(r.Context(), u, ws)
+	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, apiclient.LoginResponse{Token: secret, Expires: t.Expires})
+}
+
+// newSessionToken signs u in to ws for SessionTTL: the session token of
+// the CLI's login and of the browser's cookie alike.
+func (s *Server) newSessionToken(ctx context.Context, u store.User, ws store.Workspace) (string, store.Token, error) {
+	secret := newSecret("rls_")
+	t := store.Token{Workspace: ws.ID, Kind: store.TokenSession, Hash: store.HashSecret(secret), Subject: u.ID, Expires: s.now().Add(SessionTTL)}
+	err := s.db.CreateToken(ctx, &t)
+	return secret, t, err
 }
 
 var errLogin = runlet.Errorf(runlet.EUNAUTHORIZED, "Wrong email or password.")

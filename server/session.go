@@ -156,9 +156,8 @@ func roleName(r store.Role) string {
 // the cookie and answers the Session.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User, ws store.Workspace) {
 	ctx := r.Context()
-	secret := newSecret("rls_")
-	t := store.Token{Workspace: ws.ID, Kind: store.TokenSession, Hash: store.HashSecret(secret), Subject: u.ID, Expires: s.now().Add(SessionTTL)}
-	if err := s.db.CreateToken(ctx, &t); err != nil {
+	secret, t, err := s.newSessionToken(ctx, u, ws)
+	if err != nil {
 		s.error(w, r, err)
 		return
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/runlet/runlet/bench/internal/devicesim"
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/home"
+	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/viewer"
 	"github.com/runlet/runlet/wire"
 )
@@ -46,7 +47,7 @@ func measure(ctx context.Context, o options, r *benchkit.Report, broker string, 
 	defer cancel()
 	cas := caseName(broker, n)
 	if broker == benchkit.RabbitMQ {
-		release, err := shareRabbitMQ()
+		release, err := testenv.Lock("rabbitmq", false) // no test restarts the broker during a measurement
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -13,10 +14,21 @@ import (
 // exclusive, until the test ends.
 func lock(t testing.TB, service string, exclusive bool) {
 	t.Helper()
+	release, err := Lock(service, exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(release)
+}
+
+// Lock takes the lock tests take on service ("rabbitmq"), shared or
+// exclusive, for a program that is not a test (a benchmark that must not
+// see the broker restarted under it); release gives it back.
+func Lock(service string, exclusive bool) (release func(), err error) {
 	path := filepath.Join(os.TempDir(), "runlet-test-"+service+".lock")
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
 	if err != nil {
-		t.Fatalf("open lock %s: %v", path, err)
+		return nil, fmt.Errorf("open lock %s: %w", path, err)
 	}
 	how := syscall.LOCK_SH
 	if exclusive {
@@ -24,10 +36,10 @@ func lock(t testing.TB, service string, exclusive bool) {
 	}
 	if err := syscall.Flock(int(f.Fd()), how); err != nil {
 		f.Close()
-		t.Fatalf("lock %s: %v", path, err)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	t.Cleanup(func() {
+	return func() {
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		f.Close()
-	})
+	}, nil
 }
