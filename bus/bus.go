@@ -12,6 +12,7 @@ package bus
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"time"
@@ -196,6 +197,12 @@ type Options struct {
 	// Logger receives the adapter's own log lines (reconnections, fallbacks).
 	// Nil means slog.Default().
 	Logger *slog.Logger
+	// TLS configures the client side of TLS when the broker uses it
+	// (tls:// and amqps:// URLs, or a NATS server that requires it); nil
+	// means Go's defaults. It does not by itself turn TLS on. A failed
+	// certificate check (*tls.CertificateVerificationError) fails Open at
+	// once: trying again would not help.
+	TLS *tls.Config
 }
 
 // Errors every adapter returns for the same situations.

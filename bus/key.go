@@ -37,25 +37,21 @@ func StatusKey(exec, device string) Key { return jobKey(exec, device, "status.v1
 // TelemetryKey carries sensor readings relayed by a device.
 func TelemetryKey(device string) Key { return Key("telemetry." + Word(device) + ".v1") }
 
-const (
-	// HeartbeatKey carries device presence.
-	HeartbeatKey Key = "daemon.heartbeat.v1"
-	// EventKey carries job and execution changes to everyone.
-	EventKey Key = "workspace.event.v1"
-)
+// HeartbeatKey carries one device's presence. The device is in the key, not
+// only in the body, so that the broker can refuse a device speaking in
+// another's name (see Policy).
+func HeartbeatKey(device string) Key { return Key("daemon." + Word(device) + ".heartbeat.v1") }
+
+// EventKey carries job and execution changes to everyone.
+const EventKey Key = "workspace.event.v1"
 
 // Patterns the servers and viewers subscribe to.
 const (
-	AllStatus    Key = "job.*.*.status.v1"
-	AllTelemetry Key = "telemetry.*.v1"
+	AllStatus     Key = "job.*.*.status.v1"
+	AllTelemetry  Key = "telemetry.*.v1"
+	AllHeartbeats Key = "daemon.*.heartbeat.v1"
 )
 
-// ExecPattern matches every key of one execution on every device, for a
-// viewer that follows all of its targets.
-func ExecPattern(exec string) Key { return Key("job." + Word(exec) + ".#") }
-
-// OutputPattern matches the output of one execution on every device.
-func OutputPattern(exec string) Key { return Key("job." + Word(exec) + ".*.io.output.v1") }
 
 // InputPatternForDevice matches the input of every execution on one device,
 // for the daemon that runs them.
@@ -89,6 +85,78 @@ func Word(s string) string {
 		fmt.Fprintf(&b, "%%%02X", c)
 	}
 	return b.String()
+}
+
+// Unword undoes Word: the string that Word escaped into w. It fails on a
+// word Word cannot have written.
+func Unword(w string) (string, error) {
+	if w == "%" {
+		return "", nil
+	}
+	b := make([]byte, 0, len(w))
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if c != '%' {
+			b = append(b, c)
+			continue
+		}
+		if i+2 >= len(w) {
+			return "", fmt.Errorf("bus: %q ends inside an escape", w)
+		}
+		hi, ok1 := unhex(w[i+1])
+		lo, ok2 := unhex(w[i+2])
+		if !ok1 || !ok2 {
+			return "", fmt.Errorf("bus: %q has a bad escape at %d", w, i)
+		}
+		b = append(b, hi<<4|lo)
+		i += 2
+	}
+	return string(b), nil
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+// JobKey is a job key taken apart: "job.<Exec>.<Device>.<Rest>".
+type JobKey struct {
+	Exec, Device string
+	// Rest is what follows the device, still escaped: "status.v1",
+	// "io.output.v1", "io.replay.<viewer>.v1", "control.v1".
+	Rest string
+}
+
+// ParseJobKey takes a job key (OutputKey, InputKey, ReplayKey, ControlKey,
+// StatusKey) apart, undoing Word's escapes; ok is false for any other key.
+func ParseJobKey(k Key) (j JobKey, ok bool) {
+	w := k.Words()
+	if len(w) < 4 || w[0] != "job" {
+		return JobKey{}, false
+	}
+	exec, err1 := Unword(w[1])
+	device, err2 := Unword(w[2])
+	if err1 != nil || err2 != nil || exec == "" || device == "" {
+		return JobKey{}, false
+	}
+	return JobKey{Exec: exec, Device: device, Rest: strings.Join(w[3:], ".")}, true
+}
+
+// ParseHeartbeatKey returns the device of a HeartbeatKey.
+func ParseHeartbeatKey(k Key) (device string, ok bool) {
+	w := k.Words()
+	if len(w) != 4 || w[0] != "daemon" || w[2] != "heartbeat" || w[3] != "v1" {
+		return "", false
+	}
+	d, err := Unword(w[1])
+	return d, err == nil && d != ""
 }
 
 // Words splits k at its dots.

@@ -13,7 +13,7 @@ func TestKeysFollowTheArchitecture(t *testing.T) {
 		{ControlKey("e1", "mac"), "job.e1.mac.control.v1"},
 		{StatusKey("e1", "mac"), "job.e1.mac.status.v1"},
 		{TelemetryKey("gw"), "telemetry.gw.v1"},
-		{HeartbeatKey, "daemon.heartbeat.v1"},
+		{HeartbeatKey("pi-1"), "daemon.pi-1.heartbeat.v1"},
 		{EventKey, "workspace.event.v1"},
 		// A dot in a device name must not add a word.
 		{DispatchKey("pi.lab"), "device.pi%2Elab.dispatch.v1"},
@@ -37,10 +37,11 @@ func TestMatch(t *testing.T) {
 	}{
 		{AllStatus, StatusKey("e", "d"), true},
 		{AllStatus, OutputKey("e", "d"), false},
-		{OutputPattern("e"), OutputKey("e", "pi-1"), true},
-		{OutputPattern("e"), OutputKey("f", "pi-1"), false},
-		{ExecPattern("e"), ControlKey("e", "pi-1"), true},
-		{ExecPattern("e"), Key("job.e"), false}, // '#' needs at least one word here
+		{"job.e.*.io.output.v1", OutputKey("e", "pi-1"), true},
+		{"job.e.*.io.output.v1", OutputKey("f", "pi-1"), false},
+		{"job.e.#", ControlKey("e", "pi-1"), true},
+		{"job.e.#", Key("job.e"), false}, // '#' needs at least one word here
+		{AllHeartbeats, HeartbeatKey("pi.lab"), true},
 		{"a.#", "a.b.c", true},
 		{"a.*", "a.b.c", false},
 		{"a.b", "a.b", true},

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"net/url"
 	"strings"
 	"time"
 
@@ -99,13 +98,9 @@ func (d *Daemon) running(k bus.Key) *runner.Execution {
 // execOfKey is the execution id in a job key ("job.<exec>.<device>...."),
 // undoing bus.Word's escapes; "" when k is not a job key.
 func execOfKey(k bus.Key) string {
-	w := k.Words()
-	if len(w) < 3 || w[0] != "job" || w[1] == "%" {
+	j, ok := bus.ParseJobKey(k)
+	if !ok || strings.ContainsAny(j.Exec, "/\\") {
 		return ""
 	}
-	id, err := url.PathUnescape(w[1])
-	if err != nil || strings.ContainsAny(id, "/\\") {
-		return ""
-	}
-	return id
+	return j.Exec
 }

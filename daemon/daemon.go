@@ -8,6 +8,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"github.com/runlet/runlet/bus/connect"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/runner"
+	"github.com/runlet/runlet/tlspin"
 )
 
 // Config configures a Daemon; zero values pick the defaults.
@@ -44,6 +46,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Version is reported in heartbeats.
 	Version string
+	// RootCAs are the authorities trusted for the broker's certificate
+	// besides Credentials.ServerFingerprint; nil means the system's.
+	RootCAs *x509.CertPool
 }
 
 // DefaultHeartbeatInterval is Config.HeartbeatInterval when zero.
@@ -219,6 +224,7 @@ func (d *Daemon) connect(ctx context.Context) error {
 	b, err := connect.Open(ctx, u.String(), bus.Options{
 		Name:   "runlet-daemon " + d.creds.Device,
 		Logger: d.log,
+		TLS:    tlspin.Config(d.creds.ServerFingerprint, d.cfg.RootCAs),
 		OnState: func(s bus.State) {
 			d.log.Info("broker connection", "state", s.String())
 		},
@@ -227,7 +233,7 @@ func (d *Daemon) connect(ctx context.Context) error {
 		return runlet.Errorf(runlet.EUNAUTHORIZED, "the broker %s refused this device's credentials (revoked?); sign in again: %v", d.creds.Broker, err)
 	}
 	if err != nil {
-		return fmt.Errorf("daemon: connect to the broker: %w", err)
+		return brokerError(d.creds.Broker, err)
 	}
 	d.bus = b
 	return nil

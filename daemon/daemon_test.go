@@ -63,7 +63,7 @@ func TestHeartbeat(t *testing.T) {
 	beats := make(chan wire.Heartbeat, 16)
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
-	sub, err := s.bus.Subscribe(ctx, b.ws, bus.HeartbeatKey, func(m bus.Message) {
+	sub, err := s.bus.Subscribe(ctx, b.ws, bus.AllHeartbeats, func(m bus.Message) {
 		var hb wire.Heartbeat
 		if err := wire.Decode(m.Body, &hb); err != nil {
 			t.Errorf("heartbeat: %v", err)

@@ -73,14 +73,14 @@ func startBroker(t testing.TB) *broker {
 	return b
 }
 
-func (b *broker) authenticate(user, password string) (embedded.Principal, error) {
+func (b *broker) authenticate(user, password string) (bus.Principal, error) {
 	if user == "server" && password == serverPassword {
-		return embedded.Principal{Server: true}, nil
+		return bus.Principal{Role: bus.RoleServer}, nil
 	}
 	if name, ok := strings.CutPrefix(user, "dev-"); ok && password == "pw-"+name {
-		return embedded.Principal{Workspace: b.ws, Device: name}, nil
+		return bus.Principal{Role: bus.RoleDevice, Workspace: b.ws, Device: name}, nil
 	}
-	return embedded.Principal{}, errors.New("unknown user or wrong password")
+	return bus.Principal{}, errors.New("unknown user or wrong password")
 }
 
 func (b *broker) url() string {

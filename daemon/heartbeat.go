@@ -47,7 +47,7 @@ func (d *Daemon) beat(s *sampler) {
 		d.log.Error("encode heartbeat", "err", err)
 		return
 	}
-	d.publish(bus.Message{Key: bus.HeartbeatKey, Body: body})
+	d.publish(bus.Message{Key: bus.HeartbeatKey(d.device), Body: body})
 }
 
 // counts is the number of executions running and waiting in the runner.

@@ -30,7 +30,7 @@ func TestDevicePatternsAndExecOfKey(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if got := execOfKey(bus.HeartbeatKey); got != "" {
+	if got := execOfKey(bus.HeartbeatKey("pi")); got != "" {
 		t.Errorf("execOfKey(heartbeat) = %q", got)
 	}
 }

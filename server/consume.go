@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"time"
 
 	"github.com/runlet/runlet"
@@ -53,7 +52,7 @@ func (s *Server) attach(ctx context.Context, ws string) error {
 	if err != nil {
 		return runlet.Errorf(runlet.EUNAVAILABLE, "The broker did not start the status consumer: %v.", err)
 	}
-	hb, err := s.bus.Subscribe(s.ctx, ws, bus.HeartbeatKey, func(m bus.Message) { s.heartbeat(ws, m) })
+	hb, err := s.bus.Subscribe(s.ctx, ws, bus.AllHeartbeats, func(m bus.Message) { s.heartbeat(ws, m) })
 	if err != nil {
 		status.Close()
 		return runlet.Errorf(runlet.EUNAVAILABLE, "The broker did not start the heartbeat subscription: %v.", err)
@@ -103,7 +102,11 @@ func (s *Server) applyStatus(ws string, d bus.Delivery) {
 		_ = d.Ack()
 		return
 	}
-	fromKey(&st, d.Key)
+	if err := fromKey(&st, d.Key); err != nil {
+		s.log.Warn("dropped a status whose body disagrees with its sender", "workspace", ws, "key", d.Key, "err", err)
+		_ = d.Ack()
+		return
+	}
 	if st.Status == runlet.StatusPending {
 		_ = d.Ack() // the device queued it: the store says Pending already
 		return
@@ -138,19 +141,20 @@ func (s *Server) applyStatus(ws string, d bus.Delivery) {
 	}
 }
 
-// fromKey fills the execution and device a status message leaves out from
-// its key, bus.StatusKey(exec, device).
-func fromKey(st *wire.Status, k bus.Key) {
-	w := k.Words()
-	if len(w) != 5 || w[0] != "job" {
-		return
+// fromKey takes the execution and device of a status from its key,
+// bus.StatusKey(exec, device): the broker let only that device publish it
+// (bus.Policy), so the key names the sender and the body cannot. A body
+// that names another execution or device is refused.
+func fromKey(st *wire.Status, k bus.Key) error {
+	j, ok := bus.ParseJobKey(k)
+	if !ok || j.Rest != "status.v1" {
+		return fmt.Errorf("%q is not a status key", k)
 	}
-	if st.ID == "" {
-		st.ID, _ = url.PathUnescape(w[1])
+	if st.ID != "" && st.ID != j.Exec || st.Device != "" && st.Device != j.Device {
+		return fmt.Errorf("the body speaks of execution %q on device %q, the key of %q on %q", st.ID, st.Device, j.Exec, j.Device)
 	}
-	if st.Device == "" {
-		st.Device, _ = url.PathUnescape(w[2])
-	}
+	st.ID, st.Device = j.Exec, j.Device
+	return nil
 }
 
 // statusTime is when the transition happened on the device.
@@ -168,10 +172,18 @@ func statusTime(st wire.Status) time.Time {
 // up to date.
 func (s *Server) heartbeat(ws string, m bus.Message) {
 	var hb wire.Heartbeat
-	if err := wire.Decode(m.Body, &hb); err != nil || hb.Device == "" {
+	if err := wire.Decode(m.Body, &hb); err != nil {
 		s.log.Debug("dropped a malformed heartbeat", "workspace", ws, "err", err)
 		return
 	}
+	// The key names the sender (bus.Policy lets a device publish only its
+	// own); a body in another device's name is refused.
+	device, ok := bus.ParseHeartbeatKey(m.Key)
+	if !ok || hb.Device != "" && hb.Device != device {
+		s.log.Warn("dropped a heartbeat whose body disagrees with its sender", "workspace", ws, "key", m.Key, "device", hb.Device)
+		return
+	}
+	hb.Device = device
 	now := s.now()
 	touch := s.presence.touchDue(ws, hb, now)
 	if touch {

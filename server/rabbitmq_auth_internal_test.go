@@ -62,17 +62,3 @@ func TestRabbitMQAuthCaller(t *testing.T) {
 		}
 	}
 }
-
-// TestBindsOtherDispatch: binding patterns that could receive another
-// device's dispatches.
-func TestBindsOtherDispatch(t *testing.T) {
-	for pattern, want := range map[string]bool{
-		"#": true, "*.pi-1.dispatch.v1": false, "*.mac.dispatch.v1": true, "*.*.dispatch.v1": true,
-		"device.pi-1.dispatch.v1": false, "device.mac.dispatch.v1": true, "device.#": true,
-		"job.*.pi-1.io.input.v1": false, "job.x.#": false, "daemon.heartbeat.v1": false, "*": false,
-	} {
-		if got := bindsOtherDispatch(strings.Split(pattern, "."), "pi-1"); got != want {
-			t.Errorf("bindsOtherDispatch(%q) = %v, want %v", pattern, got, want)
-		}
-	}
-}

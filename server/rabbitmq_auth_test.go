@@ -151,7 +151,7 @@ func TestRabbitMQIsolation(t *testing.T) {
 		t.Fatalf("pi-1 consumes its dispatch queue: %v", err)
 	}
 	sub.Close()
-	if sub, err := piBus.Subscribe(ctx, ws, bus.OutputPattern("x"), func(bus.Message) {}); err != nil {
+	if sub, err := piBus.Subscribe(ctx, ws, "job.x.*.io.output.v1", func(bus.Message) {}); err != nil {
 		t.Errorf("pi-1 follows output in its workspace: %v", err)
 	} else {
 		sub.Close()
@@ -170,9 +170,9 @@ func TestRabbitMQIsolation(t *testing.T) {
 	busB := mustAMQPBus(t, credB)
 	forbidden(t, "B publishes into A", busB.Publish(ctx, ws, bus.Message{Key: bus.ControlKey("x", "pi-1"), Body: []byte(`{"op":"kill"}`)}))
 	forbidden(t, "B declares a queue in A", busB.DeclareQueue(ctx, ws, bus.Queue{Name: bus.StatusQueue, Pattern: bus.AllStatus}))
-	forbidden(t, "B subscribes to A", consumeErr(busB.Subscribe(ctx, ws, bus.HeartbeatKey, func(bus.Message) {})))
+	forbidden(t, "B subscribes to A", consumeErr(busB.Subscribe(ctx, ws, bus.AllHeartbeats, func(bus.Message) {})))
 	forbidden(t, "B consumes A's dispatch queue", consumeErr(busB.Consume(ctx, ws, dispatch, noop)))
-	if err := busB.Publish(ctx, credB.Workspace, bus.Message{Key: bus.HeartbeatKey, Body: []byte("{}")}); err != nil {
+	if err := busB.Publish(ctx, credB.Workspace, bus.Message{Key: bus.HeartbeatKey(credB.Device), Body: []byte("{}")}); err != nil {
 		t.Errorf("B publishes in its own workspace: %v", err)
 	}
 }

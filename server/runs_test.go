@@ -119,7 +119,7 @@ func newFakeDevice(t testing.TB, s *testServer, name string) *fakeDevice {
 func (d *fakeDevice) heartbeat(t testing.TB, running int, interval time.Duration) {
 	t.Helper()
 	body, _ := wire.Encode(wire.Heartbeat{Device: d.cred.Device, OS: "linux", Arch: "arm64", Version: "test", CPU: 12.5, Running: running, Time: time.Now(), Interval: interval})
-	if err := d.bus.Publish(ctxT(t), d.cred.Workspace, bus.Message{Key: bus.HeartbeatKey, Body: body}); err != nil {
+	if err := d.bus.Publish(ctxT(t), d.cred.Workspace, bus.Message{Key: bus.HeartbeatKey(d.cred.Device), Body: body}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -476,7 +476,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 	if !errors.Is(err, bus.ErrForbidden) {
 		t.Errorf("B publishes into A: %v, want %v", err, bus.ErrForbidden)
 	}
-	if _, err := busB.Subscribe(ctx, a.cred.Workspace, bus.HeartbeatKey, func(bus.Message) {}); !errors.Is(err, bus.ErrForbidden) {
+	if _, err := busB.Subscribe(ctx, a.cred.Workspace, bus.AllHeartbeats, func(bus.Message) {}); !errors.Is(err, bus.ErrForbidden) {
 		t.Errorf("B subscribes to A: %v, want %v", err, bus.ErrForbidden)
 	}
 }

@@ -1,8 +1,9 @@
 // Package amqp is the RabbitMQ adapter of the bus (AMQP 0-9-1, over
-// github.com/rabbitmq/amqp091-go): one durable topic exchange per workspace,
-// exclusive auto-delete queues for transient subscriptions, quorum queues for
-// durable ones, publisher confirms and manual acks, and a supervisor that
-// reconnects and restores the topology when the broker goes away.
+// github.com/rabbitmq/amqp091-go): two durable topic exchanges per
+// workspace, one for exclusive auto-delete queues of transient
+// subscriptions and one for quorum queues of durable ones, publisher
+// confirms and manual acks, and a supervisor that reconnects and restores
+// the topology when the broker goes away.
 package amqp
 
 import (
@@ -51,7 +52,7 @@ type Bus struct {
 	state     bus.State
 	conn      *amqp.Connection            // nil while not connected
 	changed   chan struct{}               // closed and replaced on every change of conn
-	exchanges map[string]*amqp.Connection // workspace -> connection its exchange was declared on
+	exchanges map[string]*amqp.Connection // workspace -> connection its exchanges were declared on
 	queues    map[queueID]bus.Queue       // durable queues to re-declare on reconnect
 	pub       *amqp.Channel               // transient publishing channel of conn
 	conf      *confirmer                  // confirm-mode publishing channel of conn

@@ -33,6 +33,10 @@ func (b *Bus) dial(ctx context.Context) (*amqp.Connection, chan *amqp.Error, err
 			return c, nil
 		},
 	}
+	if b.opts.TLS != nil {
+		// Used for amqps:// only; the library sets ServerName on it.
+		cfg.TLSClientConfig = b.opts.TLS.Clone()
+	}
 	conn, err := amqp.DialConfig(b.url, cfg)
 	if stop != nil {
 		stop()

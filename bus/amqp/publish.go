@@ -80,17 +80,19 @@ func (b *Bus) pubChannel(conn *amqp.Connection) (*amqp.Channel, error) {
 	return ch, nil
 }
 
-// PublishDurable publishes a persistent, mandatory message on the confirm
-// channel and waits for the broker's confirm. While the broker is away it
-// waits for the reconnection, bounded by ctx. It returns bus.ErrNoQueue for
-// a message no queue takes, and an error wrapping ErrUnconfirmed when the
-// broker nacked it or the connection ended before the confirm.
+// PublishDurable publishes a persistent, mandatory message to the durable
+// exchange on the confirm channel and waits for the broker's confirm; then
+// it copies the message to the transient subscriptions (copyTransient).
+// While the broker is away it waits for the reconnection, bounded by ctx.
+// It returns bus.ErrNoQueue for a message no durable queue takes, whatever
+// the subscriptions, and an error wrapping ErrUnconfirmed when the broker
+// nacked it or the connection ended before the confirm.
 func (b *Bus) PublishDurable(ctx context.Context, workspace string, m bus.Message) error {
 	if err := prepare(&m); err != nil {
 		return err
 	}
 	msg := encode(m, amqp.Persistent)
-	exch := ExchangeName(workspace)
+	exch := DurableExchangeName(workspace)
 	var done <-chan error
 	err := b.onExchange(ctx, workspace, func(conn *amqp.Connection) error {
 		c, err := b.confirmChannel(conn)
@@ -103,7 +105,48 @@ func (b *Bus) PublishDurable(ctx context.Context, workspace string, m bus.Messag
 	if err != nil {
 		return err
 	}
-	return b.awaitConfirm(ctx, exch, done)
+	if err := b.awaitConfirm(ctx, exch, done); err != nil {
+		return err
+	}
+	msg.DeliveryMode = amqp.Transient
+	b.copyTransient(ctx, workspace, m.Key, msg)
+	return nil
+}
+
+// copyTransient publishes a message a durable queue stored to the
+// workspace's transient exchange, for the subscriptions whose pattern
+// matches: after the confirm, so that they see only what a queue stored,
+// and before PublishDurable returns, on the channel of Publish, so that
+// they see the messages of one publisher in the order it published them,
+// durable and transient alike. The durable publish has succeeded: a copy
+// that fails is a transient message lost, which subscribers must bear
+// anyway, and is logged, not returned, since the caller would publish the
+// stored message again. It does not wait for a reconnection.
+func (b *Bus) copyTransient(ctx context.Context, workspace string, key bus.Key, msg amqp.Publishing) {
+	var err error
+	for try := 0; try < attempts; try++ {
+		b.mu.Lock()
+		conn := b.conn
+		b.mu.Unlock()
+		if conn == nil || conn.IsClosed() {
+			err = amqp.ErrClosed
+			break
+		}
+		if err = b.ensureExchange(conn, workspace); err == nil {
+			var ch *amqp.Channel
+			if ch, err = b.pubChannel(conn); err == nil {
+				err = ch.PublishWithContext(ctx, ExchangeName(workspace), string(key), false, false, msg)
+			}
+		}
+		// A channel the broker closed is replaced: try again on a new one.
+		if !errors.Is(err, amqp.ErrClosed) {
+			break
+		}
+	}
+	if err != nil {
+		b.log.Warn("durable message stored, but its copy for transient subscribers was not sent",
+			"workspace", workspace, "key", string(key), "id", msg.MessageId, "err", err)
+	}
 }
 
 func (b *Bus) awaitConfirm(ctx context.Context, exch string, done <-chan error) error {

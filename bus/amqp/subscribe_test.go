@@ -22,7 +22,7 @@ func TestSlowSubscriberBounded(t *testing.T) {
 	var mu sync.Mutex
 	var got []string
 	last := make(chan struct{})
-	_, err := b.Subscribe(ctx, ws, bus.HeartbeatKey, func(m bus.Message) {
+	_, err := b.Subscribe(ctx, ws, bus.HeartbeatKey("d"), func(m bus.Message) {
 		<-release
 		mu.Lock()
 		got = append(got, m.ID)
@@ -34,16 +34,16 @@ func TestSlowSubscriberBounded(t *testing.T) {
 	must(t, "subscribe", err)
 	const n = 12_000
 	for i := range n {
-		must(t, "publish", b.Publish(ctx, ws, msg(bus.HeartbeatKey, fmt.Sprint("m", i))))
+		must(t, "publish", b.Publish(ctx, ws, msg(bus.HeartbeatKey("d"), fmt.Sprint("m", i))))
 	}
-	must(t, "publish", b.Publish(ctx, ws, msg(bus.HeartbeatKey, "last")))
+	must(t, "publish", b.Publish(ctx, ws, msg(bus.HeartbeatKey("d"), "last")))
 	// Once a probe published after the marker on the same channel reached
 	// a second subscriber, the marker was routed too.
 	control := newIDSet()
 	other := open(t, url, bus.Options{})
-	_, err = other.Subscribe(ctx, ws, bus.HeartbeatKey, func(m bus.Message) { control.add(m.ID) })
+	_, err = other.Subscribe(ctx, ws, bus.HeartbeatKey("d"), func(m bus.Message) { control.add(m.ID) })
 	must(t, "subscribe control", err)
-	probe(t, func(id string) error { return b.Publish(ctx, ws, msg(bus.HeartbeatKey, id)) }, control)
+	probe(t, func(id string) error { return b.Publish(ctx, ws, msg(bus.HeartbeatKey("d"), id)) }, control)
 	close(release)
 	select {
 	case <-last:

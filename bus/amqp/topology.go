@@ -22,6 +22,19 @@ import (
 // another's names with dots.
 func ExchangeName(workspace string) string { return "runlet." + bus.Word(workspace) }
 
+// DurableExchangeName is the topic exchange of a workspace's durable
+// queues, apart from the transient subscriptions' (ExchangeName) so that a
+// mandatory publish to it is returned when no durable queue matches, even
+// if a transient subscription does. PublishDurable copies what a durable
+// queue stored to ExchangeName for the subscriptions.
+func DurableExchangeName(workspace string) string { return ExchangeName(workspace) + ".durable" }
+
+// Exchanges names every exchange of a workspace, for brokers' access
+// rules.
+func Exchanges(workspace string) []string {
+	return []string{ExchangeName(workspace), DurableExchangeName(workspace)}
+}
+
 // QueueName is the durable queue name of a workspace's bus.Queue.
 func QueueName(workspace, name string) string { return ExchangeName(workspace) + ".q." + name }
 
@@ -53,9 +66,14 @@ func onChannel(conn *amqp.Connection, f func(*amqp.Channel) error) error {
 }
 
 func (b *Bus) declareExchange(conn *amqp.Connection, ws string) error {
-	name := ExchangeName(ws)
+	var name string
 	err := onChannel(conn, func(ch *amqp.Channel) error {
-		return ch.ExchangeDeclare(name, amqp.ExchangeTopic, true, false, false, false, nil)
+		for _, name = range Exchanges(ws) {
+			if err := ch.ExchangeDeclare(name, amqp.ExchangeTopic, true, false, false, false, nil); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return brokerError("declare exchange "+name, err)
@@ -66,7 +84,7 @@ func (b *Bus) declareExchange(conn *amqp.Connection, ws string) error {
 	return nil
 }
 
-// ensureExchange declares the workspace's exchange once per connection.
+// ensureExchange declares the workspace's exchanges once per connection.
 func (b *Bus) ensureExchange(conn *amqp.Connection, ws string) error {
 	b.mu.Lock()
 	done := b.exchanges[ws] == conn
@@ -99,8 +117,9 @@ func checkQueue(q bus.Queue) error {
 }
 
 // declareQueue declares a quorum queue, or a classic durable one where the
-// broker has no quorum queues; a queue that exists already with other
-// arguments (another MaxAge, or classic) is used as it is.
+// broker has no quorum queues, bound to the durable exchange; a queue that
+// exists already with other arguments (another MaxAge, or classic) is used
+// as it is.
 func (b *Bus) declareQueue(conn *amqp.Connection, ws string, q bus.Queue) error {
 	if err := b.ensureExchange(conn, ws); err != nil {
 		return err
@@ -128,7 +147,13 @@ func (b *Bus) declareQueue(conn *amqp.Connection, ws string, q bus.Queue) error 
 	}
 	if err == nil {
 		err = onChannel(conn, func(ch *amqp.Channel) error {
-			return ch.QueueBind(name, string(q.Pattern), ExchangeName(ws), false, nil)
+			if err := ch.QueueBind(name, string(q.Pattern), DurableExchangeName(ws), false, nil); err != nil {
+				return err
+			}
+			// Queues declared before the durable exchange existed are
+			// bound to the transient one, where they would get the
+			// transient copies too. Unbinding what is not bound is a no-op.
+			return nil
 		})
 	}
 	if err != nil {

@@ -36,6 +36,10 @@ type Harness struct {
 	// Workspace returns a fresh workspace name unique to this test run (so
 	// tests on shared brokers never collide), cleaned up after.
 	Workspace func(t testing.TB) string
+	// OpenDevice connects as device (one of Devices) of workspace ws: the
+	// principal bus.PolicyFor gives RoleDevice. Nil skips the device
+	// cases (a broker without per-principal permissions).
+	OpenDevice func(t testing.TB, ws, device string) bus.Bus
 	// NoIsolation, when not empty, says why the broker has no per-principal
 	// permissions (e.g. the machine's unauthenticated NATS); the isolation
 	// tests are skipped with that reason.
@@ -53,7 +57,7 @@ type Harness struct {
 // QueueNames are the queue names the suite declares in its workspaces.
 // Brokers whose permissions name queues one by one (NATS JetStream stream
 // names cannot be matched by prefix) grant a test principal these.
-var QueueNames = []string{"work", "other"}
+var QueueNames = []string{"work", "other", "device.pi-a", "device.pi-b", "status"}
 
 // Wait bounds every wait for an event in the suite: generous, because the
 // machine running it may be loaded.
@@ -76,6 +80,7 @@ func Run(t *testing.T, h Harness) {
 		{"RoundTrip", testRoundTrip},
 		{"DurableWaitsForConsumer", testDurableWaits},
 		{"NoQueue", testNoQueue},
+		{"DurableNeedsQueue", testDurableNeedsQueue},
 		{"DeclareIdempotent", testDeclareIdempotent},
 		{"Expiry", testExpiry},
 		{"RedeliveryAfterConsumerDies", testRedeliveryAfterDeath},
@@ -85,6 +90,7 @@ func Run(t *testing.T, h Harness) {
 		{"LargeBodies", testLargeBodies},
 		{"DeleteQueue", testDeleteQueue},
 		{"Isolation", testIsolation},
+		{"DevicePolicy", testDevicePolicy},
 		{"Close", testClose},
 	}
 	for _, tc := range tests {
@@ -260,13 +266,13 @@ func forbiddenOrNil(t testing.TB, op string, err error) bool {
 	t.Helper()
 	switch {
 	case err == nil:
-		t.Logf("%s in another workspace: no error; checking that nothing crosses", op)
+		t.Logf("%s: no error; checking that nothing crosses", op)
 		return false
 	case errors.Is(err, bus.ErrForbidden):
-		t.Logf("%s in another workspace: refused: %v", op, err)
+		t.Logf("%s: refused: %v", op, err)
 		return true
 	default:
-		t.Errorf("%s in another workspace: want an error wrapping bus.ErrForbidden, got %v", op, err)
+		t.Errorf("%s: want an error wrapping bus.ErrForbidden, got %v", op, err)
 		return true
 	}
 }

@@ -68,10 +68,10 @@ func testOrdering(t *testing.T, h Harness) {
 	ws := h.Workspace(t)
 	pub := h.Open(t, ws)
 	r := newRecorder()
-	subscribe(t, h.Open(t, ws), ws, "daemon.heartbeat.v1", r)
+	subscribe(t, h.Open(t, ws), ws, bus.AllHeartbeats, r)
 	const n = 1000
 	for i := range n {
-		m := msg(bus.HeartbeatKey, fmt.Sprint("h", i))
+		m := msg(bus.HeartbeatKey("d"), fmt.Sprint("h", i))
 		m.Header = map[string]string{"seq": strconv.Itoa(i)}
 		publish(t, pub, ws, m)
 	}

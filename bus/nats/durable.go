@@ -146,12 +146,43 @@ func (b *Bus) PublishDurable(ctx context.Context, ws string, m bus.Message) erro
 	if errors.Is(err, jetstream.ErrNoStreamResponse) {
 		// Nobody answered: either no stream matches, or JetStream itself is
 		// not up (yet). Only the first is ErrNoQueue.
-		if _, aerr := b.js.AccountInfo(ctx); aerr != nil {
+		if aerr := b.jetStreamAnswers(ctx, ws, m.Key); aerr != nil {
 			return fmt.Errorf("bus: nats: durable publish to %s not confirmed, JetStream is not answering (%v); retry", nm.Subject, aerr)
 		}
 		return fmt.Errorf("%w: %s in workspace %q", bus.ErrNoQueue, m.Key, ws)
 	}
 	return b.mapErr(fmt.Sprintf("durable publish to %s not confirmed (retry)", nm.Subject), err)
+}
+
+// jetStreamAnswers returns nil when JetStream is up, asking as little as
+// the principal may: the stream of a queue this Bus declared for the key,
+// else the account's info, which only a server may read (a refusal
+// answers too: JetStream is up).
+func (b *Bus) jetStreamAnswers(ctx context.Context, ws string, k bus.Key) error {
+	b.mu.Lock()
+	stream := ""
+	for name, d := range b.declared {
+		if d.ws == ws && bus.Match(d.q.Pattern, k) {
+			stream = name
+		}
+	}
+	b.mu.Unlock()
+	var err error
+	if stream != "" {
+		c, done := b.guard(ctx, apiFor(stream))
+		_, err = b.js.Stream(c, stream)
+		err = refused(c, err)
+		done()
+	} else {
+		c, done := b.guard(ctx, subjectIs("$JS.API.INFO"))
+		_, err = b.js.AccountInfo(c)
+		err = refused(c, err)
+		done()
+	}
+	if err == nil || errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, bus.ErrForbidden) {
+		return nil
+	}
+	return err
 }
 
 // DeleteQueue deletes the queue's stream, its consumer and its messages.

@@ -92,16 +92,16 @@ func TestDevicePermissions(t *testing.T) {
 	forbidden("consumes another device's queue", err)
 	forbidden("declares a new queue", dev.DeclareQueue(ctx, ws, bus.Queue{Name: "mine", Pattern: "x.y"}))
 	forbidden("deletes its queue", dev.DeleteQueue(ctx, ws, mine.Name))
-	forbidden("publishes in another workspace", dev.Publish(ctx, "other", bus.Message{Key: bus.HeartbeatKey}))
+	forbidden("publishes in another workspace", dev.Publish(ctx, "other", bus.Message{Key: bus.HeartbeatKey("pi")}))
 	_, err = dev.Subscribe(ctx, "other", "#", func(bus.Message) {})
 	forbidden("subscribes in another workspace", err)
 
 	// Still connected and useful after the refusals.
 	beats := make(chan bus.Message, 1)
-	if _, err := srv.Subscribe(ctx, ws, bus.HeartbeatKey, func(m bus.Message) { beats <- m }); err != nil {
+	if _, err := srv.Subscribe(ctx, ws, bus.AllHeartbeats, func(m bus.Message) { beats <- m }); err != nil {
 		t.Fatal(err)
 	}
-	if err := dev.Publish(ctx, ws, bus.Message{ID: "hb", Key: bus.HeartbeatKey}); err != nil {
+	if err := dev.Publish(ctx, ws, bus.Message{ID: "hb", Key: bus.HeartbeatKey("pi")}); err != nil {
 		t.Fatal(err)
 	}
 	select {

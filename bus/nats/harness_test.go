@@ -83,9 +83,9 @@ func embeddedConfig(dir string) embedded.Config {
 	}
 }
 
-func testAuthenticator(user, password string) (embedded.Principal, error) {
+func testAuthenticator(user, password string) (bus.Principal, error) {
 	if password != testPassword {
-		return embedded.Principal{}, errors.New("wrong password")
+		return bus.Principal{}, errors.New("wrong password")
 	}
 	var ws, device string
 	if n, _ := fmt.Sscanf(user, "device:%s", &ws); n == 1 {
@@ -95,9 +95,9 @@ func testAuthenticator(user, password string) (embedded.Principal, error) {
 				break
 			}
 		}
-		return embedded.Principal{Workspace: ws, Device: device}, nil
+		return bus.Principal{Role: bus.RoleDevice, Workspace: ws, Device: device}, nil
 	}
-	return embedded.Principal{Workspace: user, Queues: bustest.QueueNames}, nil
+	return bus.Principal{Role: bus.RoleServer, Workspace: user, Queues: bustest.QueueNames}, nil
 }
 
 // embeddedHarness runs the suite against s with real per-principal auth.
@@ -108,6 +108,9 @@ func embeddedHarness(s *embedded.Server) bustest.Harness {
 				t.Fatalf("the embedded harness opens principals of one workspace, not %v", wss)
 			}
 			return open(t, withUser(s.URL(), wss[0], testPassword), bus.Options{Name: t.Name()})
+		},
+		OpenDevice: func(t testing.TB, ws, device string) bus.Bus {
+			return open(t, withUser(s.URL(), "device:"+ws+":"+device, testPassword), bus.Options{Name: t.Name()})
 		},
 		Workspace: func(testing.TB) string { return testenv.RandomName("w") },
 		AckWait:   2 * time.Second,
@@ -186,11 +189,17 @@ func startProcess(t testing.TB) *process {
 	for range cap(p.pool) {
 		ws := testenv.RandomName("x")
 		p.pool <- ws
-		perms := embedded.Permissions(embedded.Principal{Workspace: ws, Queues: bustest.QueueNames})
-		users = append(users, map[string]any{"user": ws, "password": testPassword, "permissions": map[string]any{
-			"publish":   map[string]any{"allow": perms.Publish.Allow},
-			"subscribe": map[string]any{"allow": perms.Subscribe.Allow},
-		}})
+		principals := map[string]bus.Principal{ws: {Role: bus.RoleServer, Workspace: ws, Queues: bustest.QueueNames}}
+		for _, d := range bustest.Devices {
+			principals[deviceUser(ws, d)] = bus.Principal{Role: bus.RoleDevice, Workspace: ws, Device: d}
+		}
+		for user, pr := range principals {
+			perms := embedded.Permissions(pr, user)
+			users = append(users, map[string]any{"user": user, "password": testPassword, "permissions": map[string]any{
+				"publish":   map[string]any{"allow": perms.Publish.Allow},
+				"subscribe": map[string]any{"allow": perms.Subscribe.Allow},
+			}})
+		}
 	}
 	host, port, _ := net.SplitHostPort(p.addr)
 	var conf bytes.Buffer
@@ -283,6 +292,9 @@ func (p *process) harness() bustest.Harness {
 			}
 			return open(t, withUser(p.url(), wss[0], testPassword), bus.Options{Name: t.Name()})
 		},
+		OpenDevice: func(t testing.TB, ws, device string) bus.Bus {
+			return open(t, withUser(p.url(), deviceUser(ws, device), testPassword), bus.Options{Name: t.Name()})
+		},
 		Workspace: func(t testing.TB) string {
 			select {
 			case ws := <-p.pool:
@@ -295,3 +307,6 @@ func (p *process) harness() bustest.Harness {
 		AckWait: 2 * time.Second,
 	}
 }
+
+// deviceUser is the process's user name for a device of a pool workspace.
+func deviceUser(ws, device string) string { return ws + "-" + device }

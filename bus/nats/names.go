@@ -3,6 +3,8 @@ package nats
 import (
 	"strings"
 
+	natsgo "github.com/nats-io/nats.go"
+
 	"github.com/runlet/runlet/bus"
 )
 
@@ -55,4 +57,15 @@ func nameWord(s string) string {
 		b.WriteByte(hex[c&15])
 	}
 	return b.String()
+}
+
+// InboxPrefix is the reply-subject prefix of a connection as user: its own,
+// so that the broker can let it read its replies (JetStream API answers,
+// pulled messages, publish acks) and nobody else's. "" (no user) keeps
+// NATS's shared "_INBOX".
+func InboxPrefix(user string) string {
+	if user == "" {
+		return natsgo.InboxPrefix[:len(natsgo.InboxPrefix)-1]
+	}
+	return "_INBOX." + nameWord(user)
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	neturl "net/url"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +54,7 @@ type Bus struct {
 	declared map[string]declaredQueue  // by stream name, re-declared on reconnect
 	pending  map[*pendingCall]struct{} // calls a permission violation cancels
 	subs     map[closer]struct{}       // running subscriptions and consumers
+	certErr  string                    // the last refused certificate logged (tls.go)
 }
 
 type closer interface{ Close() error }
@@ -83,7 +85,8 @@ func Open(ctx context.Context, url string, opts bus.Options, extra ...natsgo.Opt
 	b.log = b.log.With("bus", Type)
 	b.stop, b.halt = context.WithCancel(context.Background())
 	b.setState(bus.Connecting)
-	nopts := append(b.natsOptions(opts), extra...)
+	nopts := append(b.natsOptions(opts), natsgo.CustomInboxPrefix(InboxPrefix(urlUser(url))))
+	nopts = append(nopts, extra...)
 	nc, err := connect(ctx, url, nopts, opts)
 	if err != nil {
 		b.halt()
@@ -112,6 +115,9 @@ func connect(ctx context.Context, url string, nopts []natsgo.Option, opts bus.Op
 		}
 		if authError(err) {
 			return nil, fmt.Errorf("%w: nats at %s: %v", bus.ErrAuth, redact(url), err)
+		}
+		if certError(err) {
+			return nil, fmt.Errorf("bus: nats: %s: %w", redact(url), err)
 		}
 		select {
 		case <-ctx.Done():
@@ -168,6 +174,8 @@ func (b *Bus) natsOptions(opts bus.Options) []natsgo.Option {
 		}),
 		natsgo.ClosedHandler(func(*natsgo.Conn) { b.setState(bus.Closed) }),
 		natsgo.ErrorHandler(b.asyncError),
+		natsgo.ReconnectErrHandler(b.reconnectFailed),
+		tlsConfig(opts.TLS),
 	}
 }
 
@@ -286,6 +294,20 @@ func (b *Bus) mapErr(op string, err error) error {
 		return fmt.Errorf("%w: nats: %s: %v", bus.ErrAuth, op, err)
 	}
 	return fmt.Errorf("bus: nats: %s: %w", op, err)
+}
+
+// urlUser is the user of the first server of url ("" without one).
+func urlUser(url string) string {
+	first, _, _ := strings.Cut(url, ",")
+	start, at := strings.Index(first, "://"), strings.LastIndex(first, "@")
+	if start < 0 || at < start {
+		return ""
+	}
+	user, _, _ := strings.Cut(first[start+3:at], ":")
+	if u, err := neturl.PathUnescape(user); err == nil {
+		return u
+	}
+	return user
 }
 
 // redact hides the password of a URL in messages.

@@ -180,7 +180,7 @@ func (d *Device) beat(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	return d.bus.Publish(ctx, d.ws, bus.Message{Key: bus.HeartbeatKey, Body: body})
+	return d.bus.Publish(ctx, d.ws, bus.Message{Key: bus.HeartbeatKey(d.name), Body: body})
 }
 
 // onDispatch acks a dispatch once it is taken, as the daemon acks once the

@@ -15,73 +15,57 @@ import (
 // password is a secret made at Start.
 const serverUser = "$runlet-server"
 
-// Principal is who a client is, as the Authenticator decides.
-type Principal struct {
-	// Workspace is the workspace the principal may use.
-	Workspace string
-	// Device, when set, lets the principal consume its own dispatch queue
-	// (bus.DispatchQueue(Device)) and declare, without creating, the
-	// status and telemetry queues it publishes to.
-	Device string
-	// Server principals may do everything in every workspace.
-	Server bool
-	// Queues names further queues of Workspace the principal may create,
-	// consume and delete. Trust matters here: a principal allowed to create
-	// a stream chooses its subjects, and could make it collect subjects of
-	// another workspace that no queue collects yet.
-	Queues []string
-}
-
 // Authenticator decides who a client is from its user and password; an
 // error refuses the connection.
-type Authenticator func(user, password string) (Principal, error)
+type Authenticator func(user, password string) (bus.Principal, error)
 
-// Permissions are the NATS permissions of p: nil (everything) for a
-// server; otherwise its workspace's subjects, replies on _INBOX, and the
-// JetStream API of the streams p may use, named one by one because a
-// stream name is one subject token and cannot be matched by prefix.
-func Permissions(p Principal) *server.Permissions {
-	if p.Server {
+// Permissions are the NATS permissions of p, connected as user, generated
+// from bus.PolicyFor(p) and nothing else: nil (everything) for a server of
+// every workspace; otherwise the subjects of the policy's keys in p's
+// workspace, replies on the user's own inbox prefix
+// (natsbus.InboxPrefix), and the JetStream API of the streams p may use,
+// named one by one because a stream name is one subject token and cannot
+// be matched by prefix. Nothing account-wide ($JS.API.INFO, stream
+// lists) is granted to anyone but a server of every workspace.
+func Permissions(p bus.Principal, user string) *server.Permissions {
+	pol := bus.PolicyFor(p)
+	if pol.All && p.Workspace == "" {
 		return nil
 	}
-	all := natsbus.Subject(p.Workspace, "#")
-	pub := []string{all, "$JS.API.INFO"}
-	if p.Device != "" {
-		pub = append(pub, consume(natsbus.StreamName(p.Workspace, bus.DispatchQueue(p.Device)))...)
-		for _, q := range []string{bus.StatusQueue, bus.TelemetryQueue} {
-			pub = append(pub, "$JS.API.STREAM.INFO."+natsbus.StreamName(p.Workspace, q))
-		}
+	ws := p.Workspace
+	var pub, sub []string
+	if pol.All {
+		all := natsbus.Subject(ws, "#")
+		pub, sub = []string{all}, []string{all}
 	}
-	for _, q := range p.Queues {
-		pub = append(pub, manage(natsbus.StreamName(p.Workspace, q))...)
+	for _, k := range pol.Publish {
+		pub = append(pub, natsbus.Subject(ws, k))
+	}
+	for _, k := range pol.Subscribe {
+		sub = append(sub, natsbus.Subject(ws, k))
+	}
+	for _, q := range pol.Consume {
+		pub = append(pub, consume(natsbus.StreamName(ws, q.Name))...)
+	}
+	for _, q := range pol.Read {
+		pub = append(pub, "$JS.API.STREAM.INFO."+natsbus.StreamName(ws, q))
+	}
+	for _, q := range pol.Manage {
+		pub = append(pub, manage(natsbus.StreamName(ws, q))...)
+	}
+	sub = append(sub, natsbus.InboxPrefix(user)+".>")
+	if len(pub) == 0 {
+		pub = []string{deny}
 	}
 	return &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: pub},
-		Subscribe: &server.SubjectPermission{Allow: []string{all, "_INBOX.>"}},
+		Subscribe: &server.SubjectPermission{Allow: sub},
 	}
 }
 
-// consume is what pulling from a stream through its durable consumer needs.
-func consume(stream string) []string {
-	return []string{
-		"$JS.API.STREAM.INFO." + stream,
-		"$JS.API.CONSUMER.CREATE." + stream + ".>",
-		"$JS.API.CONSUMER.INFO." + stream + ".>",
-		"$JS.API.CONSUMER.MSG.NEXT." + stream + ".>",
-		"$JS.ACK." + stream + ".>",
-	}
-}
-
-// manage adds creating, changing and deleting the stream.
-func manage(stream string) []string {
-	return append(consume(stream),
-		"$JS.API.STREAM.CREATE."+stream,
-		"$JS.API.STREAM.UPDATE."+stream,
-		"$JS.API.STREAM.DELETE."+stream,
-		"$JS.API.STREAM.PURGE."+stream,
-		"$JS.API.CONSUMER.DELETE."+stream+".>",
-	)
-}
+// deny is a subject no client uses: an allow list with it alone allows
+// nothing (an empty list would allow everything).
+const deny = "$RUNLET.NOTHING"
 
 // authenticator is the server's CustomClientAuthentication.
 type authenticator struct{ s *Server }
@@ -104,7 +88,7 @@ func (a *authenticator) Check(c server.ClientAuthentication) bool {
 		a.s.log.Info("refused a client", "user", o.Username, "remote", fmt.Sprint(c.RemoteAddress()), "err", err)
 		return false
 	}
-	c.RegisterUser(&server.User{Username: o.Username, Permissions: Permissions(p)})
+	c.RegisterUser(&server.User{Username: o.Username, Permissions: Permissions(p, o.Username)})
 	return true
 }
 
@@ -117,3 +101,25 @@ func (l *logger) Fatalf(f string, v ...any)  { l.l.Error(fmt.Sprintf(f, v...)) }
 func (l *logger) Errorf(f string, v ...any)  { l.l.Error(fmt.Sprintf(f, v...)) }
 func (l *logger) Debugf(f string, v ...any)  { l.l.Debug(fmt.Sprintf(f, v...)) }
 func (l *logger) Tracef(f string, v ...any)  { l.l.Debug(fmt.Sprintf(f, v...)) }
+
+// consume is what pulling from a stream through its durable consumer needs.
+func consume(stream string) []string {
+	return []string{
+		"$JS.API.STREAM.INFO." + stream,
+		"$JS.API.CONSUMER.CREATE." + stream + ".>",
+		"$JS.API.CONSUMER.INFO." + stream + ".>",
+		"$JS.API.CONSUMER.MSG.NEXT." + stream + ".>",
+		"$JS.ACK." + stream + ".>",
+	}
+}
+
+// manage adds creating, changing and deleting the stream.
+func manage(stream string) []string {
+	return append(consume(stream),
+		"$JS.API.STREAM.CREATE."+stream,
+		"$JS.API.STREAM.UPDATE."+stream,
+		"$JS.API.STREAM.DELETE."+stream,
+		"$JS.API.STREAM.PURGE."+stream,
+		"$JS.API.CONSUMER.DELETE."+stream+".>",
+	)
+}

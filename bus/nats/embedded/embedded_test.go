@@ -20,23 +20,28 @@ func TestRefusesOpenListenerWithoutAuthenticator(t *testing.T) {
 }
 
 func TestPermissions(t *testing.T) {
-	if p := embedded.Permissions(embedded.Principal{Server: true, Workspace: "acme"}); p != nil {
+	if p := embedded.Permissions(bus.Principal{Role: bus.RoleServer}, "srv"); p != nil {
 		t.Errorf("a server principal got restrictions: %+v", p)
 	}
-	p := embedded.Permissions(embedded.Principal{Workspace: "acme", Device: "pi"})
+	p := embedded.Permissions(bus.Principal{Role: bus.RoleDevice, Workspace: "acme", Device: "pi"}, "dev-1")
 	own := natsbus.StreamName("acme", bus.DispatchQueue("pi"))
-	for _, want := range []string{"ws.acme.>", "$JS.API.CONSUMER.MSG.NEXT." + own + ".>", "$JS.ACK." + own + ".>"} {
+	for _, want := range []string{"ws.acme.job.*.pi.status.v1", "ws.acme.daemon.pi.heartbeat.v1", "$JS.API.CONSUMER.MSG.NEXT." + own + ".>", "$JS.ACK." + own + ".>"} {
 		if !slices.Contains(p.Publish.Allow, want) {
 			t.Errorf("device may not publish to %s: %v", want, p.Publish.Allow)
 		}
 	}
 	for _, s := range p.Publish.Allow {
-		if s == ">" || s == "$JS.API.>" || slices.Contains([]string{"CREATE", "DELETE", "UPDATE"}, streamVerb(s)) {
-			t.Errorf("device may manage streams: %s", s)
+		if s == ">" || s == "$JS.API.>" || s == "$JS.API.INFO" || s == "ws.acme.>" || slices.Contains([]string{"CREATE", "DELETE", "UPDATE"}, streamVerb(s)) {
+			t.Errorf("device may manage streams or publish workspace-wide: %s", s)
 		}
 	}
-	if !slices.Equal(p.Subscribe.Allow, []string{"ws.acme.>", "_INBOX.>"}) {
-		t.Errorf("device subscriptions %v", p.Subscribe.Allow)
+	for _, s := range p.Subscribe.Allow {
+		if s == "_INBOX.>" || s == "ws.acme.>" || s == ">" {
+			t.Errorf("device may subscribe to %s: %v", s, p.Subscribe.Allow)
+		}
+	}
+	if !slices.Contains(p.Subscribe.Allow, natsbus.InboxPrefix("dev-1")+".>") {
+		t.Errorf("device may not read its own inbox: %v", p.Subscribe.Allow)
 	}
 }
 
