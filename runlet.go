@@ -69,6 +69,12 @@ const (
 	EFORBIDDEN      = "forbidden"
 	EUNAVAILABLE    = "unavailable"
 	ENOTIMPLEMENTED = "not_implemented"
+	// ETOOMANY: too many failed attempts (passwords, codes); wait, then
+	// try again.
+	ETOOMANY = "too_many_attempts"
+	// EFULL: a disk has no space left (see DiskFull); free space, then
+	// try again.
+	EFULL = "disk_full"
 )
 
 // Error is an application error: a code for programs and a message for the

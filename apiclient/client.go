@@ -346,6 +346,10 @@ func StatusCode(status int) string {
 		return runlet.EUNAVAILABLE
 	case http.StatusNotImplemented:
 		return runlet.ENOTIMPLEMENTED
+	case http.StatusTooManyRequests:
+		return runlet.ETOOMANY
+	case http.StatusInsufficientStorage:
+		return runlet.EFULL
 	}
 	return runlet.EINTERNAL
 }

@@ -91,10 +91,13 @@ type RunResponse struct {
 	Targets   []Target `json:"targets"`
 }
 
-// Target is one device of a run and the status it starts with.
+// Target is one device of a run and the status it starts with: Pending,
+// or Error when the server could not queue the job for the device (the
+// broker's disk is full, say), and then Reason says why.
 type Target struct {
 	Device string `json:"device"`
 	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // ExecutionFilter selects executions; empty fields match all.
@@ -135,6 +138,9 @@ type ErrorDetail struct {
 	Code    string          `json:"code"`
 	Message string          `json:"message"`
 	Details []jobspec.Error `json:"details,omitempty"`
+	// RetryAfter is, for too_many_attempts, the seconds to wait (also in
+	// the Retry-After header).
+	RetryAfter int `json:"retryAfter,omitempty"`
 }
 
 // OAuthErrorBody is RFC 8628 3.5's error response of POST /device/token.

@@ -4,8 +4,9 @@
 // (bus/nats, bus/amqp) implement Bus and pass the one contract suite in
 // bus/bustest.
 //
-// Everything is scoped to a workspace: on AMQP one durable topic exchange per
-// workspace, on NATS the subject prefix "ws.<workspace>.". Keys and patterns
+// Everything is scoped to a workspace: on AMQP two durable topic exchanges
+// per workspace (transient and durable), on NATS the subject prefixes
+// "ws.<workspace>." and "wsd.<workspace>.". Keys and patterns
 // are written the AMQP way: dot-separated words, "*" matches one word, "#"
 // (only as the last word) matches one or more words.
 package bus
@@ -137,8 +138,8 @@ func (s State) String() string {
 // change of State to Options.OnState.
 type Bus interface {
 	// Publish sends a transient message to every current subscriber of a
-	// matching pattern. Nobody listening is not an error. Messages published
-	// while the broker is away may be lost.
+	// matching pattern, and to no durable queue. Nobody listening is not an
+	// error. Messages published while the broker is away may be lost.
 	Publish(ctx context.Context, workspace string, m Message) error
 
 	// Subscribe delivers transient messages whose key matches pattern until
@@ -154,10 +155,13 @@ type Bus interface {
 	DeclareQueue(ctx context.Context, workspace string, q Queue) error
 
 	// PublishDurable stores a message in the queue whose pattern matches its
-	// key and returns once the broker has confirmed it. It returns
-	// ErrNoQueue when no declared queue matches, and an error the caller can
-	// retry when the broker is away or does not confirm before ctx is done;
-	// it never drops a message silently.
+	// key and returns once the broker has confirmed it; the current
+	// subscribers of a matching pattern then receive it too, as if it were
+	// published transiently once stored. It returns ErrNoQueue when no
+	// declared queue matches, even if a subscription does, ErrFull when the broker
+	// has no space left to store it, and an error the caller can retry
+	// when the broker is away or does not confirm before ctx is done; it
+	// never drops a message silently.
 	PublishDurable(ctx context.Context, workspace string, m Message) error
 
 	// Consume declares q and delivers its messages to h until the
@@ -190,6 +194,12 @@ type Options struct {
 	// OnState, when set, is called on every change of State, from the
 	// adapter's own goroutine; it must not block.
 	OnState func(State)
+	// OnRefused, when set, is called when the broker refuses the
+	// connection's credentials while it reconnects (the principal was
+	// revoked, or the broker cannot check credentials now). The adapter
+	// keeps trying; the caller decides whether to give up. It must not
+	// block.
+	OnRefused func(error)
 	// ReconnectWait is the first delay between reconnection attempts; it
 	// doubles up to MaxReconnectWait. Zero means 100ms and 5s.
 	ReconnectWait    time.Duration
@@ -213,4 +223,7 @@ var (
 	ErrAuth      = errors.New("bus: the broker refused the credentials")
 	ErrScheme    = errors.New("bus: unknown broker URL scheme (want nats://, amqp:// or amqps://)")
 	ErrTooLarge  = errors.New("bus: message body larger than the broker accepts")
+	// ErrFull: the broker refused to store a message or declare a queue
+	// for lack of disk space; it takes them again once space is freed.
+	ErrFull = errors.New("bus: the broker's disk is full")
 )

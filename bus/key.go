@@ -52,7 +52,6 @@ const (
 	AllHeartbeats Key = "daemon.*.heartbeat.v1"
 )
 
-
 // InputPatternForDevice matches the input of every execution on one device,
 // for the daemon that runs them.
 func InputPatternForDevice(device string) Key {

@@ -69,8 +69,8 @@ func TestDevicePolicy(t *testing.T) {
 	}{
 		{"#", false},
 		{"job.#", false},
-		{"job.e.#", false},            // would carry A's input
-		{DispatchKey("pi-a"), false},  // 1/2: A's scripts
+		{"job.e.#", false},           // would carry A's input
+		{DispatchKey("pi-a"), false}, // 1/2: A's scripts
 		{"device.*.dispatch.v1", false},
 		{InputKey("e", "pi-a"), false}, // 5: A's keystrokes
 		{"job.*.*.io.input.v1", false},

@@ -70,7 +70,7 @@ func (m *Main) activity(ctx context.Context, f apiclient.ExecutionFilter, asJSON
 	fmt.Fprintln(tw, "ID\tJOB\tDEVICE\tSTATUS\tSTARTED\tDURATION\tEXIT\tCLIENT")
 	for _, e := range execs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			e.ID, e.Job, e.Device, e.Status, started(e.Execution), duration(e.Execution), exitText(e.Execution), dash(e.Client))
+			safe(e.ID), safe(e.Job), safe(e.Device), safe(string(e.Status)), started(e.Execution), duration(e.Execution), safe(exitText(e.Execution)), dash(e.Client))
 	}
 	return tw.Flush()
 }

@@ -85,7 +85,7 @@ func (m *Main) chooseTarget(exec string, targets []store.Execution, device strin
 	tw := tabwriter.NewWriter(m.Stderr, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "DEVICE\tSTATUS")
 	for _, t := range targets {
-		fmt.Fprintf(tw, "%s\t%s\n", t.Device, t.Status)
+		fmt.Fprintf(tw, "%s\t%s\n", safe(t.Device), safe(string(t.Status)))
 	}
 	tw.Flush()
 	return "", runlet.Errorf(runlet.EINVALID, "execution %s runs on %d devices (%s): choose one with --device", exec, len(targets), strings.Join(names, ", "))

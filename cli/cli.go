@@ -7,6 +7,7 @@ package cli
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +31,9 @@ type Main struct {
 	Stderr io.Writer
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
+	// RootCAs are the authorities trusted for servers' certificates; nil
+	// means the system's (which honour SSL_CERT_FILE and SSL_CERT_DIR).
+	RootCAs *x509.CertPool
 
 	home string
 }
@@ -55,7 +59,7 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 	if errors.As(err, &exit) {
 		return exit.code
 	}
-	fmt.Fprintln(m.Stderr, "runlet: "+message(err))
+	fmt.Fprintln(m.Stderr, "runlet: "+runlet.SafeLines(message(err)))
 	if runlet.ErrorCode(err) == runlet.EINVALID {
 		return 2
 	}
@@ -107,6 +111,12 @@ func (m *Main) logger() *slog.Logger {
 type exitError struct{ code int }
 
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// safe is runlet.SafeText, for the text of other parties (a device, a
+// member, the server) that this command line prints: escaped, it cannot
+// drive the terminal. A job's own output is not theirs to escape and never
+// goes through it.
+func safe(s string) string { return runlet.SafeText(s) }
 
 // message is the sentence a person reads for err.
 func message(err error) string {

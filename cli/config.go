@@ -63,7 +63,7 @@ found, each with its file, line and field. It exits 1 when the file has errors.`
 				var errs jobspec.Errors
 				if errors.As(err, &errs) {
 					for _, e := range errs {
-						fmt.Fprintln(m.Stderr, e)
+						fmt.Fprintln(m.Stderr, safe(e.Error()))
 					}
 					fmt.Fprintf(m.Stderr, "%s: %d error(s)\n", file, len(errs))
 					return &exitError{code: 1}
@@ -97,11 +97,8 @@ func (m *Main) jobTable(jobs []*jobspec.Job) {
 		if j.Where == jobspec.WhereCustom {
 			where += ": " + strings.Join(j.WhereCustom, ",")
 		}
-		every := j.Every
-		if every == "" {
-			every = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", j.Name, where, every, j.Description)
+		// Any member may have written the job: its text is escaped.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", safe(j.Name), safe(where), dash(j.Every), safe(j.Description))
 	}
 	tw.Flush()
 }

@@ -85,7 +85,7 @@ func (m *Main) editLoop(ctx context.Context, client *apiclient.Client, path, ori
 			fmt.Fprintln(m.Stdout, "No changes.")
 			return nil, nil
 		case strings.TrimSpace(text) == "":
-			return nil, runlet.Errorf(runlet.EINVALID, "the file is empty: nothing saved (to remove every job, apply an empty file with 'runlet @config apply -f FILE')")
+			return nil, runlet.Errorf(runlet.EINVALID, "the file is empty: nothing saved (to remove every job, save it holding just {}, an empty map)")
 		case text == refused:
 			return nil, runlet.Errorf(runlet.EINVALID, "not saved: the file still has the errors listed at its top; your edits are in %s", path)
 		}
@@ -96,7 +96,7 @@ func (m *Main) editLoop(ctx context.Context, client *apiclient.Client, path, ori
 			return jobs, nil
 		case errors.As(err, &ve):
 			refused = text
-			fmt.Fprintf(m.Stderr, "runlet: the server refused the file: %s\n", firstLine(ve.Error()))
+			fmt.Fprintf(m.Stderr, "runlet: the server refused the file: %s\n", safe(firstLine(ve.Error())))
 			if err := os.WriteFile(path, []byte(errorHeader(ve)+text), 0o600); err != nil {
 				return nil, fmt.Errorf("write %s: %w", path, err)
 			}
@@ -133,7 +133,7 @@ func errorHeader(ve *apiclient.ValidationError) string {
 	var h strings.Builder
 	h.WriteString(headerMark + "the server refused this file; fix it and save, or quit without saving to give up:\n")
 	for _, p := range problems {
-		h.WriteString(headerMark + "  " + strings.ReplaceAll(p, "\n", " ") + "\n")
+		h.WriteString(headerMark + "  " + safe(strings.ReplaceAll(p, "\n", " ")) + "\n")
 	}
 	h.WriteString(headerMark + "(these lines are removed before saving)\n")
 	return h.String()

@@ -71,7 +71,7 @@ func (m *Main) configShowCommand() *cobra.Command {
 				if asJSON {
 					return m.printJSON(j)
 				}
-				fmt.Fprint(m.Stdout, jobSource(jobs.Source, j))
+				fmt.Fprint(m.Stdout, runlet.SafeLines(jobSource(jobs.Source, j)))
 				return nil
 			}
 			return runlet.Errorf(runlet.ENOTFOUND, "the workspace has no job %q (it has: %s)", args[0], jobNames(&jobspec.File{Jobs: jobs.Jobs}))
@@ -168,15 +168,15 @@ func (m *Main) jobErrors(file string, err error) error {
 	switch {
 	case errors.As(err, &local):
 		for _, e := range local {
-			fmt.Fprintln(m.Stderr, e)
+			fmt.Fprintln(m.Stderr, safe(e.Error()))
 		}
 		fmt.Fprintf(m.Stderr, "%s: %d error(s); nothing saved\n", file, len(local))
 	case errors.As(err, &ve):
 		for _, e := range ve.Details {
 			e.File = file
-			fmt.Fprintln(m.Stderr, &e)
+			fmt.Fprintln(m.Stderr, safe(e.Error()))
 		}
-		fmt.Fprintf(m.Stderr, "%s: the server refused it: %s\n", file, firstLine(ve.Error()))
+		fmt.Fprintf(m.Stderr, "%s: the server refused it: %s\n", file, safe(firstLine(ve.Error())))
 	default:
 		return err
 	}

@@ -64,7 +64,7 @@ func (m *Main) control(ctx context.Context, op, exec, device string, asJSON bool
 	}
 	where := "every device running it"
 	if device != "" {
-		where = device
+		where = safe(device)
 	}
 	fmt.Fprintf(m.Stdout, "Asked %s to %s execution %s.\n", where, op, exec)
 	return nil

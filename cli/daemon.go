@@ -39,6 +39,7 @@ each run and how busy this device is. It needs the device to be signed in
 				Parallel:    parallel,
 				Logger:      slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level})),
 				Version:     Version,
+				RootCAs:     m.RootCAs,
 			})
 			if err != nil {
 				return err

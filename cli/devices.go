@@ -54,17 +54,21 @@ func (m *Main) devices(ctx context.Context, asJSON bool) error {
 			online = "yes"
 			cpu, mem = fmt.Sprintf("%.0f%%", d.CPU), fmt.Sprintf("%.0f%%", d.Memory)
 		}
+		// The OS, arch and version come from the device's heartbeats:
+		// escaped, they cannot drive this terminal.
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n",
-			d.Name, online, dash(d.OS), dash(d.Arch), dash(d.Version), ago(now, d.LastSeen), cpu, mem, d.Running)
+			safe(d.Name), online, dash(d.OS), dash(d.Arch), dash(d.Version), ago(now, d.LastSeen), cpu, mem, d.Running)
 	}
 	return tw.Flush()
 }
 
+// dash is a table cell of other parties' text: escaped (runlet.SafeText),
+// "-" when empty.
 func dash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return safe(s)
 }
 
 // ago says how long before now t was, the way a person reads it.

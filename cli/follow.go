@@ -93,7 +93,7 @@ func (s *session) follow(ctx context.Context, v *viewer.Viewer, device string, o
 				return runlet.Execution{}, s.interrupted(device)
 			case rec != nil && err != nil:
 				if !rec.Started.IsZero() {
-					fmt.Fprintf(s.m.Stderr, "\r\nrunlet: the output of %s may be incomplete: %s did not send its end\r\n", device, device)
+					fmt.Fprintf(s.m.Stderr, "\r\nrunlet: the output of %s may be incomplete: %s did not send its end\r\n", safe(device), safe(device))
 				}
 				return *rec, nil
 			case err != nil:
@@ -118,7 +118,7 @@ func (s *session) follow(ctx context.Context, v *viewer.Viewer, device string, o
 // interrupted tells the person who stopped following (SIGINT, SIGTERM)
 // that the job goes on and how to rejoin it, and exits like a shell does.
 func (s *session) interrupted(device string) error {
-	fmt.Fprintf(s.m.Stderr, "\r\nrunlet: stopped following; execution %s goes on on %s: rejoin it with 'runlet attach %s --device %s'\r\n", s.exec, device, s.exec, device)
+	fmt.Fprintf(s.m.Stderr, "\r\nrunlet: stopped following; execution %s goes on on %s: rejoin it with 'runlet attach %s --device %s'\r\n", safe(s.exec), safe(device), safe(s.exec), safe(device))
 	return &exitError{code: 130}
 }
 

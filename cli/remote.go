@@ -13,6 +13,7 @@ import (
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/bus/connect"
 	"github.com/runlet/runlet/home"
+	"github.com/runlet/runlet/tlspin"
 )
 
 // brokerWait bounds how long a verb waits for the broker before saying so.
@@ -25,7 +26,7 @@ func (m *Main) signedIn() (*home.Credentials, *apiclient.Client, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return cred, m.apiClient(cred.Server, cred.Token), nil
+	return cred, m.deviceClient(cred), nil
 }
 
 func (m *Main) apiClient(server, token string) *apiclient.Client {
@@ -46,7 +47,10 @@ func (m *Main) openBus(ctx context.Context, cred *home.Credentials) (bus.Bus, er
 	}
 	ctx, cancel := context.WithTimeout(ctx, brokerWait)
 	defer cancel()
-	b, err := connect.Open(ctx, u, bus.Options{Name: "runlet-cli " + cred.Device, Logger: m.logger()})
+	b, err := connect.Open(ctx, u, bus.Options{Name: "runlet-cli " + cred.Device, Logger: m.logger(), TLS: tlspin.Config(cred.ServerFingerprint, m.RootCAs)})
+	if r := tlspin.Refusal(err); r != "" {
+		return nil, runlet.Errorf(runlet.EUNAUTHORIZED, "not connecting to the message broker %s: %s", cred.Broker, r)
+	}
 	if err != nil {
 		return nil, runlet.Errorf(runlet.EUNAVAILABLE, "cannot reach the message broker %s: %v", cred.Broker, err)
 	}

@@ -129,20 +129,25 @@ func (m *Main) warnOffline(ctx context.Context, client *apiclient.Client, target
 	}
 	for _, t := range targets {
 		if t.Status == string(runlet.StatusPending) && !online[t.Device] {
-			fmt.Fprintf(m.Stderr, "runlet: %s is offline: the job waits in its queue until it comes back or the job expires (Ctrl-C stops waiting here; the job stays queued)\n", t.Device)
+			fmt.Fprintf(m.Stderr, "runlet: %s is offline: the job waits in its queue until it comes back or the job expires (Ctrl-C stops waiting here; the job stays queued)\n", safe(t.Device))
 		}
 	}
 }
 
+// printDetached prints the run, then fails (notQueued) if the server
+// could not queue it for some target.
 func (m *Main) printDetached(run *apiclient.RunResponse, asJSON bool) error {
 	if asJSON {
-		return m.printJSON(run)
+		if err := m.printJSON(run); err != nil {
+			return err
+		}
+		return m.notQueued(run)
 	}
-	fmt.Fprintln(m.Stdout, run.Execution)
+	fmt.Fprintln(m.Stdout, safe(run.Execution))
 	for _, t := range run.Targets {
-		fmt.Fprintf(m.Stderr, "%s: %s\n", t.Device, t.Status)
+		fmt.Fprintf(m.Stderr, "%s: %s\n", safe(t.Device), safe(t.Status))
 	}
-	return nil
+	return m.notQueued(run)
 }
 
 // summarize prints how each target ended, on standard error so that the
@@ -156,7 +161,7 @@ func (m *Main) summarize(recs []runlet.Execution) {
 		case e.Status == runlet.StatusError:
 			how = "error: " + e.Reason
 		}
-		fmt.Fprintf(m.Stderr, "%s: %s (%s)\n", e.Device, e.Status, how)
+		fmt.Fprintf(m.Stderr, "%s: %s (%s)\n", safe(e.Device), safe(string(e.Status)), safe(how))
 	}
 }
 

@@ -43,6 +43,11 @@ with several, each line of output is shown after its device's name
 and runlet exits with the highest of their codes. A device that is offline
 runs the job when it comes back, unless the job expired meanwhile.
 
+With --detach runlet starts the job and leaves it running: it prints the
+execution id (with --json, the execution and each target's status) and
+exits 0, or 1 when the server could not queue the job for some or all of
+its devices (its disk is full, say); standard error says which and why.
+
 With --offline and -f FILE the job runs right here, without a server.`,
 		Example: `  runlet @run rpi-htop
   runlet @run backup --where all

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -36,9 +37,16 @@ broker in the data directory.
 On its first start it creates the workspace "default", the user
 admin@localhost (password from RUNLET_ADMIN_PASSWORD, or generated and
 printed once) and an enrollment token, printed and written to
-DATA/enroll-token, for 'runlet @signin --token'.`,
+DATA/enroll-token, for 'runlet @signin --token'.
+
+The API and the embedded broker serve TLS with --tls-cert and --tls-key.
+Without them, a server that listens beyond loopback makes a self-signed
+certificate (DATA/tls-cert.pem, DATA/tls-key.pem), prints its fingerprint
+once, and devices confirm it when they sign in; a server only this
+machine can reach serves plain HTTP.`,
 		Example: `  runlet server
-  runlet server --listen 0.0.0.0:8080 --public-url http://pi-hub.local:8080
+  runlet server --listen 0.0.0.0:8080 --public-url https://pi-hub.local:8080
+  runlet server --listen 0.0.0.0:443 --tls-cert /etc/runlet/cert.pem --tls-key /etc/runlet/key.pem
   runlet server --db postgres://runlet@localhost/runlet --broker amqp://runlet:secret@localhost/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -61,6 +69,9 @@ DATA/enroll-token, for 'runlet @signin --token'.`,
 	f.StringVar(&brokerListen, "broker-listen", env("RUNLET_BROKER_LISTEN", server.DefaultBrokerListen), "address of the embedded broker (env RUNLET_BROKER_LISTEN)")
 	f.StringVar(&cfg.BrokerPublicURL, "broker-public-url", env("RUNLET_BROKER_PUBLIC_URL", ""), "broker URL given to devices (env RUNLET_BROKER_PUBLIC_URL; default derived)")
 	f.StringVar(&cfg.RabbitMQAuthSecret, "rabbitmq-auth-secret", env("RUNLET_RABBITMQ_AUTH_SECRET", ""), "with an amqp:// broker, serve RabbitMQ's HTTP auth backend at /rabbitmq/SECRET/... to any caller instead of /rabbitmq/... to loopback only (env RUNLET_RABBITMQ_AUTH_SECRET)")
-	f.StringVar(&cfg.PublicURL, "public-url", env("RUNLET_PUBLIC_URL", ""), "URL devices and browsers reach the API at (env RUNLET_PUBLIC_URL; default http://LISTEN)")
+	f.StringVar(&cfg.PublicURL, "public-url", env("RUNLET_PUBLIC_URL", ""), "URL devices and browsers reach the API at (env RUNLET_PUBLIC_URL; default http://LISTEN, https:// with TLS)")
+	f.StringVar(&cfg.TLSCert, "tls-cert", env("RUNLET_TLS_CERT", ""), "PEM file of the certificate (and chain) the API and the embedded broker serve TLS with (env RUNLET_TLS_CERT; default: self-signed in DATA when listening beyond loopback)")
+	f.StringVar(&cfg.TLSKey, "tls-key", env("RUNLET_TLS_KEY", ""), "PEM file of the key of --tls-cert (env RUNLET_TLS_KEY)")
+	f.StringSliceVar(&cfg.TrustedProxies, "trusted-proxy", strings.FieldsFunc(env("RUNLET_TRUSTED_PROXIES", ""), func(r rune) bool { return r == ',' || r == ' ' }), "address or CIDR prefix of a reverse proxy whose X-Forwarded-For names the client, for the limits of sign-in; repeat or separate with commas (env RUNLET_TRUSTED_PROXIES; default none: the peer is the client)")
 	return cmd
 }

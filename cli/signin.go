@@ -19,7 +19,7 @@ import (
 )
 
 func (m *Main) signinCommand() *cobra.Command {
-	var server, name, token string
+	var server, name, token, fingerprint string
 	cmd := &cobra.Command{
 		Use:     "@signin --server URL [--name NAME] [--token TOKEN]",
 		Aliases: []string{"signin"},
@@ -38,29 +38,42 @@ and wrote to DATA/enroll-token) it signs in unattended, for scripts and
 provisioning.
 
 The device's name (default: this machine's host name) must be unique among
-the workspace's devices. Several homes on one machine are several devices.`,
+the workspace's devices. Several homes on one machine are several devices.
+
+When the server's certificate is not signed by an authority this machine
+trusts (the self-signed one 'runlet server' makes), runlet shows its
+SHA-256 fingerprint and asks to confirm it, as ssh does; unattended, pass
+the fingerprint the server printed with --fingerprint. The device then
+accepts that certificate only, for the API and the broker. When the
+server's certificate changes, run @signin again to confirm the new one.`,
 		Example: `  runlet @signin --server https://runlet.example.com
   runlet @signin --server http://10.0.0.2:8080 --name pi-1
-  runlet --home /var/lib/runlet/pi-2 @signin --server http://10.0.0.2:8080 --name pi-2 --token "$(cat enroll-token)"`,
+  runlet --home /var/lib/runlet/pi-2 @signin --server https://10.0.0.2:8080 --name pi-2 --token "$(cat enroll-token)" --fingerprint SHA256:...`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return m.signin(cmd.Context(), server, name, token)
+			return m.signin(cmd.Context(), server, name, token, fingerprint)
 		},
 	}
 	cmd.Flags().StringVar(&server, "server", m.getenv("RUNLET_SERVER"), "the server's URL (env RUNLET_SERVER)")
 	cmd.Flags().StringVar(&name, "name", "", "this device's name (default: the host name)")
 	cmd.Flags().StringVar(&token, "token", "", "sign in unattended with an enrollment token")
+	cmd.Flags().StringVar(&fingerprint, "fingerprint", "", "the SHA-256 fingerprint of the server's certificate to trust (SHA256:... as the server prints it), when no authority vouches for it")
 	return cmd
 }
 
-func (m *Main) signin(ctx context.Context, server, name, token string) error {
-	if server == "" {
-		return runlet.Errorf(runlet.EINVALID, "which server? give its URL with --server (or RUNLET_SERVER)")
-	}
+func (m *Main) signin(ctx context.Context, server, name, token, fingerprint string) error {
 	server = strings.TrimRight(server, "/")
 	dir := home.Dir(m.home)
 	if c, err := dir.Credentials(); err == nil {
+		if server == "" || server == c.Server {
+			if done, err := m.repin(ctx, dir, c, fingerprint); done {
+				return err
+			}
+		}
 		return runlet.Errorf(runlet.ECONFLICT, "this device is already signed in to %s as %q (home %s); run 'runlet @signout' first, or use another --home", c.Server, c.Device, m.home)
+	}
+	if server == "" {
+		return runlet.Errorf(runlet.EINVALID, "which server? give its URL with --server (or RUNLET_SERVER)")
 	}
 	if name == "" {
 		h, err := os.Hostname()
@@ -69,11 +82,13 @@ func (m *Main) signin(ctx context.Context, server, name, token string) error {
 		}
 		name = strings.ToLower(strings.Split(h, ".")[0])
 	}
+	pin, err := m.trustServer(ctx, server, fingerprint, "")
+	if err != nil {
+		return err
+	}
 	client := m.apiClient(server, "")
-	var (
-		cred *home.Credentials
-		err  error
-	)
+	client.HTTP = m.pinnedHTTP(pin)
+	var cred *home.Credentials
 	if token != "" {
 		cred, err = client.Enroll(ctx, apiclient.EnrollRequest{Token: token, Name: name, OS: runtime.GOOS, Arch: runtime.GOARCH, Version: Version})
 	} else {
@@ -85,6 +100,7 @@ func (m *Main) signin(ctx context.Context, server, name, token string) error {
 	if cred.Server == "" {
 		cred.Server = server
 	}
+	cred.ServerFingerprint = pin
 	if err := dir.SaveCredentials(cred); err != nil {
 		return err
 	}
@@ -92,7 +108,7 @@ func (m *Main) signin(ctx context.Context, server, name, token string) error {
 	if ws == "" {
 		ws = cred.Workspace
 	}
-	fmt.Fprintf(m.Stdout, "Signed in to workspace %q at %s as device %q.\n", ws, cred.Server, cred.Device)
+	fmt.Fprintf(m.Stdout, "Signed in to workspace %q at %s as device %q.\n", ws, safe(cred.Server), cred.Device)
 	fmt.Fprintf(m.Stdout, "Credentials saved in %s. Start 'runlet daemon' so that this device runs jobs.\n", dir.Path("credentials.json"))
 	return nil
 }
@@ -120,9 +136,9 @@ func (m *Main) deviceFlow(ctx context.Context, client *apiclient.Client, name st
 
 func (m *Main) showDeviceCode(code *apiclient.DeviceCodeResponse, name string) {
 	w := m.Stdout
-	fmt.Fprintf(w, "To sign in this device as %q, open\n\n    %s\n\nand enter the code\n\n    %s\n\n", name, code.VerificationURI, code.UserCode)
+	fmt.Fprintf(w, "To sign in this device as %q, open\n\n    %s\n\nand enter the code\n\n    %s\n\n", name, safe(code.VerificationURI), safe(code.UserCode))
 	if u := code.VerificationURIComplete; u != "" && len(u) < 1000 {
-		fmt.Fprintf(w, "or scan this QR code, which opens %s:\n\n", u)
+		fmt.Fprintf(w, "or scan this QR code, which opens %s:\n\n", safe(u))
 		qrterminal.GenerateHalfBlock(u, qrterminal.L, w)
 		fmt.Fprintln(w)
 	}

@@ -50,6 +50,6 @@ func (m *Main) signout(ctx context.Context) error {
 	if serverErr != nil {
 		return runlet.Errorf(runlet.EUNAVAILABLE, "forgot the credentials of %q here, but could not revoke the device on %s (%s): revoke it there when the server is back", cred.Device, cred.Server, message(serverErr))
 	}
-	fmt.Fprintf(m.Stdout, "Signed out: device %q is revoked on %s and its credentials are gone.\n", cred.Device, cred.Server)
+	fmt.Fprintf(m.Stdout, "Signed out: device %q is revoked on %s and its credentials are gone.\n", cred.Device, safe(cred.Server))
 	return nil
 }

@@ -84,7 +84,7 @@ func (m *Main) up(ctx context.Context, listen, brokerListen, data, name string) 
 	if err != nil {
 		return err
 	}
-	d, err := daemon.New(daemon.Config{Home: dir, Credentials: creds, Logger: logger, Version: Version})
+	d, err := daemon.New(daemon.Config{Home: dir, Credentials: creds, Logger: logger, Version: Version, RootCAs: m.RootCAs})
 	if err != nil {
 		return err
 	}
@@ -93,10 +93,10 @@ func (m *Main) up(ctx context.Context, listen, brokerListen, data, name string) 
 Runlet is up.
   API and web:   %s
   this device:   %s (home %s)
-  other devices: runlet @signin --server %s --token %s --name NAME
+  other devices: %s
 
 Stop with Ctrl-C.
-`, srv.URL(), creds.Device, dir, srv.URL(), token)
+`, srv.URL(), creds.Device, dir, srv.SigninCommand(token))
 	err = d.Run(ctx)
 	if errors.Is(err, context.Canceled) {
 		err = nil
@@ -107,8 +107,10 @@ Stop with Ctrl-C.
 // upCredentials signs this machine in to srv with the server's enrollment
 // token, unless the home already holds credentials for that server.
 func (m *Main) upCredentials(ctx context.Context, srv *server.Server, dir home.Dir, name string) (*home.Credentials, error) {
-	if c, err := dir.Credentials(); err == nil && c.Server == srv.URL() {
-		if _, err := apiclient.FromCredentials(c).Whoami(ctx); err == nil {
+	// The server is this process: its certificate needs no confirming.
+	pin := srv.Fingerprint()
+	if c, err := dir.Credentials(); err == nil && c.Server == srv.URL() && c.ServerFingerprint == pin {
+		if _, err := m.deviceClient(c).Whoami(ctx); err == nil {
 			return c, nil
 		}
 	}
@@ -116,7 +118,9 @@ func (m *Main) upCredentials(ctx context.Context, srv *server.Server, dir home.D
 	if err != nil {
 		return nil, err
 	}
-	c, err := apiclient.New(srv.URL(), "").Enroll(ctx, apiclient.EnrollRequest{
+	client := m.apiClient(srv.URL(), "")
+	client.HTTP = m.pinnedHTTP(pin)
+	c, err := client.Enroll(ctx, apiclient.EnrollRequest{
 		Token: token, Name: name, OS: runtime.GOOS, Arch: runtime.GOARCH, Version: Version,
 	})
 	if runlet.ErrorCode(err) == runlet.ECONFLICT {
@@ -125,6 +129,7 @@ func (m *Main) upCredentials(ctx context.Context, srv *server.Server, dir home.D
 	if err != nil {
 		return nil, fmt.Errorf("sign this machine in: %w", err)
 	}
+	c.ServerFingerprint = pin
 	if err := dir.SaveCredentials(c); err != nil {
 		return nil, err
 	}

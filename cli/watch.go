@@ -169,6 +169,7 @@ func (p *prefixer) flush(device string) error {
 
 func (p *prefixer) line(device string, text []byte) error {
 	text = bytes.TrimSuffix(text, []byte("\r"))
-	_, err := fmt.Fprintf(p.out, "%-*s | %s\n", p.width, device, text)
+	// The device name is escaped; the job's own output is not.
+	_, err := fmt.Fprintf(p.out, "%-*s | %s\n", p.width, safe(device), text)
 	return err
 }

@@ -72,6 +72,7 @@ type Daemon struct {
 	ctx     context.Context
 	wg      sync.WaitGroup
 	replays chan struct{} // one token per replay running
+	refused chan struct{} // the broker refused the credentials (revoked.go)
 
 	mu    sync.Mutex
 	execs map[string]*tracked
@@ -112,6 +113,7 @@ func New(cfg Config) (*Daemon, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Daemon{
+		refused: make(chan struct{}, 1),
 		cfg:     cfg,
 		creds:   creds,
 		log:     cfg.Logger.With("device", creds.Device),
@@ -204,8 +206,18 @@ func (d *Daemon) serve(ctx context.Context) error {
 		d.heartbeat(ctx)
 	}()
 	d.log.Info("daemon running", "workspace", d.ws, "parallel", d.cfg.Parallel)
-	<-ctx.Done()
-	return nil
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.refused:
+			if d.revoked(ctx) {
+				d.log.Error("stopping: the server revoked this device's credentials")
+				return errSignedOut
+			}
+			d.log.Warn("the broker refused this device's credentials, but the server still accepts them; retrying")
+		}
+	}
 }
 
 // connect opens the broker connection unless the Config gave one.
@@ -228,6 +240,7 @@ func (d *Daemon) connect(ctx context.Context) error {
 		OnState: func(s bus.State) {
 			d.log.Info("broker connection", "state", s.String())
 		},
+		OnRefused: d.refusedByBroker,
 	})
 	if errors.Is(err, bus.ErrAuth) {
 		return runlet.Errorf(runlet.EUNAUTHORIZED, "the broker %s refused this device's credentials (revoked?); sign in again: %v", d.creds.Broker, err)

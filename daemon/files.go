@@ -4,12 +4,23 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/runlet/runlet"
 )
 
 // writeFileSync writes b to path atomically and durably: a temporary file,
 // fsynced, renamed over path, and the directory fsynced, so that after a
-// crash path holds either the old content or b.
+// crash path holds either the old content or b. A full disk is named as
+// such (runlet.EFULL), so that the log says what to free.
 func writeFileSync(path string, b []byte) error {
+	err := writeAtomic(path, b)
+	if runlet.IsDiskFull(err) {
+		return runlet.DiskFull("the daemon's state in "+filepath.Dir(path), err)
+	}
+	return err
+}
+
+func writeAtomic(path string, b []byte) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".tmp-*")
 	if err != nil {

@@ -221,12 +221,27 @@ func TestBrowserUI(t *testing.T) {
 	p.waitTerm("pi-2", "Exited with code:")
 	p.waitVisible(`[data-pane="pi-2"][data-status=Error] [data-ended-by=stopped]`) // a stopped run ends as Error
 
-	// Kill a job with the Kill button: SIGKILL, said in the exit line and the badge.
+	// Kill and Kill all ask first, saying what happens, with Cancel on the
+	// keyboard; Cancel leaves the job running.
 	killed, _ := f.detach("mac", "forever", "pi-2")
 	p.open("/executions/" + killed)
 	p.waitTerm("pi-2", "working")
 	p.waitVisible(`[data-pane="pi-2"][data-status=Running]`)
+	p.click(`[data-kill-all]`)
+	p.waitJS("Kill all to ask, naming the job and pi-2, with Cancel focused", confirmJS("Kill forever on every device?", "SIGKILL", "(pi-2)"))
+	p.do("answer with Enter, on Cancel", chromedp.KeyEvent("\r"))
+	p.waitJS("the dialog to close", `!document.querySelector('dialog')`)
 	p.click(`[data-kill="pi-2"]`)
+	p.waitJS("Kill to ask, naming the job and pi-2, with Cancel focused", confirmJS("Kill forever on pi-2?", "SIGKILL at once"))
+	p.click(`dialog [data-cancel]`)
+	p.waitJS("the dialog to close", `!document.querySelector('dialog')`)
+	p.evalTrue(`!document.querySelector('[data-pane="pi-2"] [data-kill]').disabled`)
+	if e, _ := f.execution(killed, "pi-2"); e.Status != "Running" || e.Killed {
+		t.Errorf("after Kill and Kill all were cancelled, the execution is %+v, want still Running and not killed", e)
+	}
+	// Kill, confirmed: SIGKILL, said in the exit line and the badge.
+	p.click(`[data-kill="pi-2"]`)
+	p.click(`dialog [data-confirm]`)
 	p.waitTerm("pi-2", "(killed by SIGKILL)")
 	p.waitVisible(`[data-pane="pi-2"][data-status=Error] [data-ended-by=killed][data-signal=SIGKILL]`)
 	p.waitVisible(`[data-kill-all]:disabled`) // nothing left to kill
@@ -308,6 +323,15 @@ func TestBrowserUI(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`form[data-form=invite] button[type=submit]`)))
 	ada.waitVisible(`header.top [data-user="ada@example.com"]`)
 	ada.waitVisible(`[data-job=deploy]`)
+
+	// Removing Ada asks first; Cancel keeps her a member (after a reload
+	// too: nothing was sent).
+	p.click(`[data-remove-member="ada@example.com"]`)
+	p.waitJS("Remove to ask, naming Ada, with Cancel focused", confirmJS("Remove ada@example.com?", "loses access"))
+	p.click(`dialog [data-cancel]`)
+	p.waitJS("the dialog to close", `!document.querySelector('dialog')`)
+	p.open("/settings")
+	p.waitVisible(`[data-member="ada@example.com"] [data-remove-member]`)
 
 	// The admin removes Ada: she is gone from the list, and her next
 	// request in her own browser sends her to the sign-in page.
@@ -556,6 +580,18 @@ func (p *page) waitJS(what, expr string) {
 }
 
 // termJS is the expression of device's terminal on the execution page.
+// confirmJS is true while a confirmation dialog is open with title, its
+// text holding each of says, and its Cancel button focused.
+func confirmJS(title string, says ...string) string {
+	t, _ := json.Marshal(title)
+	s, _ := json.Marshal(says)
+	return fmt.Sprintf(`(() => {
+		const d = document.querySelector('dialog[open]');
+		return !!d && d.querySelector('h2').textContent === %s && %s.every((x) => d.textContent.includes(x)) &&
+			document.activeElement === d.querySelector('[data-cancel]');
+	})()`, t, s)
+}
+
 func termJS(device string) string {
 	q, _ := json.Marshal(device)
 	return fmt.Sprintf(`(window.runlet && window.runlet.terminals.get(%s))`, q)

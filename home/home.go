@@ -32,6 +32,12 @@ type Credentials struct {
 	Broker         string `json:"broker"`
 	BrokerUser     string `json:"brokerUser"`
 	BrokerPassword string `json:"brokerPassword"`
+	// ServerFingerprint is the fingerprint of the server's certificate
+	// (tlspin) that this device confirmed at sign-in because no authority
+	// it trusts vouches for it; "" when none was needed. The API and the
+	// embedded broker must present that certificate (or one an authority
+	// vouches for) ever after. The CLI sets it, never the server.
+	ServerFingerprint string `json:"serverFingerprint,omitempty"`
 }
 
 // Dir is a device's home directory.

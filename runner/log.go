@@ -10,6 +10,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/runlet/runlet"
 )
 
 // The execution log file, version 1. It starts with the 8 bytes of logMagic
@@ -57,11 +59,11 @@ type LogWriter struct {
 func CreateLog(path string) (*LogWriter, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("create log: %w", err)
+		return nil, diskFull(path, fmt.Errorf("create log: %w", err))
 	}
 	if _, err := f.WriteString(logMagic); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("write log %s: %w", path, err)
+		return nil, diskFull(path, fmt.Errorf("write log %s: %w", path, err))
 	}
 	return &LogWriter{path: path, f: f, end: int64(len(logMagic))}, nil
 }
@@ -79,7 +81,12 @@ func (w *LogWriter) WriteFrame(fr Frame) error {
 	}
 	w.buf = appendRecord(w.buf[:0], fr)
 	if _, err := w.f.Write(w.buf); err != nil {
-		return fmt.Errorf("write log %s: %w", w.path, err)
+		// Cut a partial record off (a full disk), so that a frame written
+		// later, the exit line, follows the last whole one.
+		if w.f.Truncate(off) == nil {
+			_, _ = w.f.Seek(off, io.SeekStart)
+		}
+		return diskFull(w.path, fmt.Errorf("write log %s: %w", w.path, err))
 	}
 	w.mu.Lock()
 	w.offsets = append(w.offsets, off)
@@ -220,4 +227,22 @@ func (l *LogReader) Close() error {
 		return nil
 	}
 	return l.closer.Close()
+}
+
+// diskFull names a full disk in err, an error writing the log at path, so
+// that the execution's reason says what to free.
+func diskFull(path string, err error) error {
+	if runlet.IsDiskFull(err) {
+		return runlet.DiskFull("the execution log at "+path, err)
+	}
+	return err
+}
+
+// cannotRecord is the reason of an execution whose output cannot be
+// written to its log.
+func cannotRecord(err error) string {
+	if runlet.ErrorCode(err) == runlet.EFULL {
+		return "cannot record the output: " + runlet.ErrorMessage(err)
+	}
+	return fmt.Sprintf("cannot record the output: %v", err)
 }

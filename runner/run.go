@@ -62,7 +62,7 @@ func (e *Execution) execute() {
 func (e *Execution) play() result {
 	log, err := CreateLog(e.r.logPath(e.id))
 	if err != nil {
-		return result{reason: fmt.Sprintf("cannot record the output: %v", err)}
+		return result{reason: cannotRecord(err)}
 	}
 	e.mu.Lock()
 	e.log = log
@@ -83,7 +83,7 @@ func (e *Execution) play() result {
 		argv = append(defaultEntrypoint(), script)
 	}
 	if err := e.publish([]byte("λ " + commandLine(argv) + "\r\n")); err != nil {
-		return result{reason: fmt.Sprintf("cannot record the output: %v", err)}
+		return result{reason: cannotRecord(err)}
 	}
 	if reason := checkDir(e.spec.Cwd); reason != "" {
 		return e.unstarted(reason)
@@ -158,7 +158,7 @@ func (e *Execution) follow(term *pty.Terminal) result {
 		n, err := term.Read(buf)
 		if n > 0 {
 			if perr := e.publish(bytes.Clone(buf[:n])); perr != nil {
-				reason = fmt.Sprintf("cannot record the output: %v", perr)
+				reason = cannotRecord(perr)
 				_ = term.Signal(pty.Kill)
 				break
 			}

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"html/template"
 	"net/http"
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/store"
 )
 
 // approvalPage is the minimal sign-in approval page of RFC 8628, for
@@ -49,16 +51,17 @@ func (s *Server) handleApprovalForm(w http.ResponseWriter, r *http.Request) {
 		s.renderApproval(w, http.StatusBadRequest, approvalData{Error: "The form could not be read."})
 		return
 	}
-	ctx := r.Context()
+	ctx, source := r.Context(), s.source(r)
 	d := approvalData{Code: normalizeUserCode(r.PostForm.Get("code")), Email: r.PostForm.Get("email")}
-	c, err := s.db.DeviceCodeByUserCode(ctx, d.Code)
+	c, err := s.lookUpUserCode(ctx, source, d.Code)
 	if err != nil {
-		d.Error = "This code is unknown or expired: start the sign-in on the device again."
+		d.Error = runlet.ErrorMessage(err)
+		setRetryAfter(w, err)
 		s.renderApproval(w, statusOf(err), d)
 		return
 	}
 	d.Device = c.DeviceName
-	u, _, err := s.checkUser(ctx, d.Email, r.PostForm.Get("password"))
+	u, _, err := s.checkUser(ctx, source, d.Email, r.PostForm.Get("password"))
 	if err == nil {
 		// Devices sign in to the default workspace this round; the user
 		// must belong to it.
@@ -69,6 +72,7 @@ func (s *Server) handleApprovalForm(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		d.Error = runlet.ErrorMessage(err)
+		setRetryAfter(w, err)
 		s.renderApproval(w, statusOf(err), d)
 		return
 	}
@@ -105,10 +109,7 @@ func statusOf(err error) int {
 // knowing the code is what lets one see it.
 func (s *Server) handleGetApproval(w http.ResponseWriter, r *http.Request) {
 	code := normalizeUserCode(r.URL.Query().Get("code"))
-	c, err := s.db.DeviceCodeByUserCode(r.Context(), code)
-	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
-		err = errUnknownCode
-	}
+	c, err := s.lookUpUserCode(r.Context(), s.source(r), code)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -117,6 +118,21 @@ func (s *Server) handleGetApproval(w http.ResponseWriter, r *http.Request) {
 }
 
 var errUnknownCode = runlet.Errorf(runlet.ENOTFOUND, "This code is unknown or expired: start the sign-in on the device again.")
+
+// lookUpUserCode finds the unexpired device code with the user code, a
+// guess counted against the source address; errUnknownCode if none.
+func (s *Server) lookUpUserCode(ctx context.Context, source, code string) (store.DeviceCode, error) {
+	if err := s.beginGuess(source); err != nil {
+		return store.DeviceCode{}, err
+	}
+	c, err := s.db.DeviceCodeByUserCode(ctx, code)
+	unknown := runlet.ErrorCode(err) == runlet.ENOTFOUND
+	s.endGuess(ctx, source, unknown)
+	if unknown {
+		err = errUnknownCode
+	}
+	return c, err
+}
 
 // handlePostApproval is POST /device/approval: the signed-in user approves
 // or denies; an approved device joins the user's workspace.
@@ -133,10 +149,7 @@ func (s *Server) handlePostApproval(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	code := normalizeUserCode(req.Code)
-	dc, err := s.db.DeviceCodeByUserCode(ctx, code)
-	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
-		err = errUnknownCode
-	}
+	dc, err := s.lookUpUserCode(ctx, s.source(r), code)
 	if err != nil {
 		s.error(w, r, err)
 		return

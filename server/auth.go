@@ -9,7 +9,7 @@ import (
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/apiclient"
-	"github.com/runlet/runlet/bus/nats/embedded"
+	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/store"
 )
 
@@ -105,7 +105,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	u, ws, err := s.checkUser(r.Context(), req.Email, req.Password)
+	u, ws, err := s.checkUser(r.Context(), s.source(r), req.Email, req.Password)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -129,17 +129,13 @@ func (s *Server) newSessionToken(ctx context.Context, u store.User, ws store.Wor
 
 var errLogin = runlet.Errorf(runlet.EUNAUTHORIZED, "Wrong email or password.")
 
-// checkUser verifies a password and returns the user with the workspace
-// of their first membership.
-func (s *Server) checkUser(ctx context.Context, email, password string) (store.User, store.Workspace, error) {
-	u, err := s.db.UserByEmail(ctx, strings.TrimSpace(email))
-	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
-		return u, store.Workspace{}, errLogin
-	} else if err != nil {
+// checkUser verifies a password from the source address, under the limits
+// of sign-in (throttle.go), and returns the user with the workspace of
+// their first membership.
+func (s *Server) checkUser(ctx context.Context, source, email, password string) (store.User, store.Workspace, error) {
+	u, err := s.verifyUser(ctx, source, strings.TrimSpace(email), password)
+	if err != nil {
 		return u, store.Workspace{}, err
-	}
-	if !checkPassword(u.PasswordHash, password) {
-		return u, store.Workspace{}, errLogin
 	}
 	ms, err := s.db.ListUserMemberships(ctx, u.ID)
 	if err != nil {
@@ -165,19 +161,19 @@ func (s *Server) handleWhoami(w http.ResponseWriter, r *http.Request) {
 
 // brokerAuth is the embedded broker's Authenticator: user = device ID,
 // password = the device's API token.
-func (s *Server) brokerAuth(user, password string) (embedded.Principal, error) {
+func (s *Server) brokerAuth(user, password string) (bus.Principal, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	t, err := s.db.TokenByHash(ctx, store.HashSecret(password))
 	if err != nil {
-		return embedded.Principal{}, errors.New("unknown, revoked or expired token")
+		return bus.Principal{}, errors.New("unknown, revoked or expired token")
 	}
 	if t.Kind != store.TokenDevice || t.Subject != user {
-		return embedded.Principal{}, errors.New("not this device's token")
+		return bus.Principal{}, errors.New("not this device's token")
 	}
 	d, err := s.db.Device(ctx, t.Workspace, t.Subject)
 	if err != nil || d.Revoked {
-		return embedded.Principal{}, errors.New("revoked device")
+		return bus.Principal{}, errors.New("revoked device")
 	}
-	return embedded.Principal{Workspace: t.Workspace, Device: d.Name}, nil
+	return bus.Principal{Role: bus.RoleDevice, Workspace: t.Workspace, Device: d.Name}, nil
 }

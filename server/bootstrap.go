@@ -88,8 +88,13 @@ func (s *Server) ensureEnrollToken(ctx context.Context) error {
 // newSecret returns prefix and 26 random letters and digits.
 func newSecret(prefix string) string { return prefix + strings.ToLower(rand.Text()) }
 
+// passwordCost is the bcrypt cost of password hashes (and of the dummy
+// hash of throttle.go). The tests lower it (export_test.go): under -race
+// one bcrypt of the default cost takes a second.
+var passwordCost = bcrypt.DefaultCost
+
 func hashPassword(p string) (string, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(p), bcrypt.DefaultCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(p), passwordCost)
 	if err != nil {
 		return "", fmt.Errorf("hash the password: %w", err)
 	}

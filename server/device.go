@@ -13,6 +13,7 @@ import (
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/store"
+	"github.com/runlet/runlet/wire"
 )
 
 // userCodeAlphabet has no vowels (no words) and no look-alikes.
@@ -56,6 +57,12 @@ func checkDeviceName(name string) error {
 		}
 	}
 	return nil
+}
+
+// checkDeviceInfo refuses the OS, arch or version of an enrolling device
+// when its heartbeats would be refused for them.
+func checkDeviceInfo(req apiclient.EnrollRequest) error {
+	return wire.Heartbeat{OS: req.OS, Arch: req.Arch, Version: req.Version}.Check()
 }
 
 func nameTaken(name string) error {
@@ -121,9 +128,17 @@ func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	ctx := r.Context()
+	ctx, source := r.Context(), s.source(r)
+	// A guess of device codes is answered 429, as slow_down: a client
+	// that knows RFC 8628 waits, and keeps polling.
+	if err := s.beginGuess(source); err != nil {
+		setRetryAfter(w, err)
+		writeJSON(w, http.StatusTooManyRequests, apiclient.OAuthErrorBody{Error: apiclient.SlowDown, Description: runlet.ErrorMessage(err)})
+		return
+	}
 	hash := store.HashSecret(req.DeviceCode)
 	c, err := s.db.PollDeviceCode(ctx, hash)
+	s.endGuess(ctx, source, runlet.ErrorCode(err) == runlet.ENOTFOUND)
 	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
 		oauthError(w, "invalid_grant", "Unknown device code: start the sign-in again.")
 		return
@@ -168,8 +183,13 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	ctx := r.Context()
+	ctx, source := r.Context(), s.source(r)
+	if err := s.beginGuess(source); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	t, err := s.db.TokenByHash(ctx, store.HashSecret(strings.TrimSpace(req.Token)))
+	s.endGuess(ctx, source, runlet.ErrorCode(err) == runlet.ENOTFOUND || (err == nil && t.Kind != store.TokenEnrollment))
 	if err != nil || t.Kind != store.TokenEnrollment {
 		if err == nil || runlet.ErrorCode(err) == runlet.ENOTFOUND {
 			err = runlet.Errorf(runlet.EUNAUTHORIZED, "The enrollment token is unknown, revoked or expired (the server keeps it in DATA/%s).", EnrollTokenFile)
@@ -189,6 +209,9 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 // token (also its broker password) and its dispatch queue.
 func (s *Server) createDevice(ctx context.Context, wsID string, req apiclient.EnrollRequest) (*home.Credentials, error) {
 	if err := s.checkNameFree(ctx, wsID, req.Name); err != nil {
+		return nil, err
+	}
+	if err := checkDeviceInfo(req); err != nil {
 		return nil, err
 	}
 	ws, err := s.db.Workspace(ctx, wsID)
@@ -235,6 +258,9 @@ func (s *Server) handleSignout(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	// After the answer: the device's own request must not be cut off
+	// before it hears that it is signed out.
+	defer s.revokedDevice(*c.Device)
 	if err := s.bus.DeleteQueue(ctx, c.Workspace.ID, bus.DispatchQueue(c.Device.Name)); err != nil {
 		s.log.Warn("could not delete a signed-out device's queue", "device", c.Device.Name, "err", err)
 	}

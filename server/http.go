@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/apiclient"
@@ -104,6 +105,19 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 	})
 }
 
+// DefaultReadTimeout is Config.ReadTimeout's default.
+const DefaultReadTimeout = 30 * time.Second
+
+// readTimeout is the http.Server's ReadTimeout. net/http clears the
+// connection's deadline when a handler hijacks it, so the terminal
+// WebSocket (which coder/websocket hijacks) outlives it.
+func (s *Server) readTimeout() time.Duration {
+	if s.cfg.ReadTimeout > 0 {
+		return s.cfg.ReadTimeout
+	}
+	return DefaultReadTimeout
+}
+
 var errTooLarge = &runlet.Error{Code: runlet.EINVALID, Message: fmt.Sprintf("The request body is larger than the %d bytes allowed.", MaxBody)}
 
 // statuses is the one place runlet error codes become HTTP statuses.
@@ -116,11 +130,14 @@ var statuses = map[string]int{
 	runlet.EUNAVAILABLE:    http.StatusServiceUnavailable,
 	runlet.ENOTIMPLEMENTED: http.StatusNotImplemented,
 	runlet.EINTERNAL:       http.StatusInternalServerError,
+	runlet.ETOOMANY:        http.StatusTooManyRequests,
+	runlet.EFULL:           http.StatusInsufficientStorage,
 }
 
 // error answers err as {"error": {code, message, details}}, logging only
-// internal errors (the others are the caller's to read).
+// internal errors and full disks (the others are the caller's to read).
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	err = s.diskFull(err)
 	var tooLarge *http.MaxBytesError
 	if errors.Is(err, errTooLarge) || errors.As(err, &tooLarge) {
 		writeJSON(w, http.StatusRequestEntityTooLarge, apiclient.ErrorBody{Error: apiclient.ErrorDetail{Code: runlet.EINVALID, Message: errTooLarge.Message}})
@@ -131,10 +148,13 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if code == runlet.EINTERNAL {
+	switch code {
+	case runlet.EINTERNAL:
 		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	case runlet.EFULL: // the operator's to fix
+		s.log.Error("disk full", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	d := apiclient.ErrorDetail{Code: code, Message: runlet.ErrorMessage(err)}
+	d := apiclient.ErrorDetail{Code: code, Message: runlet.ErrorMessage(err), RetryAfter: setRetryAfter(w, err)}
 	var jerrs jobspec.Errors
 	if errors.As(err, &jerrs) {
 		for _, e := range jerrs {
@@ -151,9 +171,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
+// readBody reads r's body. One that breaks off or comes too slowly (past
+// Config.ReadTimeout) is the client's fault, 400, not an internal error;
+// one too large stays an *http.MaxBytesError, 413.
+func readBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(r.Body)
+	var tooLarge *http.MaxBytesError
+	if err != nil && !errors.As(err, &tooLarge) {
+		return nil, runlet.Errorf(runlet.EINVALID, "The request body did not arrive whole: %v.", err)
+	}
+	return b, err
+}
+
 // decode reads a JSON body into v.
 func decode(r *http.Request, v any) error {
-	b, err := io.ReadAll(r.Body)
+	b, err := readBody(r)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -59,7 +58,7 @@ func (s *Server) handleGetJobs(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handlePutJobs(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
-	src, err := io.ReadAll(r.Body)
+	src, err := readBody(r)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -71,12 +70,14 @@ func (s *Server) handlePutJobs(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	f := &jobspec.File{Name: jobsFile, Source: src}
-	if len(bytes.TrimSpace(src)) > 0 {
-		if f, err = jobspec.Parse(jobsFile, src); err != nil {
-			s.error(w, r, err)
-			return
-		}
+	if noJobFile(src) {
+		s.error(w, r, errNoJobFile)
+		return
+	}
+	f, err := jobspec.Parse(jobsFile, src)
+	if err != nil {
+		s.error(w, r, err)
+		return
 	}
 	version, err := s.db.PutJobs(r.Context(), c.Workspace.ID, src, expect)
 	if runlet.ErrorCode(err) == runlet.ECONFLICT {
@@ -88,6 +89,23 @@ func (s *Server) handlePutJobs(w http.ResponseWriter, r *http.Request) {
 	}
 	s.publishEvent(c.Workspace.ID, wire.Event{Type: wire.EventJobs, Version: version})
 	writeJSON(w, http.StatusOK, apiclient.Jobs{Source: string(src), Version: version, Jobs: jobsOf(f)})
+}
+
+// errNoJobFile refuses a PUT that would delete every job by accident (an
+// empty body, a client that lost its file): deleting them all takes {}.
+var errNoJobFile = runlet.Errorf(runlet.EINVALID, "The job file is empty (or only comments): nothing saved. To delete every job, save a file holding just {} (an empty map).")
+
+// noJobFile reports whether src holds no YAML value: nothing, blanks,
+// comments, or null.
+func noJobFile(src []byte) bool {
+	if len(bytes.TrimSpace(src)) == 0 {
+		return true // tabs too, which YAML would call a syntax error
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(src, &doc) != nil {
+		return false // not YAML: the parser says what is wrong
+	}
+	return len(doc.Content) == 0 || doc.Content[0].Tag == "!!null"
 }
 
 func (s *Server) handleDeleteJob(w http.ResponseWriter, r *http.Request) {

@@ -39,15 +39,21 @@ func startRabbitServer(t *testing.T) *testServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	node := testenv.RabbitMQNode(t, "http://"+ln.Addr().String()+server.RabbitMQAuthPrefix)
-	u, err := url.Parse(node)
+	node := testenv.StartRabbitMQNode(t, "http://"+ln.Addr().String()+server.RabbitMQAuthPrefix)
+	u, err := url.Parse(node.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	u.User = url.UserPassword("runlet", rabbitServerPassword)
 	db := testenv.Postgres(t)
+	m, err := url.Parse(node.Management)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.User = u.User
 	return startServer(t, func(c *server.Config) {
 		c.Listener, c.DB, c.Broker, c.AdminPassword = ln, db, u.String(), "admin-password"
+		c.RabbitMQManagement = m.String()
 	})
 }
 

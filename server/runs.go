@@ -54,14 +54,16 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	if req.Size != nil {
 		d.Size = *req.Size
 	}
-	statuses, err := s.dispatch(ctx, c.Workspace.ID, targets, d)
+	runs, err := s.dispatch(ctx, c.Workspace.ID, targets, d)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
+	// A target the broker refused is in Error already, with its reason:
+	// the run exists (its id is in the answer), the caller decides.
 	out := apiclient.RunResponse{Execution: d.Execution}
-	for i, dev := range targets {
-		out.Targets = append(out.Targets, apiclient.Target{Device: dev, Status: string(statuses[i])})
+	for _, e := range runs {
+		out.Targets = append(out.Targets, apiclient.Target{Device: e.Device, Status: string(e.Status), Reason: e.Reason})
 	}
 	s.log.Info("run", "workspace", c.Workspace.Name, "job", job.Name, "execution", d.Execution, "client", d.Client, "targets", len(targets))
 	writeJSON(w, http.StatusCreated, out)
@@ -74,8 +76,8 @@ const dispatchParallel = 64
 
 // dispatch records every target Pending, in one transaction, then queues
 // their Dispatch durably, dispatchParallel at a time, and returns each
-// target's status.
-func (s *Server) dispatch(ctx context.Context, ws string, devices []string, d wire.Dispatch) ([]runlet.Status, error) {
+// target's record: Pending, or Error when the broker refused it.
+func (s *Server) dispatch(ctx context.Context, ws string, devices []string, d wire.Dispatch) ([]runlet.Execution, error) {
 	es := make([]*store.Execution, len(devices))
 	for i, device := range devices {
 		es[i] = &store.Execution{Workspace: ws, Expires: d.Expires, Execution: runlet.Execution{
@@ -89,7 +91,8 @@ func (s *Server) dispatch(ctx context.Context, ws string, devices []string, d wi
 	if err != nil {
 		return nil, err
 	}
-	statuses := make([]runlet.Status, len(es))
+	s.checkBrokerStore()
+	runs := make([]runlet.Execution, len(es))
 	errs := make([]error, len(es))
 	slots := make(chan struct{}, dispatchParallel)
 	var wg sync.WaitGroup
@@ -97,7 +100,7 @@ func (s *Server) dispatch(ctx context.Context, ws string, devices []string, d wi
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			statuses[i], errs[i] = s.queue(ctx, e, body)
+			runs[i], errs[i] = s.queue(ctx, e, body)
 		})
 	}
 	wg.Wait()
@@ -106,13 +109,13 @@ func (s *Server) dispatch(ctx context.Context, ws string, devices []string, d wi
 			return nil, err
 		}
 	}
-	return statuses, nil
+	return runs, nil
 }
 
-// queue publishes the dispatch of e to its device's durable queue. A
-// broker that refuses ends the target as Error at once, so nothing waits
-// for a message that was never sent.
-func (s *Server) queue(ctx context.Context, e *store.Execution, body []byte) (runlet.Status, error) {
+// queue publishes the dispatch of e to its device's durable queue and
+// returns e's record. A broker that refuses ends the target as Error at
+// once, so nothing waits for a message that was never sent.
+func (s *Server) queue(ctx context.Context, e *store.Execution, body []byte) (runlet.Execution, error) {
 	ws, device := e.Workspace, e.Device
 	m := bus.Message{ID: e.ID + "/" + device + "/dispatch", Key: bus.DispatchKey(device), Body: body, ExpiresAt: e.Expires}
 	// The queue exists since the device signed in (or the server started):
@@ -126,17 +129,21 @@ func (s *Server) queue(ctx context.Context, e *store.Execution, body []byte) (ru
 		}
 	}
 	if err != nil {
+		reason := "the broker did not take the execution: " + err.Error()
+		if full := s.diskFull(err); runlet.ErrorCode(full) == runlet.EFULL {
+			err, reason = full, runlet.ErrorMessage(full)
+		}
 		s.log.Warn("dispatch failed", "execution", e.ID, "device", device, "err", err)
 		u, _, uerr := s.db.UpdateExecutionStatus(ctx, ws, e.ID, device, store.StatusUpdate{
-			Status: runlet.StatusError, ExitCode: -1, Reason: "the broker did not take the execution: " + err.Error()})
+			Status: runlet.StatusError, ExitCode: -1, Reason: reason})
 		if uerr != nil {
-			return "", uerr
+			return runlet.Execution{}, uerr
 		}
 		s.publishEvent(ws, wire.Event{Type: wire.EventExecution, Execution: &u.Execution})
-		return u.Status, nil
+		return u.Execution, nil
 	}
 	s.publishEvent(ws, wire.Event{Type: wire.EventExecution, Execution: &e.Execution})
-	return runlet.StatusPending, nil
+	return e.Execution, nil
 }
 
 // resolveTargets applies R-JOB-2: the request's where/on, else the job's.

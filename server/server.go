@@ -7,6 +7,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/runlet/runlet/bus"
+	amqpbus "github.com/runlet/runlet/bus/amqp"
 	busconnect "github.com/runlet/runlet/bus/connect"
 	"github.com/runlet/runlet/bus/nats/embedded"
 	"github.com/runlet/runlet/store"
@@ -72,13 +74,23 @@ type Config struct {
 	// only) to /rabbitmq/SECRET/... (any caller that knows it); see
 	// rabbitmq_auth.go.
 	RabbitMQAuthSecret string
+	// RabbitMQManagement is the management API of an amqp:// Broker, with
+	// credentials of an administrator, used to close the connections of
+	// revoked devices; "" derives it from Broker (its host and
+	// credentials, port 15672).
+	RabbitMQManagement string
 	// BrokerPublicURL is the broker URL handed to devices; "" derives it
 	// (the embedded broker's port on PublicURL's host, or Broker without
 	// its credentials).
 	BrokerPublicURL string
 	// PublicURL is how devices and browsers reach the API; "" means
-	// http://LISTEN with the bound port.
+	// http://LISTEN (https:// with TLS) with the bound port.
 	PublicURL string
+	// TLSCert and TLSKey are the PEM files of the certificate (with its
+	// chain) and key the API and the embedded broker serve TLS with. ""
+	// means a self-signed certificate in DataDir for whichever of them
+	// listens beyond loopback, and plaintext for one on loopback (tls.go).
+	TLSCert, TLSKey string
 	// AdminPassword is the first start's admin password; "" generates one.
 	AdminPassword string
 	// SweepInterval is how often expired executions and device codes are
@@ -93,6 +105,11 @@ type Config struct {
 	// reconnects with from=), so that it holds up neither the bus nor the
 	// other viewers. 0 means 1024.
 	TerminalQueue int
+	// ReadTimeout bounds how long a client may take to send a request,
+	// headers and body, so that slow clients cannot hold sockets forever
+	// (the headers get at most 10 s of it); an open terminal WebSocket is
+	// not bound by it. 0 means 30 s.
+	ReadTimeout time.Duration
 	// Logger receives the log; nil means slog.Default().
 	Logger *slog.Logger
 	// Out receives the lines printed once for the operator (admin
@@ -100,6 +117,10 @@ type Config struct {
 	Out io.Writer
 	// Now is the clock (also given to the store); nil means time.Now.
 	Now func() time.Time
+	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes)
+	// whose X-Forwarded-For names the client that the limits of sign-in
+	// count; none by default, when the peer's address is the client's.
+	TrustedProxies []string
 }
 
 // Server is a running Runlet server.
@@ -118,8 +139,23 @@ type Server struct {
 	csrfKey   []byte // of the X-CSRF-Token of browser sessions (session.go)
 	defaultWS store.Workspace
 
+	// signin holds the limits of sign-in (throttle.go).
+	signin *signinGuard
+
 	presence *presence
-	rabbit   *rabbitAuth // nil unless the broker is RabbitMQ
+	rabbit   *rabbitAuth  // nil unless the broker is RabbitMQ
+	cutter   brokerCutter // closes a revoked device's broker connections
+	revMu    sync.Mutex
+	revCh    chan struct{} // closed at each revocation (revoke.go)
+	// cert is what the API and the embedded broker serve TLS with, when
+	// apiTLS and brokerTLS say they do; fingerprint is its tlspin
+	// fingerprint, and pinHint says no authority vouches for it (tls.go).
+	cert        *tls.Certificate
+	fingerprint string
+	pinHint     bool
+	apiTLS      bool
+	brokerTLS   bool
+
 	ready    atomic.Bool // the API answers once the bus and bootstrap are done
 	wsMu     sync.Mutex
 	attached map[string][]bus.Subscription // workspace id → its consumers
@@ -139,6 +175,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultListen
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("server: give both the TLS certificate and its key (--tls-cert and --tls-key), or neither")
 	}
 	if cfg.DB == "" {
 		cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "runlet.db")
@@ -167,8 +206,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, attached: map[string][]bus.Subscription{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, attached: map[string][]bus.Subscription{}, revCh: make(chan struct{})}
 	s.presence = newPresence()
+	var err error
+	if s.signin, err = newSigninGuard(cfg); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -199,9 +242,12 @@ func (s *Server) Start(ctx context.Context) (err error) {
 			return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
 		}
 	}
-	s.publicURL = strings.TrimRight(s.cfg.PublicURL, "/")
+	if err := s.setupTLS(); err != nil {
+		return err
+	}
+	s.publicURL = s.httpsPublicURL(strings.TrimRight(s.cfg.PublicURL, "/"))
 	if s.publicURL == "" {
-		s.publicURL = "http://" + dialable(s.ln.Addr().String())
+		s.publicURL = s.scheme() + "://" + dialable(s.ln.Addr().String())
 	}
 	if isAMQP(s.cfg.Broker) {
 		if s.rabbit, err = newRabbitAuth(s, s.cfg.Broker, s.cfg.RabbitMQAuthSecret); err != nil {
@@ -211,11 +257,11 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	// Serve before connecting to the broker: RabbitMQ asks this server
 	// whether the server's own connection may log in. The API answers 503
 	// until ready.
-	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: min(10*time.Second, s.readTimeout()), ReadTimeout: s.readTimeout(), IdleTimeout: 2 * time.Minute, ErrorLog: httpErrorLog(s.log), TLSConfig: s.tlsConfig(s.apiTLS)}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "err", err)
 		}
 	}()
@@ -253,11 +299,21 @@ func (s *Server) openBus(ctx context.Context) error {
 		if s.brokerURL == "" {
 			s.brokerURL = stripUserinfo(s.cfg.Broker)
 		}
+		if s.rabbit != nil {
+			m := s.cfg.RabbitMQManagement
+			if m == "" {
+				if m, err = amqpbus.ManagementURL(s.cfg.Broker); err != nil {
+					return err
+				}
+			}
+			s.cutter = rabbitCutter{m: amqpbus.Management{URL: m}, vhost: s.rabbit.vhost}
+		}
 		return nil
 	}
 	ns, err := embedded.Start(embedded.Config{
 		Dir:           filepath.Join(s.cfg.DataDir, "nats"),
 		Addr:          s.cfg.BrokerListen,
+		TLS:           s.tlsConfig(s.brokerTLS),
 		Authenticator: s.brokerAuth,
 		Logger:        s.log,
 	})
@@ -265,6 +321,7 @@ func (s *Server) openBus(ctx context.Context) error {
 		return fmt.Errorf("start the embedded broker: %w", err)
 	}
 	s.nats = ns
+	s.cutter = natsCutter{ns}
 	b, err := ns.Bus(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to the embedded broker: %w", err)
@@ -274,7 +331,11 @@ func (s *Server) openBus(ctx context.Context) error {
 	if s.brokerURL == "" {
 		_, port, _ := net.SplitHostPort(ns.Addr())
 		u, _ := url.Parse(s.publicURL)
-		s.brokerURL = "nats://" + net.JoinHostPort(u.Hostname(), port)
+		scheme := "nats"
+		if s.brokerTLS {
+			scheme = "tls"
+		}
+		s.brokerURL = scheme + "://" + net.JoinHostPort(u.Hostname(), port)
 	}
 	return nil
 }

@@ -219,7 +219,7 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	u, ws, err := s.checkUser(r.Context(), req.Email, req.Password)
+	u, ws, err := s.checkUser(r.Context(), s.source(r), req.Email, req.Password)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -248,6 +248,7 @@ func (s *Server) handleDeleteSession(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	s.revoked()
 	http.SetCookie(w, s.sessionCookie("", time.Time{}))
 	w.WriteHeader(http.StatusNoContent)
 }

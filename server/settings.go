@@ -70,6 +70,10 @@ func (s *Server) handlePatchWorkspace(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	if err := runlet.CheckText("The workspace name", strings.TrimSpace(req.Name), maxWorkspaceName); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	ws, err := s.db.RenameWorkspace(r.Context(), callerOf(r).Workspace.ID, req.Name)
 	if err != nil {
 		s.error(w, r, err)
@@ -115,6 +119,10 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) {
 	role := store.Role(req.Role)
 	if role == "" {
 		role = store.RoleMember
+	}
+	if err := runlet.CheckText("The email address", email, maxEmail); err != nil {
+		s.error(w, r, err)
+		return
 	}
 	switch {
 	case !strings.Contains(email, "@") || strings.ContainsAny(email, " \t\r\n"):
@@ -192,6 +200,7 @@ func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	s.revoked()
 	s.log.Info("member removed", "workspace", c.Workspace.Name, "user", id, "by", c.User.Email)
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -208,8 +217,17 @@ func (s *Server) handleAcceptInvite(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	ctx := r.Context()
+	if err := runlet.CheckText("The name", strings.TrimSpace(req.Name), maxUserName); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ctx, source := r.Context(), s.source(r)
+	if err := s.beginGuess(source); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	t, err := s.db.TokenByHash(ctx, store.HashSecret(strings.TrimSpace(req.Token)))
+	s.endGuess(ctx, source, runlet.ErrorCode(err) == runlet.ENOTFOUND || (err == nil && t.Kind != store.TokenInvite))
 	if runlet.ErrorCode(err) == runlet.ENOTFOUND || (err == nil && t.Kind != store.TokenInvite) {
 		err = runlet.Errorf(runlet.ENOTFOUND, "This invitation is unknown, used or expired: ask an admin for a new one.")
 	}
@@ -274,9 +292,8 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	// 403, not 401: the session is fine, and the UI must not sign out.
-	if !checkPassword(u.PasswordHash, req.Current) {
-		s.error(w, r, runlet.Errorf(runlet.EFORBIDDEN, "The current password is wrong."))
+	if err := s.checkCurrentPassword(ctx, s.source(r), u, req.Current); err != nil {
+		s.error(w, r, err)
 		return
 	}
 	if err := checkNewPassword(req.New); err != nil {
@@ -293,6 +310,7 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := s.revokeOtherSessions(ctx, u.ID, c.Token.ID)
+	s.revoked()
 	if err != nil {
 		s.error(w, r, fmt.Errorf("the password is changed, but the user's other sessions could not all be signed out: %w", err))
 		return
@@ -403,7 +421,7 @@ func (s *Server) handleCreateEnrollmentToken(w http.ResponseWriter, r *http.Requ
 	s.log.Info("enrollment token created", "workspace", c.Workspace.Name, "id", t.ID, "by", c.User.Email)
 	writeJSON(w, http.StatusCreated, apiclient.NewEnrollmentToken{
 		ID: t.ID, Token: secret, Expires: t.Expires,
-		Command: "runlet @signin --server " + s.publicURL + " --token " + secret + " --name NAME",
+		Command: s.SigninCommand(secret),
 	})
 }
 
@@ -433,6 +451,7 @@ func (s *Server) handleRevokeEnrollmentToken(w http.ResponseWriter, r *http.Requ
 		s.error(w, r, err)
 		return
 	}
+	s.revoked()
 	if boot := s.bootstrapEnrollToken(); boot != "" && string(store.HashSecret(boot)) == string(found.Hash) {
 		if err := os.Remove(filepath.Join(s.cfg.DataDir, EnrollTokenFile)); err != nil {
 			s.log.Warn("could not delete the revoked enrollment token's file", "err", err)

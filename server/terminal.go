@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -142,6 +143,15 @@ func (t *terminal) run(ctx context.Context, from uint64) {
 		defer close(pinged)
 		t.pingLoop(ctx)
 	}()
+	var revoked atomic.Bool
+	guarded := make(chan struct{})
+	go func() {
+		defer close(guarded)
+		if t.guard(ctx) {
+			revoked.Store(true)
+			cancel()
+		}
+	}()
 
 	next := from
 	for f := range queue {
@@ -158,6 +168,9 @@ func (t *terminal) run(ctx context.Context, from uint64) {
 	}
 	<-followed
 	switch {
+	case revoked.Load():
+		t.s.log.Info("closing a terminal WebSocket: its credentials were revoked", "execution", t.exec, "device", t.device)
+		_ = t.conn.Close(websocket.StatusPolicyViolation, "signed out: these credentials were revoked")
 	case ctx.Err() != nil:
 		// The browser left, a write failed or the server stops.
 		if t.s.ctx.Err() != nil {
@@ -178,6 +191,29 @@ func (t *terminal) run(ctx context.Context, from uint64) {
 	cancel()
 	<-read
 	<-pinged
+	<-guarded
+}
+
+// guard re-checks the socket's credentials at every revocation in this
+// process and every CutWithin (revocations by other replicas) until ctx
+// ends; it reports true when they were revoked.
+func (t *terminal) guard(ctx context.Context) bool {
+	tick := time.NewTicker(CutWithin)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.s.revocations():
+		case <-tick.C:
+		}
+		c, cancel := context.WithTimeout(ctx, CutWithin)
+		err := t.s.stillValid(c, t.c)
+		cancel()
+		if errors.Is(err, errRevoked) {
+			return true
+		}
+	}
 }
 
 func (t *terminal) write(ctx context.Context, typ websocket.MessageType, b []byte) error {

@@ -184,3 +184,30 @@ type StatusUpdate struct {
 	Signal   string
 	Reason   string
 }
+
+// AuditKind says what an audit event records.
+type AuditKind string
+
+const (
+	// AuditAccountLocked: failed passwords for one account (an email, known
+	// or not) started a lockout.
+	AuditAccountLocked AuditKind = "account_locked"
+	// AuditAddressLocked: failed passwords from one source address started
+	// a lockout.
+	AuditAddressLocked AuditKind = "address_locked"
+	// AuditGuessesLocked: unknown device codes, user codes or tokens from
+	// one source address started a lockout.
+	AuditGuessesLocked AuditKind = "guesses_locked"
+)
+
+// AuditEvent is one security event kept for the operator.
+type AuditEvent struct {
+	ID        string    `json:"id"`
+	Workspace string    `json:"workspace,omitempty"` // empty for server-wide events
+	Kind      AuditKind `json:"kind"`
+	Subject   string    `json:"subject,omitempty"` // what it is about: an email, an address
+	User      string    `json:"user,omitempty"`    // the user ID, when the subject is a known user
+	Source    string    `json:"source,omitempty"`  // the address of the client that caused it
+	Detail    string    `json:"detail,omitempty"`  // a sentence for people
+	Time      time.Time `json:"time"`
+}

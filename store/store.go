@@ -1,9 +1,9 @@
 // Package store is the relational database of a Runlet server (R-SRV-2):
 // workspaces, users, memberships, devices, tokens, device codes, the job set
-// of each workspace and executions. It holds the records and the Store
-// interface the server uses; the dialects (store/sqlite, store/postgres)
-// implement it and all pass the contract suite in store/storetest. Job output
-// is never stored here.
+// of each workspace, executions and the audit log. It holds the records and
+// the Store interface the server uses; the dialects (store/sqlite,
+// store/postgres) implement it and all pass the contract suite in
+// store/storetest. Job output is never stored here.
 package store
 
 import (
@@ -28,9 +28,15 @@ type Store interface {
 	DeviceCodes
 	Jobs
 	Executions
+	Audit
 
 	// Ping reports whether the database answers, for /readyz.
 	Ping(ctx context.Context) error
+	// DiskFull returns err, an error of this store, as an EFULL error
+	// naming the database when it means the database's disk is full, and
+	// err itself otherwise. Any write may fail so; the server asks here
+	// where it answers, rather than each method mapping its errors.
+	DiskFull(err error) error
 	// Close releases the database.
 	Close() error
 }
@@ -218,6 +224,19 @@ type Executions interface {
 	// ExpireExecutions ends as Error every Pending run, in any workspace,
 	// whose expiry is at or before Now, and returns them.
 	ExpireExecutions(ctx context.Context) ([]Execution, error)
+}
+
+// Audit keeps the security events an operator must be able to read later:
+// accounts and addresses locked out after failed sign-ins.
+type Audit interface {
+	// AddAudit stores e, setting e.ID when empty and e.Time when zero.
+	// EINVALID: no kind. ENOTFOUND: no such workspace.
+	AddAudit(ctx context.Context, e *AuditEvent) error
+	// ListAudit returns the newest limit events of the workspace, or of
+	// every workspace and none when workspace is "", newest first; a limit
+	// of 0 means DefaultLimit and more than MaxLimit means MaxLimit.
+	// EINVALID: a negative limit.
+	ListAudit(ctx context.Context, workspace string, limit int) ([]AuditEvent, error)
 }
 
 // NewID returns a random identifier of 26 lowercase letters and digits, safe

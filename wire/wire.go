@@ -112,6 +112,24 @@ type Heartbeat struct {
 	Interval time.Duration `json:"interval"`
 }
 
+// MaxHeartbeatText bounds each text field of a heartbeat, in characters.
+const MaxHeartbeatText = 64
+
+// Check refuses a heartbeat whose text fields (Device, OS, Arch, Version)
+// hold control characters or are longer than MaxHeartbeatText: any device
+// writes them, and people read them in 'runlet devices' and the web UI.
+func (h Heartbeat) Check() error {
+	for _, f := range []struct{ name, value string }{
+		{"The device name", h.Device}, {"The device's OS", h.OS},
+		{"The device's arch", h.Arch}, {"The device's version", h.Version},
+	} {
+		if err := runlet.CheckText(f.name, f.value, MaxHeartbeatText); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // EventType says what changed in a workspace.
 type EventType string
 

@@ -122,6 +122,9 @@ func (b *Bus) reconnect() (*amqp.Connection, chan *amqp.Error) {
 		wait = min(2*wait, b.opts.MaxReconnectWait)
 		conn, closed, err := b.dial(b.ctx)
 		if err != nil {
+			if errors.Is(err, bus.ErrAuth) && b.opts.OnRefused != nil && b.ctx.Err() == nil {
+				b.opts.OnRefused(err)
+			}
 			if b.ctx.Err() == nil {
 				b.log.Info("reconnect failed", "attempt", attempt, "err", err, "next", wait)
 			}

@@ -153,7 +153,7 @@ func (b *Bus) declareQueue(conn *amqp.Connection, ws string, q bus.Queue) error 
 			// Queues declared before the durable exchange existed are
 			// bound to the transient one, where they would get the
 			// transient copies too. Unbinding what is not bound is a no-op.
-			return nil
+			return ch.QueueUnbind(name, string(q.Pattern), ExchangeName(ws), nil)
 		})
 	}
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 func testDurableNeedsQueue(t *testing.T, h Harness) {
 	t.Run("NoQueueDespiteSubscriber", func(t *testing.T) { testNoQueueDespiteSubscriber(t, h) })
 	t.Run("SubscriberSeesDurable", func(t *testing.T) { testSubscriberSeesDurable(t, h) })
+	t.Run("TransientNotStored", func(t *testing.T) { testTransientNotStored(t, h) })
 }
 
 // testNoQueueDespiteSubscriber: a transient subscriber is not a durable
@@ -66,5 +67,26 @@ func testSubscriberSeesDurable(t *testing.T, h Harness) {
 	dr.waitN(t, n)
 	if got := distinct(dr.Messages()); len(got) != n || dr.Len() != n {
 		t.Errorf("queue got %d deliveries of %d distinct messages, want %d once each", dr.Len(), len(got), n)
+	}
+}
+
+// testTransientNotStored: a transient publish does not land in a durable
+// queue whose pattern matches its key; it is for subscribers only.
+func testTransientNotStored(t *testing.T, h Harness) {
+	ws := h.Workspace(t)
+	pub := h.Open(t, ws)
+	q := bus.Queue{Name: QueueNames[0], Pattern: "job.*.*.status.v1", AckWait: h.AckWait}
+	declare(t, pub, ws, q)
+	sub := newRecorder()
+	subscribe(t, h.Open(t, ws), ws, q.Pattern, sub)
+	publish(t, pub, ws, msg(bus.StatusKey("e1", "d1"), "transient"))
+	publishDurable(t, pub, ws, msg(bus.StatusKey("e1", "d1"), "durable"))
+	sub.waitN(t, 2)
+	// Stored, the transient message would come first, before the durable.
+	dr := newRecorder()
+	consume(t, h.Open(t, ws), ws, q, dr.AckDeliver(t))
+	dr.waitID(t, "durable")
+	if hasID(dr.Messages(), "transient") {
+		t.Errorf("a transient message was stored in a durable queue: %v", ids(dr.Messages()))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -84,9 +85,16 @@ type consumer struct {
 func (c *consumer) ensure(ctx context.Context) error {
 	gc, done := c.b.guard(ctx, apiFor(c.stream))
 	defer done()
-	_, err := c.b.js.Stream(gc, c.stream)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
+	s, err := c.b.js.Stream(gc, c.stream)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
 		err = c.b.declare(ctx, c.ws, c.q)
+	case err == nil && !slices.Equal(s.CachedInfo().Config.Subjects, streamConfig(c.ws, c.q).Subjects):
+		// A stream of an older layout collecting the transient subjects:
+		// its declarer moves it; a consumer not allowed to still consumes.
+		if derr := c.b.declare(ctx, c.ws, c.q); derr != nil {
+			c.b.log.Warn("the queue's stream collects other subjects and was not updated", "stream", c.stream, "err", derr)
+		}
 	}
 	if err != nil {
 		return c.b.mapErr(fmt.Sprintf("consume queue %q in workspace %q", c.q.Name, c.ws), refused(gc, err))

@@ -24,7 +24,7 @@ func streamConfig(ws string, q bus.Queue) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        StreamName(ws, q.Name),
 		Description: fmt.Sprintf("runlet queue %q of workspace %q", q.Name, ws),
-		Subjects:    []string{Subject(ws, q.Pattern)},
+		Subjects:    []string{DurableSubject(ws, q.Pattern)},
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
 		MaxAge:      maxAge,
@@ -124,9 +124,10 @@ func (b *Bus) redeclare() {
 	}()
 }
 
-// PublishDurable publishes to JetStream and waits for the stream's ack. The
-// message id is the JetStream Nats-Msg-Id, so a publish retried after a
-// lost ack is stored once.
+// PublishDurable publishes to JetStream on the key's durable subject and
+// waits for the stream's ack, then copies the message to the transient
+// subject (copyTransient). The message id is the JetStream Nats-Msg-Id, so
+// a publish retried after a lost ack is stored once.
 func (b *Bus) PublishDurable(ctx context.Context, ws string, m bus.Message) error {
 	if err := b.live(); err != nil {
 		return err
@@ -135,11 +136,12 @@ func (b *Bus) PublishDurable(ctx context.Context, ws string, m bus.Message) erro
 		return err
 	}
 	fill(&m)
-	nm := encode(Subject(ws, m.Key), m)
+	nm := encode(DurableSubject(ws, m.Key), m)
 	c, done := b.guard(ctx, subjectIs(nm.Subject))
 	defer done()
 	_, err := b.js.PublishMsg(c, nm, jetstream.WithMsgID(m.ID), jetstream.WithRetryAttempts(0))
 	if err == nil {
+		b.copyTransient(ws, m)
 		return nil
 	}
 	err = refused(c, err)
@@ -183,6 +185,22 @@ func (b *Bus) jetStreamAnswers(ctx context.Context, ws string, k bus.Key) error 
 		return nil
 	}
 	return err
+}
+
+// copyTransient publishes a message a stream stored on its transient
+// subject, for the subscriptions whose pattern matches: after the ack, so
+// that they see only what a queue stored, and before PublishDurable
+// returns, on the same connection, so that they see the messages of one
+// publisher in the order it published them, durable and transient alike.
+// A retried publish is copied again (its first copy may never have been
+// sent). A failed copy is a transient message lost, which subscribers must
+// bear anyway; it is logged, not returned, since the caller would publish
+// the stored message again.
+func (b *Bus) copyTransient(ws string, m bus.Message) {
+	if err := b.nc.PublishMsg(encode(Subject(ws, m.Key), m)); err != nil {
+		b.log.Warn("durable message stored, but its copy for transient subscribers was not sent",
+			"workspace", ws, "key", string(m.Key), "id", m.ID, "err", err)
+	}
 }
 
 // DeleteQueue deletes the queue's stream, its consumer and its messages.

@@ -28,8 +28,33 @@ func Subject(ws string, k bus.Key) string {
 	return prefix(ws) + s
 }
 
-// key recovers the key of a message from its subject.
+// durablePrefix is the subject prefix of a workspace's durable messages:
+// "wsd.<workspace>.". Only queues' streams collect these subjects, and no
+// transient subscription matches them, so that a JetStream publish that no
+// stream collects gets "no responders" (bus.ErrNoQueue) even while a
+// subscription matches its key. PublishDurable copies each stored message
+// to its transient subject for the subscriptions.
+func durablePrefix(ws string) string { return "wsd." + bus.Word(ws) + "." }
+
+// DurableSubject translates a key or pattern of a workspace to the subject
+// of its durable messages, as Subject does for transient ones.
+func DurableSubject(ws string, k bus.Key) string {
+	return durablePrefix(ws) + strings.TrimPrefix(Subject(ws, k), prefix(ws))
+}
+
+// PublishSubjects are the subjects a publish of key or pattern k in
+// workspace ws may use, transient and durable: what a broker permission to
+// publish k must allow.
+func PublishSubjects(ws string, k bus.Key) []string {
+	return []string{Subject(ws, k), DurableSubject(ws, k)}
+}
+
+// key recovers the key of a message from its subject, transient or
+// durable.
 func key(ws, subject string) bus.Key {
+	if k, ok := strings.CutPrefix(subject, durablePrefix(ws)); ok {
+		return bus.Key(k)
+	}
 	return bus.Key(strings.TrimPrefix(subject, prefix(ws)))
 }
 

@@ -282,7 +282,7 @@ func (b *Bus) mapErr(op string, err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, bus.ErrForbidden), errors.Is(err, bus.ErrClosed), errors.Is(err, bus.ErrNoQueue),
-		errors.Is(err, bus.ErrTooLarge):
+		errors.Is(err, bus.ErrTooLarge), errors.Is(err, bus.ErrFull):
 		return err
 	case errors.Is(err, natsgo.ErrConnectionClosed) && b.live() != nil:
 		return fmt.Errorf("bus: nats: %s: %w", op, bus.ErrClosed)
@@ -290,6 +290,8 @@ func (b *Bus) mapErr(op string, err error) error {
 		return fmt.Errorf("%w: nats: %s: %v", bus.ErrTooLarge, op, err)
 	case errors.Is(err, natsgo.ErrPermissionViolation):
 		return fmt.Errorf("%w: nats: %s: %v", bus.ErrForbidden, op, err)
+	case storeFull(err):
+		return fmt.Errorf("%w: nats: %s: %v", bus.ErrFull, op, err)
 	case authError(err):
 		return fmt.Errorf("%w: nats: %s: %v", bus.ErrAuth, op, err)
 	}

@@ -30,7 +30,10 @@ func RabbitMQNode(t testing.TB, authBaseURL string) (amqpURL string) {
 type RabbitNode struct {
 	Name string // Erlang node name, for rabbitmqctl -n
 	URL  string // amqp://127.0.0.1:PORT/VHOST, without credentials
-	addr string
+	// Management is the management API, http://127.0.0.1:PORT, without
+	// credentials (a user the auth backend tags administrator may use it).
+	Management string
+	addr       string
 }
 
 // Restart stops the node's broker application and starts it again (the
@@ -62,7 +65,7 @@ func StartRabbitMQNode(t testing.TB, authBaseURL string) *RabbitNode {
 	}
 	node := RandomName("runlet-test-") + "@localhost"
 	t.Cleanup(func() { stopNode(t, node, dir) })
-	port, dist := freePort(t), freePort(t)
+	port, dist, mgmt := freePort(t), freePort(t), freePort(t)
 	base := strings.TrimRight(authBaseURL, "/")
 	conf := fmt.Sprintf(`listeners.tcp.default = 127.0.0.1:%d
 loopback_users = none
@@ -72,9 +75,11 @@ auth_http.user_path = %[2]s/user
 auth_http.vhost_path = %[2]s/vhost
 auth_http.resource_path = %[2]s/resource
 auth_http.topic_path = %[2]s/topic
-`, port, base)
+management.tcp.ip = 127.0.0.1
+management.tcp.port = %[3]d
+`, port, base, mgmt)
 	writeFile(t, filepath.Join(dir, "rabbitmq.conf"), conf)
-	writeFile(t, filepath.Join(dir, "enabled_plugins"), "[rabbitmq_auth_backend_http].\n")
+	writeFile(t, filepath.Join(dir, "enabled_plugins"), "[rabbitmq_auth_backend_http,rabbitmq_management].\n")
 	if out, err := exec.Command("chown", "-R", "rabbitmq:rabbitmq", dir).CombinedOutput(); err != nil {
 		Unavailable(t, "a RabbitMQ node of the test's own (chown to the rabbitmq user)", fmt.Errorf("%v: %s", err, out))
 	}
@@ -103,7 +108,7 @@ auth_http.topic_path = %[2]s/topic
 	if out, err := ctl(60*time.Second, "-n", node, "add_vhost", vhost); err != nil {
 		t.Fatalf("add vhost %s on %s: %v\n%s", vhost, node, err, out)
 	}
-	return &RabbitNode{Name: node, URL: "amqp://" + addr + "/" + vhost, addr: addr}
+	return &RabbitNode{Name: node, URL: "amqp://" + addr + "/" + vhost, Management: "http://127.0.0.1:" + strconv.Itoa(mgmt), addr: addr}
 }
 
 // stopNode stops the node (killing it if it does not stop) and removes dir.

@@ -17,12 +17,21 @@ import (
 func Open(ctx context.Context, url string) (store.Store, error) {
 	switch {
 	case strings.HasPrefix(url, sqlite.Scheme+":"):
-		return sqlite.Open(ctx, url)
+		return opened(sqlite.Open(ctx, url))
 	case postgres.IsURL(url):
-		return postgres.Open(ctx, url)
+		return opened(postgres.Open(ctx, url))
 	}
 	return nil, runlet.Errorf(runlet.EINVALID,
 		"Unknown database URL %q: use sqlite:PATH (a file) or postgres://USER@HOST/DB.", redact(url))
+}
+
+// opened returns a dialect's Open as a Store, nil when it failed: a nil
+// *DB in a Store interface is not nil, and the caller would Close it.
+func opened[DB store.Store](db DB, err error) (store.Store, error) {
+	if err != nil {
+		return nil, err
+	}
+	return db, nil
 }
 
 // redact hides a password in url, as error messages end up in logs.

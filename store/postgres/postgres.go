@@ -64,6 +64,8 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		Time:         func(t time.Time) any { return t },
 		IsUnique:     isCode("23505"),
 		IsForeignKey: isCode("23503"),
+		IsFull:       isCode("53100"), // disk_full
+		Where:        fmt.Sprintf("the PostgreSQL server at %s:%d", cfg.Host, cfg.Port),
 	})
 	if err != nil {
 		pool.Close()

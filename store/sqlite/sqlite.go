@@ -19,6 +19,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/store"
 	"github.com/runlet/runlet/store/internal/sqlstore"
 )
@@ -62,11 +63,17 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		Time:            func(t time.Time) any { return t.UnixMicro() },
 		IsUnique:        isCode(sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY),
 		IsForeignKey:    isCode(sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY),
+		IsFull:          isFull(path),
+		Where:           where(path),
 	})
 	if err != nil {
 		r.Close()
 		w.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		err = fmt.Errorf("open %s: %w", path, err)
+		if isFull(path)(err) {
+			err = runlet.DiskFull(where(path), err)
+		}
+		return nil, err
 	}
 	return &DB{db}, nil
 }

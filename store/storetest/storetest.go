@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 		{"ExecutionStatusTransitions", testStatusTransitions},
 		{"ExecutionStatusConcurrent", testStatusConcurrent},
 		{"ExecutionKillAndExpiry", testKillExpiry},
+		{"Audit", testAudit},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -82,12 +82,13 @@ export function modal(title, body, { onclose, wide } = {}) {
   return d;
 }
 
-// confirmDialog asks a yes/no question; it resolves true on the confirm button.
+// confirmDialog asks a yes/no question; it resolves true on the confirm
+// button. Cancel has the keyboard, so Enter or Escape does nothing harmful.
 export function confirmDialog(title, text, confirmLabel = 'Delete') {
   return new Promise((resolve) => {
     let answer = false;
     const yes = h('button.danger', { type: 'button', 'data-confirm': '', onclick: () => { answer = true; d.close(); } }, confirmLabel);
-    const no = h('button', { type: 'button', onclick: () => d.close() }, 'Cancel');
+    const no = h('button', { type: 'button', 'data-cancel': '', onclick: () => d.close() }, 'Cancel');
     const d = modal(title, h('div', h('p', text), h('div.row.end', no, yes)), { onclose: () => resolve(answer) });
     no.focus();
   });

@@ -35,11 +35,10 @@ func Permissions(p bus.Principal, user string) *server.Permissions {
 	ws := p.Workspace
 	var pub, sub []string
 	if pol.All {
-		all := natsbus.Subject(ws, "#")
-		pub, sub = []string{all}, []string{all}
+		pub, sub = natsbus.PublishSubjects(ws, "#"), []string{natsbus.Subject(ws, "#")}
 	}
 	for _, k := range pol.Publish {
-		pub = append(pub, natsbus.Subject(ws, k))
+		pub = append(pub, natsbus.PublishSubjects(ws, k)...)
 	}
 	for _, k := range pol.Subscribe {
 		sub = append(sub, natsbus.Subject(ws, k))

@@ -58,6 +58,7 @@ type Server struct {
 	cfg    Config
 	secret string // the password of the in-process server principal
 	log    *slog.Logger
+	store  *storeGuard // nil when the disk's free space is unknown
 }
 
 // Start starts the server and waits until it accepts connections.
@@ -85,7 +86,10 @@ func Start(cfg Config) (*Server, error) {
 		StoreDir:   cfg.Dir,
 		// Sync every write: an acked message survives a crash (the default
 		// two-minute sync lost acknowledged messages in Jepsen's 2025 tests).
-		SyncAlways:                 true,
+		SyncAlways: true,
+		// The disk's size: the limit that counts is the account's, which
+		// follows the free space (storage.go).
+		JetStreamMaxStore:          diskLimit(cfg.Dir, s.log),
 		MaxPayload:                 cfg.MaxPayload,
 		NoSigs:                     true,
 		CustomClientAuthentication: &authenticator{s: s},
@@ -109,6 +113,12 @@ func Start(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("bus: embedded nats: not ready to accept connections on %s after 30s", cfg.Addr)
 	}
 	s.ns = ns
+	if opts.JetStreamMaxStore > 0 {
+		if s.store, err = startStoreGuard(ns, cfg.Dir, s.log); err != nil {
+			ns.Shutdown()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -175,6 +185,26 @@ func (s *Server) Bus(ctx context.Context, opts bus.Options) (*natsbus.Bus, error
 
 // Shutdown stops the server and waits until it has.
 func (s *Server) Shutdown() {
+	if s.store != nil {
+		s.store.close()
+	}
 	s.ns.Shutdown()
 	s.ns.WaitForShutdown()
+}
+
+// Disconnect closes every client connection of user (a revoked device) and
+// returns how many it closed. A client that reconnects is authenticated
+// again, and refused if its credentials are gone.
+func (s *Server) Disconnect(user string) (int, error) {
+	cz, err := s.ns.Connz(&server.ConnzOptions{User: user, Limit: 1 << 16})
+	if err != nil {
+		return 0, fmt.Errorf("bus: embedded nats: list the connections of %s: %w", user, err)
+	}
+	n := 0
+	for _, c := range cz.Conns {
+		if err := s.ns.DisconnectClientByID(c.Cid); err == nil {
+			n++
+		}
+	}
+	return n, nil
 }

@@ -34,6 +34,10 @@ type Dialect struct {
 	IsUnique func(error) bool
 	// IsForeignKey reports a foreign key violation.
 	IsForeignKey func(error) bool
+	// IsFull reports that the database's disk is full; Where names the
+	// database in the message ("the database at /data/runlet.db").
+	IsFull func(error) bool
+	Where  string
 }
 
 // DB is a store.Store on a database.

@@ -2,7 +2,7 @@
 // (a grid on wide screens, tabs on narrow ones), with Stop and Kill, and
 // each device's status, exit code and duration.
 import { api, list } from '../api.js';
-import { h, guard, toast, empty, statusBadge, duration, runDuration, formatTime, setTitle } from '../ui.js';
+import { h, guard, toast, empty, confirmDialog, statusBadge, duration, runDuration, formatTime, setTitle } from '../ui.js';
 import { TerminalView } from '../terminal.js';
 import { findBar } from '../find.js';
 
@@ -39,7 +39,17 @@ export async function executionPage(main, [id], params) {
   const panes = new Map(); // device → {el, view, status, tab}
   const tabs = h('div.tabs', { role: 'tablist', 'aria-label': 'Devices' });
   const grid = h('div.terms', { 'data-terminals': shown.length });
+  // A kill cannot be taken back and gives the job no time to clean up:
+  // it is asked about first (Cancel has the keyboard); a stop is not.
+  const confirmKill = (device) => {
+    if (device) return confirmDialog(`Kill ${job} on ${device}?`, 'It gets SIGKILL at once, with no time to clean up (Stop asks it to end first).', 'Kill');
+    const running = shown.length < targets.length ? [] // some are not on this page: name none
+      : [...panes.values()].filter((p) => !['Finished', 'Error'].includes(p.record.status)).map((p) => p.record.device);
+    return confirmDialog(`Kill ${job} on every device?`,
+      `It gets SIGKILL at once on every device still running it${running.length ? ' (' + running.join(', ') + ')' : ''}, with no time to clean up (Stop all asks it to end first).`, 'Kill all');
+  };
   const control = (op, device) => guard(async () => {
+    if (op === 'kill' && !await confirmKill(device)) return;
     const q = device ? '?device=' + encodeURIComponent(device) : '';
     await api('POST', `/executions/${encodeURIComponent(id)}/${op}${q}`);
     toast(`${op === 'stop' ? 'Stopping' : 'Killing'} ${device || 'every device'}.`, 'info');

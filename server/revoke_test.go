@@ -1,0 +1,149 @@
+//go:build !windows
+
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/bus"
+	busconnect "github.com/runlet/runlet/bus/connect"
+	"github.com/runlet/runlet/daemon"
+	"github.com/runlet/runlet/home"
+)
+
+// TestRevocationCutsBrokerNATS and ...RabbitMQ are item 7 of issue 11: a
+// signed-out device's live broker connection is closed at once, its
+// daemon stops saying why, and the time from the revocation to the closed
+// connection is logged (docs/benchmarks.md).
+func TestRevocationCutsBrokerNATS(t *testing.T) {
+	testRevocationCutsBroker(t, startServer(t, nil))
+}
+
+func TestRevocationCutsBrokerRabbitMQ(t *testing.T) {
+	testRevocationCutsBroker(t, startRabbitServer(t))
+}
+
+func testRevocationCutsBroker(t *testing.T, s *testServer) {
+	ctx := ctxT(t)
+	pi := s.enroll(t, "pi-1")
+
+	// A live connection of the device's own, to watch it being cut.
+	lost := make(chan time.Time, 16)
+	u, err := url.Parse(pi.Broker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword(pi.BrokerUser, pi.BrokerPassword)
+	watch, err := busconnect.Open(ctx, u.String(), bus.Options{Name: "watch", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		OnState: func(st bus.State) {
+			if st == bus.Reconnecting {
+				lost <- time.Now()
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watch.Close()
+	if _, err := watch.Subscribe(ctx, pi.Workspace, bus.EventKey, func(bus.Message) {}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The real daemon.
+	d, err := daemon.New(daemon.Config{Home: home.Dir(t.TempDir()), Credentials: pi, Parallel: 1, HeartbeatInterval: 200 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- d.Run(dctx) }()
+	admin := s.adminClient(t)
+	eventually(t, "the daemon online", func() bool {
+		ds, err := admin.Devices(ctx)
+		return err == nil && len(ds) == 1 && ds[0].Online
+	})
+
+	start := time.Now()
+	if err := apiclient.New(s.URL(), pi.Token).Signout(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case at := <-lost:
+		t.Logf("revocation to closed broker connection: %v", at.Sub(start))
+		if at.Sub(start) > 5*time.Second {
+			t.Errorf("the connection was closed %v after the revocation, want within 5 s", at.Sub(start))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the revoked device's broker connection is still open after 30 s")
+	}
+	select {
+	case err := <-done:
+		t.Logf("revocation to the daemon stopping: %v", time.Since(start))
+		if runlet.ErrorCode(err) != runlet.EUNAUTHORIZED || !strings.Contains(err.Error(), "@signin") {
+			t.Errorf("the revoked daemon stopped with %v, want a clear EUNAUTHORIZED naming @signin", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the revoked daemon is still running after 30 s")
+	}
+}
+
+// TestRevocationClosesWebSockets: a terminal WebSocket opened with a
+// session ends when the session is revoked (signed out).
+func TestRevocationClosesWebSockets(t *testing.T) {
+	s := startServer(t, nil)
+	ctx := ctxT(t)
+	admin := s.adminClient(t)
+	pi := newFakeDevice(t, s, "pi-1")
+	pi.heartbeat(t, 0, time.Minute)
+	if _, err := admin.PutJobs(ctx, []byte("hello:\n  script: echo hi\n"), 0); err != nil {
+		t.Fatal(err)
+	}
+	run, err := admin.Run(ctx, apiclient.RunRequest{Job: "hello", On: []string{"pi-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pi.takeDispatch(t)
+	ws := strings.Replace(s.URL(), "http", "ws", 1) + "/api/v1/executions/" + run.Execution + "/terminal"
+	conn, _, err := websocket.Dial(ctx, ws, &websocket.DialOptions{HTTPHeader: map[string][]string{"Authorization": {"Bearer " + admin.Token}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	start := time.Now()
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, s.URL()+"/api/v1/session", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+admin.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("sign out: %s", resp.Status)
+	}
+	for {
+		_, _, err := conn.Read(ctx)
+		if err == nil {
+			continue
+		}
+		if websocket.CloseStatus(err) != websocket.StatusPolicyViolation {
+			t.Fatalf("the socket ended with %v, want a policy-violation close for revoked credentials", err)
+		}
+		t.Logf("revocation to closed WebSocket: %v", time.Since(start))
+		return
+	}
+}

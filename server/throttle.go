@@ -1,0 +1,264 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/store"
+)
+
+// The limits of sign-in. Failed passwords count per account (the email
+// typed, known or not, so that the answers do not tell them apart) and per
+// source address; unknown device codes, user codes and tokens count per
+// source address. Past the free failures, a key waits (signinPolicy) and
+// is answered 429 with Retry-After; a right password resets its account.
+// Each lockout is logged and kept in the audit log.
+
+// signinGuard holds the limits of sign-in.
+type signinGuard struct {
+	accounts  *loginLimiter // failed passwords per account
+	addresses *loginLimiter // failed passwords per source address
+	guesses   *loginLimiter // unknown codes and tokens per source address
+	proxies   []netip.Prefix
+	// dummyHash is a bcrypt hash, of passwordCost, of a secret nobody
+	// knows: a password for an account without a hash is checked against
+	// it, so that unknown accounts cost the same time as known ones.
+	dummyHash string
+	// verify checks a password against a hash: checkPassword, which tests
+	// watch.
+	verify func(hash, password string) bool
+}
+
+func newSigninGuard(cfg Config) (*signinGuard, error) {
+	g := &signinGuard{
+		accounts:  newLoginLimiter(cfg.Now, signinPolicy),
+		addresses: newLoginLimiter(cfg.Now, signinPolicy),
+		guesses:   newLoginLimiter(cfg.Now, signinPolicy),
+		verify:    checkPassword,
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(rand.Text()), passwordCost)
+	if err != nil {
+		return nil, fmt.Errorf("server: make the dummy password hash: %w", err)
+	}
+	g.dummyHash = string(h)
+	for _, p := range cfg.TrustedProxies {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return nil, fmt.Errorf("server: the trusted proxy %q is neither an address nor a CIDR prefix", p)
+			}
+			prefix = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		g.proxies = append(g.proxies, prefix.Masked())
+	}
+	return g, nil
+}
+
+// tooManyError refuses an attempt: ETOOMANY for people, and the wait for
+// Retry-After.
+type tooManyError struct {
+	err  *runlet.Error
+	wait time.Duration
+}
+
+func (e *tooManyError) Error() string { return e.err.Message }
+func (e *tooManyError) Unwrap() error { return e.err }
+
+func (s *Server) tooMany(what string, wait time.Duration) error {
+	at := s.now().Add(wait).UTC().Format("15:04:05 MST")
+	return &tooManyError{wait: wait, err: runlet.Errorf(runlet.ETOOMANY,
+		"Too many failed attempts %s: try again in %s (after %s).", what, wait.Round(time.Second), at)}
+}
+
+// setRetryAfter sets the Retry-After header of a refused attempt and
+// returns its seconds; 0 for any other error.
+func setRetryAfter(w http.ResponseWriter, err error) int {
+	var tm *tooManyError
+	if !errors.As(err, &tm) {
+		return 0
+	}
+	secs := max(1, int(math.Ceil(tm.wait.Seconds())))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	return secs
+}
+
+// verifyUser checks the password of the account with the email under the
+// limits, and returns its user. An unknown account is checked against the
+// dummy hash and counted like a known one.
+func (s *Server) verifyUser(ctx context.Context, source, email, password string) (store.User, error) {
+	account := strings.ToLower(email)
+	if err := s.beginPassword(account, source); err != nil {
+		return store.User{}, err
+	}
+	u, err := s.db.UserByEmail(ctx, email)
+	if err != nil && runlet.ErrorCode(err) != runlet.ENOTFOUND {
+		s.signin.accounts.done(accountKey(account), false)
+		s.signin.addresses.done(source, false)
+		return store.User{}, err
+	}
+	if !s.endPassword(ctx, account, source, u, password) {
+		return store.User{}, errLogin
+	}
+	return u, nil
+}
+
+// checkCurrentPassword checks the password of a signed-in user under the
+// same limits: a stolen session must not guess it either.
+func (s *Server) checkCurrentPassword(ctx context.Context, source string, u store.User, password string) error {
+	account := strings.ToLower(u.Email)
+	if err := s.beginPassword(account, source); err != nil {
+		return err
+	}
+	if !s.endPassword(ctx, account, source, u, password) {
+		// 403, not 401: the session is fine, and the UI must not sign out.
+		return runlet.Errorf(runlet.EFORBIDDEN, "The current password is wrong.")
+	}
+	return nil
+}
+
+// beginPassword asks to check a password for the account from the source
+// address; endPassword must follow a nil answer.
+func (s *Server) beginPassword(account, source string) error {
+	if wait := s.signin.accounts.begin(accountKey(account)); wait > 0 {
+		return s.tooMany("for this account", wait)
+	}
+	if wait := s.signin.addresses.begin(source); wait > 0 {
+		s.signin.accounts.done(accountKey(account), false)
+		return s.tooMany("from your address", wait)
+	}
+	return nil
+}
+
+// accountKey is the account's key in the limiter: a hash, so that a key
+// takes 32 bytes whatever the email sent.
+func accountKey(account string) string {
+	sum := sha256.Sum256([]byte(account))
+	return string(sum[:])
+}
+
+// endPassword checks the password of u (the zero User for an unknown
+// account) and counts the outcome; a right one resets the account.
+func (s *Server) endPassword(ctx context.Context, account, source string, u store.User, password string) bool {
+	if !s.signin.checkHash(u.PasswordHash, password) {
+		s.passwordFailed(ctx, account, source, u)
+		return false
+	}
+	s.signin.accounts.done(accountKey(account), false)
+	s.signin.accounts.reset(accountKey(account))
+	s.signin.addresses.done(source, false)
+	return true
+}
+
+// checkHash checks password against hash, or against g.dummyHash when
+// there is none (an unknown user, an invited one without a password yet).
+func (g *signinGuard) checkHash(hash, password string) bool {
+	if hash == "" {
+		g.verify(g.dummyHash, password)
+		return false
+	}
+	return g.verify(hash, password)
+}
+
+// passwordFailed counts a wrong password for the account and the address.
+func (s *Server) passwordFailed(ctx context.Context, account, source string, u store.User) {
+	if n, wait := s.signin.accounts.done(accountKey(account), true); wait > 0 {
+		ev := store.AuditEvent{Kind: store.AuditAccountLocked, Subject: clip(account, 254), User: u.ID, Source: source}
+		if u.ID != "" {
+			// The workspace the user signs in to (checkUser).
+			if ms, err := s.db.ListUserMemberships(ctx, u.ID); err == nil && len(ms) > 0 {
+				ev.Workspace = ms[0].Workspace
+			}
+		}
+		s.lockedOut(ctx, ev, n, wait)
+	}
+	if n, wait := s.signin.addresses.done(source, true); wait > 0 {
+		s.lockedOut(ctx, store.AuditEvent{Kind: store.AuditAddressLocked, Subject: source, Source: source}, n, wait)
+	}
+}
+
+// beginGuess asks to look up a device code, user code or token from the
+// source address; endGuess must follow a nil answer.
+func (s *Server) beginGuess(source string) error {
+	if wait := s.signin.guesses.begin(source); wait > 0 {
+		return s.tooMany("with unknown codes or tokens from your address", wait)
+	}
+	return nil
+}
+
+// endGuess counts the lookup begun by beginGuess; unknown tells a wrong
+// guess.
+func (s *Server) endGuess(ctx context.Context, source string, unknown bool) {
+	if n, wait := s.signin.guesses.done(source, unknown); wait > 0 {
+		s.lockedOut(ctx, store.AuditEvent{Kind: store.AuditGuessesLocked, Subject: source, Source: source}, n, wait)
+	}
+}
+
+// clip cuts s to at most n bytes of valid UTF-8.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}
+
+// lockedOut logs a lockout and keeps it in the audit log.
+func (s *Server) lockedOut(ctx context.Context, ev store.AuditEvent, failures int, wait time.Duration) {
+	ev.Time = s.now()
+	ev.Detail = fmt.Sprintf("%d failed attempts in a row: no attempt before %s.", failures, ev.Time.Add(wait).UTC().Format(time.RFC3339))
+	s.log.Warn("sign-in lockout", "kind", ev.Kind, "subject", ev.Subject, "source", ev.Source, "failures", failures, "wait", wait)
+	// Kept even when the client has gone.
+	if err := s.db.AddAudit(context.WithoutCancel(ctx), &ev); err != nil {
+		s.log.Error("could not record a lockout in the audit log", "kind", ev.Kind, "subject", ev.Subject, "err", err)
+	}
+}
+
+// source is the address a request comes from, as the limits count it: the
+// peer's or, from a trusted proxy, the last address of X-Forwarded-For that
+// is not a trusted proxy. IPv6 addresses count per /64, what one
+// subscriber gets.
+func (s *Server) source(r *http.Request) string {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	a := peer.Addr().Unmap()
+	if s.signin.trusted(a) {
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				break
+			}
+			if a = hop.Unmap(); !s.signin.trusted(a) {
+				break
+			}
+		}
+	}
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+func (g *signinGuard) trusted(a netip.Addr) bool {
+	for _, p := range g.proxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
