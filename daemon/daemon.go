@@ -195,7 +195,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 const flushWait = 5 * time.Second
 
 // serve consumes dispatches and sends heartbeats until ctx is done.
-func (d *Daemon) serve(ctx context.Context) error {
+func (d *Daemon) serve(parent context.Context) error {
+	// Ends the consumer and the heartbeats when serve gives up (revoked).
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
 	d.wg.Add(2)
 	go func() {
 		defer d.wg.Done()

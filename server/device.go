@@ -258,9 +258,7 @@ func (s *Server) handleSignout(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	// After the answer: the device's own request must not be cut off
-	// before it hears that it is signed out.
-	defer s.revokedDevice(*c.Device)
+	s.revokedDevice(*c.Device)
 	if err := s.bus.DeleteQueue(ctx, c.Workspace.ID, bus.DispatchQueue(c.Device.Name)); err != nil {
 		s.log.Warn("could not delete a signed-out device's queue", "device", c.Device.Name, "err", err)
 	}

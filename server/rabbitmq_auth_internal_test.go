@@ -44,14 +44,14 @@ func TestRabbitMQAuthCaller(t *testing.T) {
 		code               int
 		answer             string
 	}{
-		{open, "/rabbitmq/user", "127.0.0.1:5000", form, 200, "allow"},
-		{open, "/rabbitmq/user", "[::1]:5000", form, 200, "allow"},
+		{open, "/rabbitmq/user", "127.0.0.1:5000", form, 200, "allow administrator"},
+		{open, "/rabbitmq/user", "[::1]:5000", form, 200, "allow administrator"},
 		{open, "/rabbitmq/user", "127.0.0.1:5000", wrongPassword, 200, "deny"},
 		{open, "/rabbitmq/user", "192.0.2.1:5000", form, 403, ""},
 		{open, "/rabbitmq/vhost", "127.0.0.1:5000", "username=runlet&vhost=a%2Fb", 200, "allow"},
 		{open, "/rabbitmq/vhost", "127.0.0.1:5000", "username=runlet&vhost=%2F", 200, "deny"},
 		{open, "/rabbitmq/resource", "127.0.0.1:5000", "username=runlet&vhost=a%2Fb&resource=queue&name=x&permission=configure", 200, "allow"},
-		{secret, "/rabbitmq/s3cret/user", "192.0.2.1:5000", form, 200, "allow"},
+		{secret, "/rabbitmq/s3cret/user", "192.0.2.1:5000", form, 200, "allow administrator"},
 		{secret, "/rabbitmq/s3cret/vhost", "192.0.2.1:5000", "username=runlet&vhost=%2F", 200, "allow"},
 		{secret, "/rabbitmq/guess/user", "127.0.0.1:5000", form, 403, ""},
 		{secret, "/rabbitmq/user", "127.0.0.1:5000", form, 404, ""},

@@ -21,7 +21,8 @@ import (
 // so that a revocation made by another server replica ends it in time.
 const CutWithin = 2 * time.Second
 
-// brokerCutter closes the broker connections of one broker user.
+// brokerCutter closes the broker connections of one broker user, and says
+// how many (-1: unknown).
 type brokerCutter interface {
 	cut(ctx context.Context, user string) (int, error)
 }
@@ -34,13 +35,10 @@ type natsCutter struct {
 func (c natsCutter) cut(_ context.Context, user string) (int, error) { return c.s.Disconnect(user) }
 
 // rabbitCutter closes connections through RabbitMQ's management API.
-type rabbitCutter struct {
-	m     amqpbus.Management
-	vhost string
-}
+type rabbitCutter struct{ m amqpbus.Management }
 
 func (c rabbitCutter) cut(ctx context.Context, user string) (int, error) {
-	return c.m.CloseUser(ctx, c.vhost, user, "runlet: the device was signed out or removed")
+	return -1, c.m.CloseUser(ctx, user, "runlet: the device was signed out or removed")
 }
 
 // revokedDevice cuts a device whose credentials were just revoked: its
@@ -53,15 +51,19 @@ func (s *Server) revokedDevice(d store.Device) {
 	if s.cutter == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
-	defer cancel()
-	start := time.Now()
-	n, err := s.cutter.cut(ctx, d.ID)
-	if err != nil {
-		s.log.Error("could not close the broker connections of a revoked device; they end when it next reconnects", "device", d.Name, "err", err)
-		return
-	}
-	s.log.Info("closed the broker connections of a revoked device", "device", d.Name, "connections", n, "took", time.Since(start))
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+		defer cancel()
+		start := time.Now()
+		n, err := s.cutter.cut(ctx, d.ID)
+		if err != nil {
+			s.log.Error("could not close the broker connections of a revoked device; it keeps them until it next reconnects", "device", d.Name, "err", err)
+			return
+		}
+		s.log.Info("closed the broker connections of a revoked device", "device", d.Name, "connections", n, "took", time.Since(start))
+	}()
 }
 
 // revoked wakes every terminal WebSocket of this process to re-check its

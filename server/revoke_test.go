@@ -20,6 +20,7 @@ import (
 	busconnect "github.com/runlet/runlet/bus/connect"
 	"github.com/runlet/runlet/daemon"
 	"github.com/runlet/runlet/home"
+	"github.com/runlet/runlet/server"
 )
 
 // TestRevocationCutsBrokerNATS and ...RabbitMQ are item 7 of issue 11: a
@@ -27,7 +28,7 @@ import (
 // daemon stops saying why, and the time from the revocation to the closed
 // connection is logged (docs/benchmarks.md).
 func TestRevocationCutsBrokerNATS(t *testing.T) {
-	testRevocationCutsBroker(t, startServer(t, nil))
+	testRevocationCutsBroker(t, startServer(t, func(c *server.Config) { c.AdminPassword = "admin-password" }))
 }
 
 func TestRevocationCutsBrokerRabbitMQ(t *testing.T) {
@@ -81,10 +82,8 @@ func testRevocationCutsBroker(t *testing.T, s *testServer) {
 	}
 	select {
 	case at := <-lost:
+		// The time is measured here, not asserted: docs/benchmarks.md.
 		t.Logf("revocation to closed broker connection: %v", at.Sub(start))
-		if at.Sub(start) > 5*time.Second {
-			t.Errorf("the connection was closed %v after the revocation, want within 5 s", at.Sub(start))
-		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the revoked device's broker connection is still open after 30 s")
 	}
@@ -102,7 +101,7 @@ func testRevocationCutsBroker(t *testing.T, s *testServer) {
 // TestRevocationClosesWebSockets: a terminal WebSocket opened with a
 // session ends when the session is revoked (signed out).
 func TestRevocationClosesWebSockets(t *testing.T) {
-	s := startServer(t, nil)
+	s := startServer(t, func(c *server.Config) { c.AdminPassword = "admin-password" })
 	ctx := ctxT(t)
 	admin := s.adminClient(t)
 	pi := newFakeDevice(t, s, "pi-1")

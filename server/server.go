@@ -306,7 +306,7 @@ func (s *Server) openBus(ctx context.Context) error {
 					return err
 				}
 			}
-			s.cutter = rabbitCutter{m: amqpbus.Management{URL: m}, vhost: s.rabbit.vhost}
+			s.cutter = rabbitCutter{m: amqpbus.Management{URL: m}}
 		}
 		return nil
 	}

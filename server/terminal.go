@@ -87,13 +87,16 @@ func (s *Server) handleTerminal(w http.ResponseWriter, r *http.Request) {
 	// The Origin was checked above, against the public URL as well as the
 	// Host, which a server behind a proxy needs and Accept's own check
 	// does not do.
+	// Taken before the socket opens, so that a revocation from now on
+	// wakes its guard.
+	rev := s.revocations()
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		return // Accept answered the request
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(terminalReadLimit)
-	t := &terminal{s: s, c: c, conn: conn, exec: id, device: device}
+	t := &terminal{s: s, c: c, conn: conn, exec: id, device: device, rev: rev}
 	t.v = viewer.New(s.bus, viewer.Config{
 		Workspace: c.Workspace.ID, Execution: id, Device: device, From: from,
 		ID: viewer.RandomID("web"), Logger: s.log,
@@ -109,6 +112,7 @@ type terminal struct {
 	v      *viewer.Viewer
 	exec   string
 	device string
+	rev    <-chan struct{} // closed at the next revocation (revoke.go)
 }
 
 // run serves the socket until the output ends, the browser leaves or the
@@ -148,7 +152,11 @@ func (t *terminal) run(ctx context.Context, from uint64) {
 	go func() {
 		defer close(guarded)
 		if t.guard(ctx) {
+			// Close before cancelling: a cancelled read closes the socket
+			// without telling the browser why.
 			revoked.Store(true)
+			t.s.log.Info("closing a terminal WebSocket: its credentials were revoked", "execution", t.exec, "device", t.device)
+			_ = t.conn.Close(websocket.StatusPolicyViolation, "signed out: these credentials were revoked")
 			cancel()
 		}
 	}()
@@ -169,8 +177,7 @@ func (t *terminal) run(ctx context.Context, from uint64) {
 	<-followed
 	switch {
 	case revoked.Load():
-		t.s.log.Info("closing a terminal WebSocket: its credentials were revoked", "execution", t.exec, "device", t.device)
-		_ = t.conn.Close(websocket.StatusPolicyViolation, "signed out: these credentials were revoked")
+		// guard closed the socket.
 	case ctx.Err() != nil:
 		// The browser left, a write failed or the server stops.
 		if t.s.ctx.Err() != nil {
@@ -204,7 +211,8 @@ func (t *terminal) guard(ctx context.Context) bool {
 		select {
 		case <-ctx.Done():
 			return false
-		case <-t.s.revocations():
+		case <-t.rev:
+			t.rev = t.s.revocations()
 		case <-tick.C:
 		}
 		c, cancel := context.WithTimeout(ctx, CutWithin)

@@ -37,27 +37,11 @@ func ManagementURL(broker string) (string, error) {
 	return m.String(), nil
 }
 
-// CloseUser closes every connection of user on vhost and returns how many
-// it closed.
-func (m Management) CloseUser(ctx context.Context, vhost, user, reason string) (int, error) {
-	var conns []struct {
-		Name string `json:"name"`
-		User string `json:"user"`
-	}
-	if err := m.do(ctx, http.MethodGet, "/api/vhosts/"+url.PathEscape(vhost)+"/connections?columns=name,user", "", &conns); err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, c := range conns {
-		if c.User != user {
-			continue
-		}
-		if err := m.do(ctx, http.MethodDelete, "/api/connections/"+url.PathEscape(c.Name), reason, nil); err != nil {
-			return n, err
-		}
-		n++
-	}
-	return n, nil
+// CloseUser closes every connection of user. The broker finds them by
+// its connection tracking, at once (the connection list of the management
+// database lags by its statistics interval).
+func (m Management) CloseUser(ctx context.Context, user, reason string) error {
+	return m.do(ctx, http.MethodDelete, "/api/connections/username/"+url.PathEscape(user), reason, nil)
 }
 
 func (m Management) do(ctx context.Context, method, path, reason string, out any) error {

@@ -173,8 +173,19 @@ func (b *Bus) natsOptions(opts bus.Options) []natsgo.Option {
 			b.redeclare()
 		}),
 		natsgo.ClosedHandler(func(*natsgo.Conn) { b.setState(bus.Closed) }),
-		natsgo.ErrorHandler(b.asyncError),
-		natsgo.ReconnectErrHandler(b.reconnectFailed),
+		natsgo.ErrorHandler(func(nc *natsgo.Conn, sub *natsgo.Subscription, err error) {
+			if authError(err) && opts.OnRefused != nil {
+				opts.OnRefused(fmt.Errorf("%w: nats: %v", bus.ErrAuth, err))
+				return
+			}
+			b.asyncError(nc, sub, err)
+		}),
+		natsgo.ReconnectErrHandler(func(nc *natsgo.Conn, err error) {
+			if authError(err) && opts.OnRefused != nil {
+				opts.OnRefused(fmt.Errorf("%w: nats: %v", bus.ErrAuth, err))
+			}
+			b.reconnectFailed(nc, err)
+		}),
 		tlsConfig(opts.TLS),
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/nats-io/nats-server/v2/server"
 
@@ -97,9 +98,18 @@ type logger struct{ l *slog.Logger }
 func (l *logger) Noticef(f string, v ...any) { l.l.Info(fmt.Sprintf(f, v...)) }
 func (l *logger) Warnf(f string, v ...any)   { l.l.Warn(fmt.Sprintf(f, v...)) }
 func (l *logger) Fatalf(f string, v ...any)  { l.l.Error(fmt.Sprintf(f, v...)) }
-func (l *logger) Errorf(f string, v ...any)  { l.l.Error(fmt.Sprintf(f, v...)) }
-func (l *logger) Debugf(f string, v ...any)  { l.l.Debug(fmt.Sprintf(f, v...)) }
-func (l *logger) Tracef(f string, v ...any)  { l.l.Debug(fmt.Sprintf(f, v...)) }
+func (l *logger) Errorf(f string, v ...any) {
+	msg := fmt.Sprintf(f, v...)
+	// A refused client (a revoked device retrying, a wrong password) is
+	// the broker doing its job, not an error of the server's.
+	if strings.Contains(msg, "authentication error") {
+		l.l.Warn(msg)
+		return
+	}
+	l.l.Error(msg)
+}
+func (l *logger) Debugf(f string, v ...any) { l.l.Debug(fmt.Sprintf(f, v...)) }
+func (l *logger) Tracef(f string, v ...any) { l.l.Debug(fmt.Sprintf(f, v...)) }
 
 // consume is what pulling from a stream through its durable consumer needs.
 func consume(stream string) []string {
