@@ -184,6 +184,10 @@ func (s *Server) heartbeat(ws string, m bus.Message) {
 		return
 	}
 	hb.Device = device
+	if err := hb.Check(); err != nil {
+		s.log.Warn("dropped a heartbeat with unprintable or over-long fields", "workspace", ws, "device", device, "err", err)
+		return
+	}
 	now := s.now()
 	touch := s.presence.touchDue(ws, hb, now)
 	if touch {

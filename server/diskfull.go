@@ -21,7 +21,9 @@ func (s *Server) diskFull(err error) error {
 		return runlet.DiskFull(s.brokerStore(), err)
 	}
 	if s.db != nil {
-		if full := s.db.DiskFull(err); full != err {
+		// Compare codes, not errors: some errors (jobspec.Errors) are
+		// slices, and == on them panics.
+		if full := s.db.DiskFull(err); runlet.ErrorCode(full) == runlet.EFULL {
 			return full
 		}
 	}

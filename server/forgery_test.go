@@ -66,6 +66,14 @@ func testForgedBodiesRefused(t *testing.T, s *testServer, open func(*testing.T, 
 	if err := b.bus.Publish(ctx, b.cred.Workspace, bus.Message{Key: bus.HeartbeatKey("pi-b"), Body: hb}); err != nil {
 		t.Fatal(err)
 	}
+	// Item 9: escape sequences in a heartbeat are refused, not stored for
+	// `runlet devices` to print. Were it taken, it would be the record's
+	// first touch and the next one would not change the version for a
+	// minute.
+	hostile, _ := wire.Encode(wire.Heartbeat{Device: "pi-b", OS: "\x1b]0;pwned\x07", Version: "\x1b[2J", Time: time.Now(), Interval: time.Minute})
+	if err := b.bus.Publish(ctx, b.cred.Workspace, bus.Message{Key: bus.HeartbeatKey("pi-b"), Body: hostile}); err != nil {
+		t.Fatal(err)
+	}
 	own, _ := wire.Encode(wire.Heartbeat{Device: "pi-b", OS: "linux", Version: "b-real", Time: time.Now(), Interval: time.Minute})
 	if err := b.bus.Publish(ctx, b.cred.Workspace, bus.Message{Key: bus.HeartbeatKey("pi-b"), Body: own}); err != nil {
 		t.Fatal(err)

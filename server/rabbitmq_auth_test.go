@@ -32,7 +32,7 @@ const rabbitServerPassword = "server-secret-0123"
 // startRabbitServer runs a server on PostgreSQL with a RabbitMQ node of
 // the test's own whose only auth backend is the server's endpoints. The
 // node is stopped after the server (cleanups run last first).
-func startRabbitServer(t *testing.T) *testServer {
+func startRabbitServer(t testing.TB) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

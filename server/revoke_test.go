@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -144,5 +145,57 @@ func TestRevocationClosesWebSockets(t *testing.T) {
 		}
 		t.Logf("revocation to closed WebSocket: %v", time.Since(start))
 		return
+	}
+}
+
+// BenchmarkRevocation measures the time from a device's sign-out (the API
+// answered) to its live broker connection closed, on each broker:
+//
+//	go test -run '^$' -bench Revocation -benchtime 20x ./server/
+func BenchmarkRevocation(b *testing.B) {
+	for _, stack := range []struct {
+		name  string
+		start func(testing.TB) *testServer
+	}{
+		{"NATS", func(tb testing.TB) *testServer { return startServer(tb, nil) }},
+		{"RabbitMQ", startRabbitServer},
+	} {
+		b.Run(stack.name, func(b *testing.B) {
+			s := stack.start(b)
+			var total time.Duration
+			for i := range b.N {
+				cred := s.enroll(b, "pi-"+strconv.Itoa(i))
+				u, err := url.Parse(cred.Broker)
+				if err != nil {
+					b.Fatal(err)
+				}
+				u.User = url.UserPassword(cred.BrokerUser, cred.BrokerPassword)
+				lost := make(chan time.Time, 4)
+				conn, err := busconnect.Open(ctxT(b), u.String(), bus.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+					OnState: func(st bus.State) {
+						if st == bus.Reconnecting {
+							lost <- time.Now()
+						}
+					}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := conn.Subscribe(ctxT(b), cred.Workspace, bus.EventKey, func(bus.Message) {}); err != nil {
+					b.Fatal(err)
+				}
+				start := time.Now()
+				if err := apiclient.New(s.URL(), cred.Token).Signout(ctxT(b)); err != nil {
+					b.Fatal(err)
+				}
+				select {
+				case at := <-lost:
+					total += at.Sub(start)
+				case <-time.After(30 * time.Second):
+					b.Fatal("the connection was not closed within 30 s")
+				}
+				conn.Close()
+			}
+			b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms/cut")
+		})
 	}
 }
