@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -322,13 +321,9 @@ func (d *Device) onControl(m bus.Message) {
 
 // execOfKey is the execution of a job key, as the daemon reads it.
 func execOfKey(k bus.Key) string {
-	w := k.Words()
-	if len(w) < 3 || w[0] != "job" || w[1] == "%" {
+	j, ok := bus.ParseJobKey(k)
+	if !ok || strings.ContainsAny(j.Exec, "/\\") {
 		return ""
 	}
-	id, err := url.PathUnescape(w[1])
-	if err != nil || strings.ContainsAny(id, "/\\") {
-		return ""
-	}
-	return id
+	return j.Exec
 }
