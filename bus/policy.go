@@ -156,7 +156,7 @@ func (p Policy) MayConsume(queue string) bool {
 // own: a transient subscription, or a durable queue it consumes (brokers
 // such as RabbitMQ check bindings, not consumers).
 func (p Policy) MayBind(pattern Key) bool {
-	return p.MaySubscribe(pattern) || p.All || len(p.Manage) > 0 ||
+	return p.MaySubscribe(pattern) ||
 		slices.ContainsFunc(p.Consume, func(q Queue) bool { return q.Pattern == pattern })
 }
 

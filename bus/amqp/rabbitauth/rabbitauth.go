@@ -228,9 +228,8 @@ func (b *Backend) resourceAllowed(r *http.Request) bool {
 		if !ok {
 			return false
 		}
-		if f.Get("permission") == "configure" {
-			return pol.MayManage(q) || pol.MayConsume(q)
-		}
+		// Declaring (configure), binding (write) and consuming (read) a
+		// durable queue: its consumers and those who manage it.
 		return pol.MayConsume(q) || pol.MayManage(q)
 	}
 	return false
