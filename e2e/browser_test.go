@@ -182,7 +182,10 @@ func TestBrowserUI(t *testing.T) {
 	q.waitTerm("pi-2", "Exited with code: 0")
 	q.evalTrue(`(window.runlet.terminals.get("pi-1").reconnect(), true)`)
 	q.waitJS("pi-1's terminal to reconnect", `window.runlet.terminals.get("pi-1").connects >= 2 && window.runlet.terminals.get("pi-1").ws && window.runlet.terminals.get("pi-1").ws.readyState === 1`)
-	// The job waits for an answer, so both screens are still: the same text.
+	// The job waits for an answer, so both screens are still: the same
+	// text, once the first browser has drawn the whole prompt too (its
+	// frames may still be on the way on a loaded machine).
+	p.waitTerm("pi-1", "[Y/n]")
 	if a, c := p.termText("pi-1"), q.termText("pi-1"); a != c {
 		t.Errorf("mid-run, after the second browser reconnected, the screens of pi-1 differ:\n--- first:\n%s\n--- second:\n%s", a, c)
 	}
