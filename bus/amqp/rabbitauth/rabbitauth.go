@@ -200,21 +200,28 @@ func (b *Backend) vhostAllowed(r *http.Request) bool {
 	return ok
 }
 
+// asked is who asks about a resource or topic of the backend's vhost, and
+// the policy that answers; ok is false for another vhost or a user that
+// may no longer connect.
+func (b *Backend) asked(r *http.Request) (bus.Principal, bus.Policy, bool) {
+	if r.Form.Get("vhost") != b.cfg.Vhost {
+		return bus.Principal{}, bus.Policy{}, false
+	}
+	p, ok := b.principal(r, r.Form.Get("username"))
+	if !ok {
+		return bus.Principal{}, bus.Policy{}, false
+	}
+	return p, bus.PolicyFor(p), true
+}
+
 // resourceAllowed lets a principal use its workspace's exchanges, the
 // durable queues the policy gives it, and the transient queues of its
 // subscriptions (exclusive to their connection, so no one else's).
 func (b *Backend) resourceAllowed(r *http.Request) bool {
 	f := r.Form
-	if f.Get("vhost") != b.cfg.Vhost {
-		return false
-	}
-	p, ok := b.principal(r, f.Get("username"))
-	if !ok {
-		return false
-	}
-	pol := bus.PolicyFor(p)
-	if pol.All && p.Workspace == "" {
-		return true
+	p, pol, ok := b.asked(r)
+	if !ok || pol.All && p.Workspace == "" {
+		return ok
 	}
 	name, ex := f.Get("name"), amqpbus.ExchangeName(p.Workspace)
 	switch f.Get("resource") {
@@ -239,16 +246,9 @@ func (b *Backend) resourceAllowed(r *http.Request) bool {
 // publish, "read" a binding (a subscription, or a durable queue consumed).
 func (b *Backend) topicAllowed(r *http.Request) bool {
 	f := r.Form
-	if f.Get("vhost") != b.cfg.Vhost {
-		return false
-	}
-	p, ok := b.principal(r, f.Get("username"))
-	if !ok {
-		return false
-	}
-	pol := bus.PolicyFor(p)
-	if pol.All && p.Workspace == "" {
-		return true
+	p, pol, ok := b.asked(r)
+	if !ok || pol.All && p.Workspace == "" {
+		return ok
 	}
 	if !isExchangeOf(p.Workspace, f.Get("name")) {
 		return false
