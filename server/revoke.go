@@ -51,7 +51,15 @@ func (s *Server) revokedDevice(d store.Device) {
 	if s.cutter == nil {
 		return
 	}
+	// Owned by the server like its other goroutines; none starts once
+	// Close has begun (detachAll set stopping under wsMu).
+	s.wsMu.Lock()
+	if s.stopping {
+		s.wsMu.Unlock()
+		return
+	}
 	s.wg.Add(1)
+	s.wsMu.Unlock()
 	go func() {
 		defer s.wg.Done()
 		ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
