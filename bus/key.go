@@ -54,15 +54,28 @@ const (
 
 // InputPatternForDevice matches the input of every execution on one device,
 // for the daemon that runs them.
-func InputPatternForDevice(device string) Key {
-	return Key("job.*." + Word(device) + ".io.input.v1")
-}
+func InputPatternForDevice(device string) Key { return devicePattern(device, "io.input.v1") }
 
 // ControlPatternForDevice matches the control requests of every execution
 // on one device, for the daemon that runs them.
-func ControlPatternForDevice(device string) Key {
-	return Key("job.*." + Word(device) + ".control.v1")
-}
+func ControlPatternForDevice(device string) Key { return devicePattern(device, "control.v1") }
+
+// StatusPatternForDevice, OutputPatternForDevice and
+// ReplayPatternForDevice match what one device reports of every execution
+// (bus.Policy lets only that device publish them).
+func StatusPatternForDevice(device string) Key { return devicePattern(device, "status.v1") }
+func OutputPatternForDevice(device string) Key { return devicePattern(device, "io.output.v1") }
+func ReplayPatternForDevice(device string) Key { return devicePattern(device, "io.replay.*.v1") }
+
+// Patterns of every execution on every device, of one kind each.
+const (
+	AllInput   Key = "job.*.*.io.input.v1"
+	AllControl Key = "job.*.*.control.v1"
+	AllOutput  Key = "job.*.*.io.output.v1"
+	AllReplays Key = "job.*.*.io.replay.*.v1"
+)
+
+func devicePattern(device, rest string) Key { return Key("job.*." + Word(device) + "." + rest) }
 
 func jobKey(exec, device, rest string) Key {
 	return Key("job." + Word(exec) + "." + Word(device) + "." + rest)

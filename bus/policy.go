@@ -80,13 +80,10 @@ type Policy struct {
 // jobs. Input and control travel to the device; output, replays, statuses,
 // heartbeats and events are for every viewer.
 var (
-	viewerPublish = []Key{
-		"job.*.*.io.input.v1",
-		"job.*.*.control.v1",
-	}
+	viewerPublish   = []Key{AllInput, AllControl}
 	viewerSubscribe = []Key{
-		"job.*.*.io.output.v1",
-		"job.*.*.io.replay.*.v1",
+		AllOutput,
+		AllReplays,
 		AllStatus,
 		AllHeartbeats,
 		EventKey,
@@ -102,19 +99,17 @@ func PolicyFor(p Principal) Policy {
 		return Policy{Publish: viewerPublish, Subscribe: viewerSubscribe}
 	case RoleDevice:
 		d := p.Device
-		// Any execution of this device: "job.*.<device>.<rest>".
-		own := func(rest string) Key { return Key("job.*." + Word(d) + "." + rest) }
 		return Policy{
 			Publish: append([]Key{
-				own("status.v1"),
-				own("io.output.v1"),
-				own("io.replay.*.v1"),
+				StatusPatternForDevice(d),
+				OutputPatternForDevice(d),
+				ReplayPatternForDevice(d),
 				HeartbeatKey(d),
 				TelemetryKey(d),
 			}, viewerPublish...),
 			Subscribe: append([]Key{
-				own("io.input.v1"),
-				own("control.v1"),
+				InputPatternForDevice(d),
+				ControlPatternForDevice(d),
 			}, viewerSubscribe...),
 			Consume: []Queue{{Name: DispatchQueue(d), Pattern: DispatchKey(d)}},
 			Read:    []string{StatusQueue, TelemetryQueue},

@@ -183,15 +183,10 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	ctx, source := r.Context(), s.source(r)
-	if err := s.beginGuess(source); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	t, err := s.db.TokenByHash(ctx, store.HashSecret(strings.TrimSpace(req.Token)))
-	s.endGuess(ctx, source, runlet.ErrorCode(err) == runlet.ENOTFOUND || (err == nil && t.Kind != store.TokenEnrollment))
-	if err != nil || t.Kind != store.TokenEnrollment {
-		if err == nil || runlet.ErrorCode(err) == runlet.ENOTFOUND {
+	ctx := r.Context()
+	t, err := s.guessToken(ctx, s.source(r), req.Token, store.TokenEnrollment)
+	if err != nil {
+		if runlet.ErrorCode(err) == runlet.ENOTFOUND {
 			err = runlet.Errorf(runlet.EUNAUTHORIZED, "The enrollment token is unknown, revoked or expired (the server keeps it in DATA/%s).", EnrollTokenFile)
 		}
 		s.error(w, r, err)

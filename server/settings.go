@@ -221,14 +221,9 @@ func (s *Server) handleAcceptInvite(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	ctx, source := r.Context(), s.source(r)
-	if err := s.beginGuess(source); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	t, err := s.db.TokenByHash(ctx, store.HashSecret(strings.TrimSpace(req.Token)))
-	s.endGuess(ctx, source, runlet.ErrorCode(err) == runlet.ENOTFOUND || (err == nil && t.Kind != store.TokenInvite))
-	if runlet.ErrorCode(err) == runlet.ENOTFOUND || (err == nil && t.Kind != store.TokenInvite) {
+	ctx := r.Context()
+	t, err := s.guessToken(ctx, s.source(r), req.Token, store.TokenInvite)
+	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
 		err = runlet.Errorf(runlet.ENOTFOUND, "This invitation is unknown, used or expired: ask an admin for a new one.")
 	}
 	if err != nil {

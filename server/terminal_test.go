@@ -110,6 +110,24 @@ func checkSeqs(t *testing.T, what string, frames []terminalFrame, from uint64) {
 	}
 }
 
+// readUntil reads output frames until their text holds want, failing t on
+// an error or a message that is not a frame.
+func readUntil(t *testing.T, ctx context.Context, conn *websocket.Conn, want string) []terminalFrame {
+	t.Helper()
+	var frames []terminalFrame
+	for !strings.Contains(joinFrames(frames), want) {
+		typ, m, err := conn.Read(ctx)
+		if err != nil {
+			t.Fatalf("read until %q: %v (so far %q)", want, err, joinFrames(frames))
+		}
+		if typ != websocket.MessageBinary {
+			t.Fatalf("a %v message before %q: %s", typ, want, m)
+		}
+		frames = append(frames, terminalFrame{seq: binary.BigEndian.Uint64(m), data: m[8:]})
+	}
+	return frames
+}
+
 func joinFrames(frames []terminalFrame) string {
 	var b bytes.Buffer
 	for _, f := range frames {
@@ -149,17 +167,7 @@ func TestTerminalWebSocket(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
-	var frames []terminalFrame
-	for !strings.Contains(joinFrames(frames), "[Y/n]") {
-		typ, m, err := first.Read(ctx)
-		if err != nil {
-			t.Fatalf("read before the question: %v (so far %q)", err, joinFrames(frames))
-		}
-		if typ != websocket.MessageBinary {
-			t.Fatalf("a %v message before the end: %s", typ, m)
-		}
-		frames = append(frames, terminalFrame{seq: binary.BigEndian.Uint64(m), data: m[8:]})
-	}
+	frames := readUntil(t, ctx, first, "[Y/n]")
 	first.Close(websocket.StatusNormalClosure, "")
 	checkSeqs(t, "first socket", frames, 1)
 

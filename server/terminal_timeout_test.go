@@ -3,7 +3,6 @@
 package server_test
 
 import (
-	"encoding/binary"
 	"strings"
 	"testing"
 	"time"
@@ -36,14 +35,7 @@ func TestTerminalOutlivesReadTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
-	var frames []terminalFrame
-	for !strings.Contains(joinFrames(frames), "[Y/n]") {
-		typ, m, err := conn.Read(ctx)
-		if err != nil || typ != websocket.MessageBinary {
-			t.Fatalf("read before the question: %v %v (so far %q)", typ, err, joinFrames(frames))
-		}
-		frames = append(frames, terminalFrame{seq: binary.BigEndian.Uint64(m), data: m[8:]})
-	}
+	frames := readUntil(t, ctx, conn, "[Y/n]")
 	// The job waits for an answer: nothing moves on the socket while
 	// several read timeouts pass (the time passing is what is tested).
 	<-time.After(5 * timeout)

@@ -206,6 +206,21 @@ func (s *Server) endGuess(ctx context.Context, source string, unknown bool) {
 	}
 }
 
+// guessToken looks up a token of kind by the secret a client presented,
+// counted as a guess from its address: ETOOMANY while the address waits,
+// ENOTFOUND when no usable token of that kind has the secret.
+func (s *Server) guessToken(ctx context.Context, source, secret string, kind store.TokenKind) (store.Token, error) {
+	if err := s.beginGuess(source); err != nil {
+		return store.Token{}, err
+	}
+	t, err := s.db.TokenByHash(ctx, store.HashSecret(strings.TrimSpace(secret)))
+	if err == nil && t.Kind != kind {
+		err = runlet.Errorf(runlet.ENOTFOUND, "The token is unknown, revoked or expired.")
+	}
+	s.endGuess(ctx, source, runlet.ErrorCode(err) == runlet.ENOTFOUND)
+	return t, err
+}
+
 // clip cuts s to at most n bytes of valid UTF-8.
 func clip(s string, n int) string {
 	if len(s) <= n {

@@ -42,7 +42,7 @@ func testDevicePolicy(t *testing.T, h Harness) {
 	// refused or, where the broker refuses asynchronously, silent.
 	spy := newRecorder()
 	for _, p := range []bus.Key{"#", "device.#", "device.*.dispatch.v1", bus.DispatchKey("pi-a"), "job.#", "job." + bus.Key(exec) + ".#",
-		bus.InputKey(exec, "pi-a"), "job.*.pi-a.io.input.v1", "job.*.*.io.input.v1", "job.*.pi-a.control.v1"} {
+		bus.InputKey(exec, "pi-a"), bus.InputPatternForDevice("pi-a"), bus.AllInput, bus.ControlPatternForDevice("pi-a")} {
 		trySubscribe(t, b, ws, p, spy, "device pi-b subscribes to "+string(p))
 		trySubscribe(t, c, ws, p, spy, "a device of another workspace subscribes to "+string(p))
 	}
@@ -52,8 +52,8 @@ func testDevicePolicy(t *testing.T, h Harness) {
 	// What the device and its viewers legitimately receive.
 	aDispatch, aInput, aControl := newRecorder(), newRecorder(), newRecorder()
 	consume(t, a, ws, dispatchA, aDispatch.AckDeliver(t))
-	subscribe(t, a, ws, "job.*.pi-a.io.input.v1", aInput)
-	subscribe(t, a, ws, "job.*.pi-a.control.v1", aControl)
+	subscribe(t, a, ws, bus.InputPatternForDevice("pi-a"), aInput)
+	subscribe(t, a, ws, bus.ControlPatternForDevice("pi-a"), aControl)
 	status, beats, output := newRecorder(), newRecorder(), newRecorder()
 	statusQ := deviceQueues[2]
 	statusQ.AckWait = h.AckWait
