@@ -4,6 +4,7 @@ package daemon_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -307,9 +308,15 @@ func TestBrokerRestartDuringJob(t *testing.T) {
 	fin := s.waitStatus(exec, runlet.StatusFinished)
 
 	// A viewer that lost live frames in the outage replays them all.
-	full := s.watch(bus.ReplayKey(exec, device, "after-restart"))
+	// Each request has a viewer of its own: a request the outage delayed
+	// may still answer later, and its frames must not join another's.
+	var full *output
+	attempt := 0
 	waitFor(t, "a complete replay", func() bool {
-		s.control(exec, device, wire.Control{Op: wire.OpReplay, From: 1, Viewer: "after-restart"})
+		attempt++
+		viewer := fmt.Sprintf("after-restart-%d", attempt)
+		full = s.watch(bus.ReplayKey(exec, device, viewer))
+		s.control(exec, device, wire.Control{Op: wire.OpReplay, From: 1, Viewer: viewer})
 		return waitShort(func() bool {
 			full.mu.Lock()
 			defer full.mu.Unlock()
