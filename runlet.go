@@ -47,6 +47,11 @@ type Execution struct {
 	Signal    string    `json:"signal,omitempty"` // the signal that ended the process, if any
 	Killed    bool      `json:"killed"`           // a stop or kill was asked for
 	Reason    string    `json:"reason,omitempty"` // why an execution ended in Error
+	// Workspace and Expires are the server's: the workspace the
+	// execution belongs to, and when a Pending run not started by then
+	// ends as Error (zero: never). A device leaves both empty.
+	Workspace string    `json:"workspace,omitempty"`
+	Expires   time.Time `json:"expires,omitzero"`
 }
 
 // Duration is how long the execution ran, or zero if it has not both
@@ -116,3 +121,12 @@ func ErrorMessage(err error) string {
 	}
 	return "Internal error."
 }
+
+// Size is a terminal window size in character cells.
+type Size struct {
+	Cols uint16 `json:"cols"`
+	Rows uint16 `json:"rows"`
+}
+
+// DefaultSize is a terminal's size when none is given.
+var DefaultSize = Size{Cols: 80, Rows: 24}

@@ -19,12 +19,9 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/home"
-	"github.com/runlet/runlet/store"
 )
-
-// Prefix is the path of every API endpoint.
-const Prefix = "/api/v1"
 
 // maxResponse bounds what the client reads of one answer.
 const maxResponse = 64 << 20
@@ -52,8 +49,8 @@ func New(baseURL, token string) *Client {
 func FromCredentials(c *home.Credentials) *Client { return New(c.Server, c.Token) }
 
 // DeviceCode starts the device authorization flow (RFC 8628).
-func (c *Client) DeviceCode(ctx context.Context, req DeviceCodeRequest) (*DeviceCodeResponse, error) {
-	var out DeviceCodeResponse
+func (c *Client) DeviceCode(ctx context.Context, req api.DeviceCodeRequest) (*api.DeviceCodeResponse, error) {
+	var out api.DeviceCodeResponse
 	return &out, c.do(ctx, http.MethodPost, "/device/code", req, &out)
 }
 
@@ -63,7 +60,7 @@ func (c *Client) DeviceToken(ctx context.Context, deviceCode string) (*home.Cred
 	var out struct {
 		Credentials home.Credentials `json:"credentials"`
 	}
-	if err := c.do(ctx, http.MethodPost, "/device/token", DeviceTokenRequest{DeviceCode: deviceCode}, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/device/token", api.DeviceTokenRequest{DeviceCode: deviceCode}, &out); err != nil {
 		return nil, err
 	}
 	return &out.Credentials, nil
@@ -71,7 +68,7 @@ func (c *Client) DeviceToken(ctx context.Context, deviceCode string) (*home.Cred
 
 // WaitDeviceToken polls DeviceToken every interval (growing by 5 s on
 // slow_down, as RFC 8628 3.5 asks) until approval, a final answer, or ctx.
-func (c *Client) WaitDeviceToken(ctx context.Context, code *DeviceCodeResponse) (*home.Credentials, error) {
+func (c *Client) WaitDeviceToken(ctx context.Context, code *api.DeviceCodeResponse) (*home.Credentials, error) {
 	interval := time.Duration(code.Interval) * time.Second
 	if interval <= 0 {
 		interval = 5 * time.Second
@@ -89,9 +86,9 @@ func (c *Client) WaitDeviceToken(ctx context.Context, code *DeviceCodeResponse) 
 		switch {
 		case err == nil:
 			return cred, nil
-		case errors.As(err, &oe) && oe.Code == SlowDown:
+		case errors.As(err, &oe) && oe.Code == api.SlowDown:
 			interval += 5 * time.Second
-		case errors.As(err, &oe) && oe.Code == AuthorizationPending:
+		case errors.As(err, &oe) && oe.Code == api.AuthorizationPending:
 		default:
 			return nil, err
 		}
@@ -100,7 +97,7 @@ func (c *Client) WaitDeviceToken(ctx context.Context, code *DeviceCodeResponse) 
 }
 
 // Enroll signs a device in with an enrollment token.
-func (c *Client) Enroll(ctx context.Context, req EnrollRequest) (*home.Credentials, error) {
+func (c *Client) Enroll(ctx context.Context, req api.EnrollRequest) (*home.Credentials, error) {
 	var out struct {
 		Credentials home.Credentials `json:"credentials"`
 	}
@@ -116,20 +113,20 @@ func (c *Client) Signout(ctx context.Context) error {
 }
 
 // Login signs a user in and returns a session token.
-func (c *Client) Login(ctx context.Context, email, password string) (*LoginResponse, error) {
-	var out LoginResponse
-	return &out, c.do(ctx, http.MethodPost, "/login", LoginRequest{Email: email, Password: password}, &out)
+func (c *Client) Login(ctx context.Context, email, password string) (*api.LoginResponse, error) {
+	var out api.LoginResponse
+	return &out, c.do(ctx, http.MethodPost, "/login", api.LoginRequest{Email: email, Password: password}, &out)
 }
 
 // Whoami tells who the token acts as.
-func (c *Client) Whoami(ctx context.Context) (*Whoami, error) {
-	var out Whoami
+func (c *Client) Whoami(ctx context.Context) (*api.Whoami, error) {
+	var out api.Whoami
 	return &out, c.do(ctx, http.MethodGet, "/whoami", nil, &out)
 }
 
 // Jobs returns the workspace's job set.
-func (c *Client) Jobs(ctx context.Context) (*Jobs, error) {
-	var out Jobs
+func (c *Client) Jobs(ctx context.Context) (*api.Jobs, error) {
+	var out api.Jobs
 	return &out, c.do(ctx, http.MethodGet, "/jobs", nil, &out)
 }
 
@@ -139,30 +136,30 @@ const NoVersion int64 = -1
 // PutJobs replaces the job set with the YAML src. With ifMatch >= 0 the
 // server refuses (ECONFLICT) when the set's version changed meanwhile (0:
 // there was none). An invalid file comes back as *ValidationError.
-func (c *Client) PutJobs(ctx context.Context, src []byte, ifMatch int64) (*Jobs, error) {
+func (c *Client) PutJobs(ctx context.Context, src []byte, ifMatch int64) (*api.Jobs, error) {
 	h := http.Header{"Content-Type": {"application/yaml"}}
 	if ifMatch >= 0 {
 		h.Set("If-Match", strconv.FormatInt(ifMatch, 10))
 	}
-	var out Jobs
+	var out api.Jobs
 	return &out, c.send(ctx, http.MethodPut, "/jobs", h, bytes.NewReader(src), &out)
 }
 
 // DeleteJob removes a job from the set and returns the new version.
 func (c *Client) DeleteJob(ctx context.Context, name string) (int64, error) {
-	var out DeleteJobResponse
+	var out api.DeleteJobResponse
 	err := c.do(ctx, http.MethodDelete, "/jobs/"+url.PathEscape(name), nil, &out)
 	return out.Version, err
 }
 
 // Run starts a job.
-func (c *Client) Run(ctx context.Context, req RunRequest) (*RunResponse, error) {
-	var out RunResponse
+func (c *Client) Run(ctx context.Context, req api.RunRequest) (*api.RunResponse, error) {
+	var out api.RunResponse
 	return &out, c.do(ctx, http.MethodPost, "/runs", req, &out)
 }
 
 // Executions lists the workspace's executions, newest first.
-func (c *Client) Executions(ctx context.Context, f ExecutionFilter) ([]store.Execution, error) {
+func (c *Client) Executions(ctx context.Context, f api.ExecutionFilter) ([]runlet.Execution, error) {
 	q := url.Values{}
 	set := func(k, v string) {
 		if v != "" {
@@ -183,16 +180,16 @@ func (c *Client) Executions(ctx context.Context, f ExecutionFilter) ([]store.Exe
 		path += "?" + q.Encode()
 	}
 	var out struct {
-		Executions []store.Execution `json:"executions"`
+		Executions []runlet.Execution `json:"executions"`
 	}
 	err := c.do(ctx, http.MethodGet, path, nil, &out)
 	return out.Executions, err
 }
 
 // Execution returns every target of one execution.
-func (c *Client) Execution(ctx context.Context, id string) ([]store.Execution, error) {
+func (c *Client) Execution(ctx context.Context, id string) ([]runlet.Execution, error) {
 	var out struct {
-		Targets []store.Execution `json:"targets"`
+		Targets []runlet.Execution `json:"targets"`
 	}
 	err := c.do(ctx, http.MethodGet, "/executions/"+url.PathEscape(id), nil, &out)
 	return out.Targets, err
@@ -218,9 +215,9 @@ func (c *Client) control(ctx context.Context, id, op, device string) error {
 }
 
 // Devices lists the workspace's devices with their presence.
-func (c *Client) Devices(ctx context.Context) ([]Device, error) {
+func (c *Client) Devices(ctx context.Context) ([]api.Device, error) {
 	var out struct {
-		Devices []Device `json:"devices"`
+		Devices []api.Device `json:"devices"`
 	}
 	err := c.do(ctx, http.MethodGet, "/devices", nil, &out)
 	return out.Devices, err
@@ -244,12 +241,12 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		body = bytes.NewReader(b)
 		h.Set("Content-Type", "application/json")
 	}
-	return c.send(ctx, method, Prefix+path, h, body, out)
+	return c.send(ctx, method, api.Prefix+path, h, body, out)
 }
 
 func (c *Client) send(ctx context.Context, method, path string, h http.Header, body io.Reader, out any) error {
-	if !strings.HasPrefix(path, Prefix) && !strings.HasPrefix(path, "/readyz") && !strings.HasPrefix(path, "/healthz") {
-		path = Prefix + path
+	if !strings.HasPrefix(path, api.Prefix) && !strings.HasPrefix(path, "/readyz") && !strings.HasPrefix(path, "/healthz") {
+		path = api.Prefix + path
 	}
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, body)
 	if err != nil {
@@ -305,7 +302,7 @@ func decodeError(status int, b []byte) error {
 		if json.Unmarshal(raw.Error, &code) == nil {
 			return &OAuthError{Code: code, Description: raw.Description}
 		}
-		var d ErrorDetail
+		var d api.ErrorDetail
 		if json.Unmarshal(raw.Error, &d) == nil && d.Code != "" {
 			e := &runlet.Error{Code: d.Code, Message: d.Message}
 			if len(d.Details) > 0 {

@@ -2,15 +2,8 @@ package apiclient
 
 import (
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/jobspec"
-)
-
-// RFC 8628 3.5 error codes of the device token endpoint.
-const (
-	AuthorizationPending = "authorization_pending"
-	SlowDown             = "slow_down"
-	ExpiredToken         = "expired_token"
-	AccessDenied         = "access_denied"
 )
 
 // OAuthError is an RFC 8628 answer of the token endpoint other than
@@ -31,9 +24,9 @@ func (e *OAuthError) Error() string {
 // like any other error.
 func (e *OAuthError) Unwrap() error {
 	switch e.Code {
-	case AccessDenied:
+	case api.AccessDenied:
 		return runlet.Errorf(runlet.EFORBIDDEN, "%s", e.Error())
-	case ExpiredToken:
+	case api.ExpiredToken:
 		return runlet.Errorf(runlet.EUNAUTHORIZED, "%s", e.Error())
 	}
 	return nil

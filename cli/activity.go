@@ -9,15 +9,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/apiclient"
-	"github.com/runlet/runlet/store"
+	"github.com/runlet/runlet/api"
 )
 
 func (m *Main) activityCommand() *cobra.Command {
 	var (
 		limit  int
 		asJSON bool
-		filter apiclient.ExecutionFilter
+		filter api.ExecutionFilter
 	)
 	cmd := &cobra.Command{
 		Use:   "activity",
@@ -44,7 +43,7 @@ and who started it. Use an ID with 'runlet attach', 'runlet stop' or
 	return cmd
 }
 
-func (m *Main) activity(ctx context.Context, f apiclient.ExecutionFilter, asJSON bool) error {
+func (m *Main) activity(ctx context.Context, f api.ExecutionFilter, asJSON bool) error {
 	if f.Limit <= 0 {
 		return runlet.Errorf(runlet.EINVALID, "--limit %d: give a positive number", f.Limit)
 	}
@@ -58,7 +57,7 @@ func (m *Main) activity(ctx context.Context, f apiclient.ExecutionFilter, asJSON
 	}
 	if asJSON {
 		if execs == nil {
-			execs = []store.Execution{}
+			execs = []runlet.Execution{}
 		}
 		return m.printJSON(execs)
 	}
@@ -70,7 +69,7 @@ func (m *Main) activity(ctx context.Context, f apiclient.ExecutionFilter, asJSON
 	fmt.Fprintln(tw, "ID\tJOB\tDEVICE\tSTATUS\tSTARTED\tDURATION\tEXIT\tCLIENT")
 	for _, e := range execs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			safe(e.ID), safe(e.Job), safe(e.Device), safe(string(e.Status)), started(e.Execution), duration(e.Execution), safe(exitText(e.Execution)), dash(e.Client))
+			safe(e.ID), safe(e.Job), safe(e.Device), safe(string(e.Status)), started(e), duration(e), safe(exitText(e)), dash(e.Client))
 	}
 	return tw.Flush()
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/store"
 )
 
 func (m *Main) attachCommand() *cobra.Command {
@@ -65,7 +64,7 @@ func (m *Main) attachRemote(ctx context.Context, exec, device string) error {
 
 // chooseTarget picks the device of exec to act on: the one named, or the
 // only one. With several and none named it lists them.
-func (m *Main) chooseTarget(exec string, targets []store.Execution, device string) (string, error) {
+func (m *Main) chooseTarget(exec string, targets []runlet.Execution, device string) (string, error) {
 	if len(targets) == 0 {
 		return "", runlet.Errorf(runlet.ENOTFOUND, "execution %s has no target device", exec)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 )
 
@@ -69,7 +70,7 @@ func (m *Main) editJobs(ctx context.Context) error {
 // editLoop runs the editor on path until the server takes the file, the
 // person leaves it unchanged, or gives up. It returns nil jobs for "no
 // changes".
-func (m *Main) editLoop(ctx context.Context, client *apiclient.Client, path, original string, version int64) (*apiclient.Jobs, error) {
+func (m *Main) editLoop(ctx context.Context, client *apiclient.Client, path, original string, version int64) (*api.Jobs, error) {
 	var refused string // the last text the server refused
 	for {
 		if err := m.runEditor(ctx, path); err != nil {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/api"
 )
 
 // notQueued says on standard error for which targets the server could not
@@ -12,7 +12,7 @@ import (
 // exit code 1, for some targets as for all: a script that starts a job and
 // leaves must not take it for started. The execution id and every
 // target's status are printed before (with --json, on standard output).
-func (m *Main) notQueued(run *apiclient.RunResponse) error {
+func (m *Main) notQueued(run *api.RunResponse) error {
 	failed := 0
 	for _, t := range run.Targets {
 		if t.Status != string(runlet.StatusError) {

@@ -5,14 +5,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/api"
 )
 
 // A detached run that the server could queue for some targets only is a
 // failure too (exit 1): the output still holds every target, standard
 // error names the ones not queued and why.
 func TestDetachedPartialFailure(t *testing.T) {
-	run := &apiclient.RunResponse{Execution: "e1", Targets: []apiclient.Target{
+	run := &api.RunResponse{Execution: "e1", Targets: []api.Target{
 		{Device: "pi-1", Status: "Pending"},
 		{Device: "pi-2", Status: "Error", Reason: "The disk is full (the broker's store at /d/nats): free space on it, then try again."},
 	}}
@@ -28,7 +28,7 @@ func TestDetachedPartialFailure(t *testing.T) {
 			t.Errorf("json=%v: standard error %q", asJSON, errb.String())
 		}
 		if asJSON {
-			var got apiclient.RunResponse
+			var got api.RunResponse
 			if err := json.Unmarshal([]byte(out.String()), &got); err != nil || len(got.Targets) != 2 || got.Targets[1].Reason == "" {
 				t.Errorf("printed %q (%v)", out.String(), err)
 			}
@@ -39,7 +39,7 @@ func TestDetachedPartialFailure(t *testing.T) {
 
 	var out, errb strings.Builder
 	m := &Main{Stdout: &out, Stderr: &errb}
-	run.Targets[1] = apiclient.Target{Device: "pi-2", Status: "Pending"}
+	run.Targets[1] = api.Target{Device: "pi-2", Status: "Pending"}
 	if err := m.printDetached(run, true); err != nil || strings.Contains(errb.String(), "not queued") {
 		t.Errorf("every target queued: %v, %q", err, errb.String())
 	}

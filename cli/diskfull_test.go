@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/bus/nats/embedded"
 	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/server"
@@ -22,10 +22,10 @@ func TestRunDetachDiskFull(t *testing.T) {
 	f := startFleet(t, func(c *server.Config) { c.DataDir = filepath.Join(disk, "data") })
 	h := f.signin("pi-1")
 	applyJobs(t, h, "hi:\n  script: echo hi\n  where: local\n")
-	detach := func() (result, apiclient.Target) {
+	detach := func() (result, api.Target) {
 		t.Helper()
 		r := runIn(t, h, "", "@run", "hi", "--detach", "--json")
-		var run apiclient.RunResponse
+		var run api.RunResponse
 		if err := json.Unmarshal([]byte(r.out), &run); err != nil || run.Execution == "" || len(run.Targets) != 1 {
 			t.Fatalf("@run --detach --json printed %q (%v); exit %d, stderr %s", r.out, err, r.code, r.err)
 		}

@@ -225,7 +225,7 @@ func (s *session) finalRecord(ctx context.Context, device string) (runlet.Execut
 	}
 	for _, t := range targets {
 		if t.Device == device && t.Status.Final() {
-			return t.Execution, true
+			return t, true
 		}
 	}
 	return runlet.Execution{}, false

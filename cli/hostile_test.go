@@ -10,10 +10,9 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/jobspec"
-	"github.com/runlet/runlet/store"
 )
 
 // The text of other parties (a device's heartbeat, an invited e-mail, a
@@ -63,7 +62,7 @@ func wantNoControls(t *testing.T, what, out string, escaped ...string) {
 }
 
 func TestDevicesEscapeHeartbeatText(t *testing.T) {
-	h := hostileHome(t, map[string]any{apiclient.Prefix + "/devices": map[string]any{"devices": []apiclient.Device{{
+	h := hostileHome(t, map[string]any{api.Prefix + "/devices": map[string]any{"devices": []api.Device{{
 		Name: "pi-1", OS: retitle, Arch: "arm64" + clear, Version: "1.0\u009b31m", Online: true, LastSeen: time.Now(),
 	}}}}, http.StatusOK)
 	r := runIn(t, h, "", "devices")
@@ -78,11 +77,11 @@ func TestDevicesEscapeHeartbeatText(t *testing.T) {
 }
 
 func TestActivityEscapesEmails(t *testing.T) {
-	e := store.Execution{Execution: runlet.Execution{
+	e := runlet.Execution{
 		ID: "e1", Job: "deploy", Device: "pi-1", Client: "ada" + clear + "@example.com",
 		Status: runlet.StatusError, Signal: "SIG" + retitle, Started: time.Now().Add(-time.Minute), Finished: time.Now(),
-	}}
-	h := hostileHome(t, map[string]any{apiclient.Prefix + "/executions": map[string]any{"executions": []store.Execution{e}}}, http.StatusOK)
+	}
+	h := hostileHome(t, map[string]any{api.Prefix + "/executions": map[string]any{"executions": []runlet.Execution{e}}}, http.StatusOK)
 	r := runIn(t, h, "", "activity")
 	if r.code != 0 {
 		t.Fatalf("activity: exit %d\n%s%s", r.code, r.out, r.err)
@@ -91,8 +90,8 @@ func TestActivityEscapesEmails(t *testing.T) {
 }
 
 func TestConfigListEscapesJobText(t *testing.T) {
-	jobs := apiclient.Jobs{Version: 1, Jobs: []*jobspec.Job{{Name: "deploy", Description: "Deploys" + retitle, Where: jobspec.WhereLocal}}}
-	h := hostileHome(t, map[string]any{apiclient.Prefix + "/jobs": jobs}, http.StatusOK)
+	jobs := api.Jobs{Version: 1, Jobs: []*jobspec.Job{{Name: "deploy", Description: "Deploys" + retitle, Where: jobspec.WhereLocal}}}
+	h := hostileHome(t, map[string]any{api.Prefix + "/jobs": jobs}, http.StatusOK)
 	r := runIn(t, h, "", "@config", "list")
 	if r.code != 0 {
 		t.Fatalf("@config list: exit %d\n%s%s", r.code, r.out, r.err)
@@ -103,8 +102,8 @@ func TestConfigListEscapesJobText(t *testing.T) {
 // TestServerMessagesEscaped: an error message from the server goes
 // through the one place the CLI prints errors, escaped but on its lines.
 func TestServerMessagesEscaped(t *testing.T) {
-	body := apiclient.ErrorBody{Error: apiclient.ErrorDetail{Code: runlet.EINVALID, Message: "Nope" + clear + "\nsecond line\rforged"}}
-	h := hostileHome(t, map[string]any{apiclient.Prefix + "/devices": body}, http.StatusBadRequest)
+	body := api.ErrorBody{Error: api.ErrorDetail{Code: runlet.EINVALID, Message: "Nope" + clear + "\nsecond line\rforged"}}
+	h := hostileHome(t, map[string]any{api.Prefix + "/devices": body}, http.StatusBadRequest)
 	r := runIn(t, h, "", "devices")
 	if r.code == 0 {
 		t.Fatalf("devices with a 400: exit 0\n%s", r.out)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/internal/termtest"
 	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/pty"
@@ -46,7 +47,7 @@ func newScreen(r io.Reader) *screen { return termtest.NewScreen(r) }
 func startRunlet(t *testing.T, args ...string) (*pty.Terminal, *screen) {
 	t.Helper()
 	env := append(os.Environ(), "RUNLET_HOME="+t.TempDir(), "TERM=xterm-256color")
-	term, err := pty.Start(pty.Command{Argv: append([]string{runletBinary}, args...), Env: env, Size: pty.Size{Cols: 100, Rows: 30}})
+	term, err := pty.Start(pty.Command{Argv: append([]string{runletBinary}, args...), Env: env, Size: runlet.Size{Cols: 100, Rows: 30}})
 	if err != nil {
 		t.Fatalf("start runlet in a pty: %v", err)
 	}
@@ -114,7 +115,7 @@ size: |
 `)
 	term, scr := startRunlet(t, "run", "size", "-f", jobs, "--offline")
 	scr.WaitFor(t, "size=30 100")
-	if err := term.Resize(pty.Size{Cols: 120, Rows: 40}); err != nil {
+	if err := term.Resize(runlet.Size{Cols: 120, Rows: 40}); err != nil {
 		t.Fatal(err)
 	}
 	scr.WaitFor(t, "now=40 120")

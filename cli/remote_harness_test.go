@@ -1,14 +1,12 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/runlet/runlet/cli"
 	"github.com/runlet/runlet/daemon"
 	"github.com/runlet/runlet/home"
+	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/server"
 )
 
@@ -120,24 +119,6 @@ type result struct {
 	out, err string
 }
 
-// syncBuffer collects a stream written from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // runIn runs the CLI in this process with home as --home and stdin as its
 // input; env gives the environment it sees (KEY=VALUE).
 func runIn(t *testing.T, home, stdin string, args ...string) result {
@@ -147,7 +128,7 @@ func runIn(t *testing.T, home, stdin string, args ...string) result {
 
 func runEnv(t *testing.T, home, stdin string, env map[string]string, args ...string) result {
 	t.Helper()
-	var out, errb syncBuffer
+	var out, errb testenv.Buffer
 	m := &cli.Main{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
@@ -170,22 +151,19 @@ func applyJobs(t *testing.T, h, yaml string) {
 // waitOnline waits until the server shows every device online.
 func waitOnline(t *testing.T, h string, names ...string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r := runIn(t, h, "", "devices")
+	var r result
+	online := testenv.Poll(30*time.Second, 100*time.Millisecond, func() bool {
+		r = runIn(t, h, "", "devices")
 		all := r.code == 0
 		for _, n := range names {
 			if !onlineIn(r.out, n) {
 				all = false
 			}
 		}
-		if all {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("devices %v not all online:\n%s%s", names, r.out, r.err)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return all
+	})
+	if !online {
+		t.Fatalf("devices %v not all online:\n%s%s", names, r.out, r.err)
 	}
 }
 
@@ -201,7 +179,7 @@ func onlineIn(table, name string) bool {
 
 // runMainWith runs the CLI with its output going to out and errb, for a
 // test that reads them while it runs.
-func runMainWith(home string, out, errb *syncBuffer, args ...string) int {
+func runMainWith(home string, out, errb *testenv.Buffer, args ...string) int {
 	m := &cli.Main{Stdin: strings.NewReader(""), Stdout: out, Stderr: errb, Getenv: func(string) string { return "" }}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()

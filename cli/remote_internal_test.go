@@ -8,7 +8,6 @@ import (
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/jobspec"
-	"github.com/runlet/runlet/pty"
 )
 
 func TestBrokerURL(t *testing.T) {
@@ -89,7 +88,7 @@ func TestErrorHeaderRoundTrip(t *testing.T) {
 }
 
 func TestRunRequestFromFlags(t *testing.T) {
-	size := pty.Size{Cols: 80, Rows: 24}
+	size := runlet.Size{Cols: 80, Rows: 24}
 	for _, tc := range []struct {
 		r     remoteRun
 		where jobspec.Where

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/pty"
 )
 
@@ -64,7 +66,7 @@ keys: |
 	term, scr := startRunlet(t, "--home", mac, "attach", exec)
 	// attach gives the job this terminal's size (100x30), then follows it.
 	scr.WaitFor(t, "size=")
-	if err := term.Resize(pty.Size{Cols: 120, Rows: 40}); err != nil {
+	if err := term.Resize(runlet.Size{Cols: 120, Rows: 40}); err != nil {
 		t.Fatal(err)
 	}
 	scr.WaitFor(t, "resized=40 120")
@@ -156,7 +158,7 @@ func TestInterruptedFollowLeavesTheJobRunning(t *testing.T) {
 		t.Fatalf("no execution named on screen:\n%s", scr)
 	}
 	// It still runs: a viewer that joins now sees its start, then kills it.
-	out, errb := &syncBuffer{}, &syncBuffer{}
+	out, errb := &testenv.Buffer{}, &testenv.Buffer{}
 	attached := make(chan int, 1)
 	go func() { attached <- runMainWith(mac, out, errb, "attach", exec[1]) }()
 	waitText(t, out, "ready")

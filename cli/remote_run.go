@@ -10,9 +10,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/jobspec"
-	"github.com/runlet/runlet/pty"
 )
 
 // remoteRun holds the flags of @run that go to the server.
@@ -31,9 +31,9 @@ func (r *remoteRun) flags(cmd *cobra.Command) {
 }
 
 // request turns the flags into the API's run request.
-func (r *remoteRun) request(args []string, size pty.Size) (apiclient.RunRequest, error) {
+func (r *remoteRun) request(args []string, size runlet.Size) (api.RunRequest, error) {
 	// The server renders the script with the job's name before Args.
-	req := apiclient.RunRequest{Job: args[0], Args: args[1:], Where: jobspec.Where(r.where), On: r.on, Size: &size}
+	req := api.RunRequest{Job: args[0], Args: args[1:], Where: jobspec.Where(r.where), On: r.on, Size: &size}
 	switch req.Where {
 	case "", jobspec.WhereLocal, jobspec.WhereAll, jobspec.WhereAny, jobspec.WhereCustom:
 	default:
@@ -118,7 +118,7 @@ func (m *Main) runRemote(ctx context.Context, r *remoteRun, args []string) error
 
 // warnOffline says which targets wait for a device that is offline, so
 // that a silent terminal is not a mystery.
-func (m *Main) warnOffline(ctx context.Context, client *apiclient.Client, targets []apiclient.Target) {
+func (m *Main) warnOffline(ctx context.Context, client *apiclient.Client, targets []api.Target) {
 	devs, err := client.Devices(ctx)
 	if err != nil {
 		return
@@ -136,7 +136,7 @@ func (m *Main) warnOffline(ctx context.Context, client *apiclient.Client, target
 
 // printDetached prints the run, then fails (notQueued) if the server
 // could not queue it for some target.
-func (m *Main) printDetached(run *apiclient.RunResponse, asJSON bool) error {
+func (m *Main) printDetached(run *api.RunResponse, asJSON bool) error {
 	if asJSON {
 		if err := m.printJSON(run); err != nil {
 			return err
@@ -189,7 +189,7 @@ func exitCode(e runlet.Execution) int {
 	return 1
 }
 
-func targetNames(ts []apiclient.Target) []string {
+func targetNames(ts []api.Target) []string {
 	names := make([]string, len(ts))
 	for i, t := range ts {
 		names[i] = t.Device

@@ -13,10 +13,11 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/home"
+	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/server"
-	"github.com/runlet/runlet/store"
 )
 
 func TestSigninWithTokenThenSignout(t *testing.T) {
@@ -95,22 +96,20 @@ func TestSigninDeviceFlow(t *testing.T) {
 	} {
 		t.Run(tc.action, func(t *testing.T) {
 			h := filepath.Join(t.TempDir(), "home")
-			out := &syncBuffer{}
-			errb := &syncBuffer{}
+			out := &testenv.Buffer{}
+			errb := &testenv.Buffer{}
 			done := make(chan int, 1)
 			go func() {
 				done <- runMainWith(h, out, errb, "@signin", "--server", f.url, "--name", "dev-"+tc.action)
 			}()
 			var code string
-			deadline := time.Now().Add(30 * time.Second)
-			for code == "" {
+			if !testenv.Poll(30*time.Second, testenv.Interval, func() bool {
 				if m := userCodeRE.FindStringSubmatch(out.String()); m != nil {
 					code = m[1]
-				} else if time.Now().After(deadline) {
-					t.Fatalf("no user code printed:\n%s%s", out, errb)
-				} else {
-					time.Sleep(20 * time.Millisecond)
 				}
+				return code != ""
+			}) {
+				t.Fatalf("no user code printed:\n%s%s", out, errb)
 			}
 			if !strings.Contains(out.String(), f.url+"/device") || !strings.Contains(out.String(), "▀") {
 				t.Errorf("the output lacks the verification URL or the QR code:\n%s", out)
@@ -251,7 +250,7 @@ wait: |
 	if r.code != 0 {
 		t.Fatalf("detach: exit %d\n%s", r.code, r.err)
 	}
-	var run apiclient.RunResponse
+	var run api.RunResponse
 	if err := json.Unmarshal([]byte(r.out), &run); err != nil || run.Execution == "" {
 		t.Fatalf("detach --json printed %q: %v", r.out, err)
 	}
@@ -268,7 +267,7 @@ wait: |
 	// The CLI may hear the end from the device before the server has it.
 	waitFinal(t, pi, run.Execution)
 	r = runIn(t, pi, "", "activity", "--json")
-	var execs []store.Execution
+	var execs []runlet.Execution
 	if err := json.Unmarshal([]byte(r.out), &execs); err != nil || len(execs) == 0 {
 		t.Fatalf("activity --json printed %q: %v", r.out, err)
 	}
@@ -286,7 +285,7 @@ wait: |
 	if r.code != 0 || exec == "" {
 		t.Fatalf("detach: exit %d %q %q", r.code, r.out, r.err)
 	}
-	out, errb := &syncBuffer{}, &syncBuffer{}
+	out, errb := &testenv.Buffer{}, &testenv.Buffer{}
 	attached := make(chan int, 1)
 	go func() { attached <- runMainWith(mac, out, errb, "attach", exec) }()
 	waitText(t, out, "started")
@@ -309,34 +308,29 @@ wait: |
 }
 
 // waitText waits until b shows text.
-func waitText(t *testing.T, b *syncBuffer, text string) {
+func waitText(t *testing.T, b *testenv.Buffer, text string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(b.String(), text) {
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %q; so far:\n%s", text, b)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testenv.Poll(30*time.Second, testenv.Interval, func() bool { return strings.Contains(b.String(), text) }) {
+		t.Fatalf("waiting for %q; so far:\n%s", text, b)
 	}
 }
 
 // waitFinal waits until the server has the final status of exec.
 func waitFinal(t *testing.T, h, exec string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r := runIn(t, h, "", "activity", "--json")
-		var execs []store.Execution
+	var r result
+	if !testenv.Poll(30*time.Second, 50*time.Millisecond, func() bool {
+		r = runIn(t, h, "", "activity", "--json")
+		var execs []runlet.Execution
 		_ = json.Unmarshal([]byte(r.out), &execs)
 		for _, e := range execs {
 			if e.ID == exec && e.Status.Final() {
-				return
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("execution %s never ended:\n%s%s", exec, r.out, r.err)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return false
+	}) {
+		t.Fatalf("execution %s never ended:\n%s%s", exec, r.out, r.err)
 	}
 }
 
@@ -355,7 +349,7 @@ func TestDevicesTable(t *testing.T) {
 		t.Errorf("mac shown online without a daemon:\n%s", r.out)
 	}
 	r = runIn(t, pi, "", "devices", "--json")
-	var devs []apiclient.Device
+	var devs []api.Device
 	if err := json.Unmarshal([]byte(r.out), &devs); err != nil || len(devs) != 2 {
 		t.Fatalf("devices --json: %q: %v", r.out, err)
 	}

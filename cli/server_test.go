@@ -1,35 +1,16 @@
 package cli_test
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/runlet/runlet/cli"
+	"github.com/runlet/runlet/internal/testenv"
 )
-
-// serverOut is the stdout of a `runlet server` under test.
-type serverOut struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *serverOut) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-func (o *serverOut) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
-}
 
 // TestServerCommand runs `runlet server` in-process with its settings from
 // the environment, waits until it answers, and stops it as SIGINT would.
@@ -41,7 +22,7 @@ func TestServerCommand(t *testing.T) {
 		"RUNLET_DATA":           data,
 		"RUNLET_ADMIN_PASSWORD": "from-env",
 	}
-	var out, errb serverOut
+	var out, errb testenv.Buffer // the stdout and stderr of the server
 	m := &cli.Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -49,15 +30,14 @@ func TestServerCommand(t *testing.T) {
 	go func() { code <- m.Run(ctx, []string{"server"}) }()
 
 	api := regexp.MustCompile(`API at (http://\S+),`)
-	deadline := time.Now().Add(60 * time.Second)
 	var url string
-	for url == "" {
+	if !testenv.Poll(60*time.Second, testenv.Interval, func() bool {
 		if match := api.FindStringSubmatch(out.String()); match != nil {
 			url = match[1]
-		} else if time.Now().After(deadline) {
-			t.Fatalf("the server did not start:\n%s\n%s", out.String(), errb.String())
 		}
-		time.Sleep(20 * time.Millisecond)
+		return url != ""
+	}) {
+		t.Fatalf("the server did not start:\n%s\n%s", out.String(), errb.String())
 	}
 	resp, err := http.Get(url + "/readyz")
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/home"
 )
@@ -90,7 +91,7 @@ func (m *Main) signin(ctx context.Context, server, name, token, fingerprint stri
 	client.HTTP = m.pinnedHTTP(pin)
 	var cred *home.Credentials
 	if token != "" {
-		cred, err = client.Enroll(ctx, apiclient.EnrollRequest{Token: token, Name: name, OS: runtime.GOOS, Arch: runtime.GOARCH, Version: Version})
+		cred, err = client.Enroll(ctx, api.EnrollRequest{Token: token, Name: name, OS: runtime.GOOS, Arch: runtime.GOARCH, Version: Version})
 	} else {
 		cred, err = m.deviceFlow(ctx, client, name)
 	}
@@ -126,7 +127,7 @@ func signinError(err error, name string) error {
 
 // deviceFlow runs RFC 8628: show the code, poll until approved.
 func (m *Main) deviceFlow(ctx context.Context, client *apiclient.Client, name string) (*home.Credentials, error) {
-	code, err := client.DeviceCode(ctx, apiclient.DeviceCodeRequest{Name: name, OS: runtime.GOOS, Arch: runtime.GOARCH, Version: Version})
+	code, err := client.DeviceCode(ctx, api.DeviceCodeRequest{Name: name, OS: runtime.GOOS, Arch: runtime.GOARCH, Version: Version})
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +135,7 @@ func (m *Main) deviceFlow(ctx context.Context, client *apiclient.Client, name st
 	return m.pollDeviceToken(ctx, client, code)
 }
 
-func (m *Main) showDeviceCode(code *apiclient.DeviceCodeResponse, name string) {
+func (m *Main) showDeviceCode(code *api.DeviceCodeResponse, name string) {
 	w := m.Stdout
 	fmt.Fprintf(w, "To sign in this device as %q, open\n\n    %s\n\nand enter the code\n\n    %s\n\n", name, safe(code.VerificationURI), safe(code.UserCode))
 	if u := code.VerificationURIComplete; u != "" && len(u) < 1000 {
@@ -147,7 +148,7 @@ func (m *Main) showDeviceCode(code *apiclient.DeviceCodeResponse, name string) {
 // pollDeviceToken asks for the outcome every interval (5 s more after each
 // slow_down) until approval, denial or expiry, keeping one progress line up
 // to date.
-func (m *Main) pollDeviceToken(ctx context.Context, client *apiclient.Client, code *apiclient.DeviceCodeResponse) (*home.Credentials, error) {
+func (m *Main) pollDeviceToken(ctx context.Context, client *apiclient.Client, code *api.DeviceCodeResponse) (*home.Credentials, error) {
 	interval := time.Duration(code.Interval) * time.Second
 	if interval <= 0 {
 		interval = 5 * time.Second
@@ -174,12 +175,12 @@ func (m *Main) pollDeviceToken(ctx context.Context, client *apiclient.Client, co
 		switch {
 		case err == nil:
 			return cred, nil
-		case errors.As(err, &oe) && oe.Code == apiclient.AuthorizationPending:
-		case errors.As(err, &oe) && oe.Code == apiclient.SlowDown:
+		case errors.As(err, &oe) && oe.Code == api.AuthorizationPending:
+		case errors.As(err, &oe) && oe.Code == api.SlowDown:
 			interval += 5 * time.Second
-		case errors.As(err, &oe) && oe.Code == apiclient.ExpiredToken:
+		case errors.As(err, &oe) && oe.Code == api.ExpiredToken:
 			return nil, errCodeExpired
-		case errors.As(err, &oe) && oe.Code == apiclient.AccessDenied:
+		case errors.As(err, &oe) && oe.Code == api.AccessDenied:
 			return nil, runlet.Errorf(runlet.EFORBIDDEN, "the sign-in of this device was denied on the server")
 		case runlet.ErrorCode(err) == runlet.EUNAVAILABLE:
 			// The server may be restarting: keep polling until expiry.

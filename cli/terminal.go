@@ -6,13 +6,12 @@ import (
 	"io"
 	"os"
 
+	"github.com/runlet/runlet"
 	"golang.org/x/term"
-
-	"github.com/runlet/runlet/pty"
 )
 
 // sizeEvent is a new window size of the user's terminal.
-type sizeEvent = pty.Size
+type sizeEvent = runlet.Size
 
 // terminal is the user's terminal when runlet runs in one; with streams
 // that are not terminals (pipes, tests) every method is a harmless no-op.
@@ -34,15 +33,15 @@ func openTerminal(stdin io.Reader, stdout io.Writer) *terminal {
 
 // size is the terminal's window size, or pty.DefaultSize when there is no
 // terminal.
-func (t *terminal) size() pty.Size {
+func (t *terminal) size() runlet.Size {
 	if t.out == nil {
-		return pty.DefaultSize
+		return runlet.DefaultSize
 	}
 	cols, rows, err := term.GetSize(int(t.out.Fd()))
 	if err != nil || cols <= 0 || rows <= 0 {
-		return pty.DefaultSize
+		return runlet.DefaultSize
 	}
-	return pty.Size{Cols: uint16(cols), Rows: uint16(rows)}
+	return runlet.Size{Cols: uint16(cols), Rows: uint16(rows)}
 }
 
 // makeRaw puts the input terminal in raw mode, so that every key, Ctrl-C
@@ -69,7 +68,7 @@ func (t *terminal) restore() {
 
 // followSize calls fn with the new size each time the window changes, until
 // ctx is done or the returned stop is called.
-func (t *terminal) followSize(ctx context.Context, fn func(pty.Size)) (stop func()) {
+func (t *terminal) followSize(ctx context.Context, fn func(runlet.Size)) (stop func()) {
 	if t.out == nil {
 		return func() {}
 	}

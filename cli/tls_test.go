@@ -154,12 +154,11 @@ func TestSigninTrustsCertificateOfAuthority(t *testing.T) {
 		t.Errorf("pinned %s, want no pin", cred.ServerFingerprint)
 	}
 	runDaemon(t, daemon.Config{Home: home.Dir(h), RootCAs: ca.Pool})
-	deadline := time.Now().Add(30 * time.Second)
-	for r = runRoots(t, h, ca.Pool, "devices"); !onlineIn(r.out, "pi"); r = runRoots(t, h, ca.Pool, "devices") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the daemon is not online over TLS:\n%s%s", r.out, r.err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if !testenv.Poll(30*time.Second, 100*time.Millisecond, func() bool {
+		r = runRoots(t, h, ca.Pool, "devices")
+		return onlineIn(r.out, "pi")
+	}) {
+		t.Fatalf("the daemon is not online over TLS:\n%s%s", r.out, r.err)
 	}
 	// Without the authority, the same certificate is one to confirm.
 	r = runIn(t, filepath.Join(t.TempDir(), "other"), "", "@signin", "--server", f.url, "--name", "other", "--token", tok)
@@ -210,7 +209,7 @@ func runDaemon(t *testing.T, cfg daemon.Config) {
 // runRoots runs the CLI trusting the authorities of roots.
 func runRoots(t *testing.T, h string, roots *x509.CertPool, args ...string) result {
 	t.Helper()
-	var out, errb syncBuffer
+	var out, errb testenv.Buffer
 	m := &cli.Main{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, RootCAs: roots}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()

@@ -47,7 +47,7 @@ func TestSigninConfirmsOnTerminal(t *testing.T) {
 				}
 			}()
 			h := filepath.Join(t.TempDir(), "pi-"+tc.answer)
-			var out, errb syncBuffer
+			var out, errb testenv.Buffer
 			m := &cli.Main{Stdin: tty, Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()

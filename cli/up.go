@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/daemon"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/server"
@@ -120,7 +120,7 @@ func (m *Main) upCredentials(ctx context.Context, srv *server.Server, dir home.D
 	}
 	client := m.apiClient(srv.URL(), "")
 	client.HTTP = m.pinnedHTTP(pin)
-	c, err := client.Enroll(ctx, apiclient.EnrollRequest{
+	c, err := client.Enroll(ctx, api.EnrollRequest{
 		Token: token, Name: name, OS: runtime.GOOS, Arch: runtime.GOARCH, Version: Version,
 	})
 	if runlet.ErrorCode(err) == runlet.ECONFLICT {

@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/pty"
 	"github.com/runlet/runlet/viewer"
 	"github.com/runlet/runlet/wire"
 )
@@ -30,7 +29,7 @@ func (s *session) interactive(ctx context.Context, device string, sendSize bool)
 	if sendSize && term.out != nil {
 		_ = v.Resize(ctx, term.size())
 	}
-	stopResize := term.followSize(ctx, func(size pty.Size) { _ = v.Resize(ctx, size) })
+	stopResize := term.followSize(ctx, func(size runlet.Size) { _ = v.Resize(ctx, size) })
 	defer stopResize()
 	// The reader may stay blocked on the terminal after the job ends; it
 	// sends nothing once ctx is done, and the process exits soon after.

@@ -8,13 +8,12 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/runlet/runlet"
 	"golang.org/x/sys/unix"
-
-	"github.com/runlet/runlet/pty"
 )
 
 // watchSize reports the window size on every SIGWINCH.
-func watchSize(ctx context.Context, size func() pty.Size, fn func(pty.Size)) {
+func watchSize(ctx context.Context, size func() runlet.Size, fn func(runlet.Size)) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGWINCH)
 	defer signal.Stop(ch)

@@ -4,11 +4,11 @@ import (
 	"context"
 	"time"
 
-	"github.com/runlet/runlet/pty"
+	"github.com/runlet/runlet"
 )
 
 // watchSize polls the console size: Windows has no SIGWINCH.
-func watchSize(ctx context.Context, size func() pty.Size, fn func(pty.Size)) {
+func watchSize(ctx context.Context, size func() runlet.Size, fn func(runlet.Size)) {
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	last := size()

@@ -98,7 +98,7 @@ func TestDaemonKilledDuringJob(t *testing.T) {
 		t.Errorf("statuses %s; want Pending,Running,Error", got)
 	}
 	// A viewer that followed the run is told it is over.
-	waitFor(t, "the end marker", func() bool {
+	testenv.Eventually(t, "the end marker", patience, func() bool {
 		out.mu.Lock()
 		defer out.mu.Unlock()
 		return out.end

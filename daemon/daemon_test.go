@@ -15,7 +15,7 @@ import (
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/home"
-	"github.com/runlet/runlet/pty"
+	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/runner"
 	"github.com/runlet/runlet/wire"
 )
@@ -104,13 +104,13 @@ func TestInputAnswersPrompt(t *testing.T) {
 	// The prompt may have gone out before the watch began: replay covers it.
 	rep := s.watch(bus.ReplayKey(exec, device, "v1"))
 	s.waitStatus(exec, runlet.StatusRunning)
-	waitFor(t, "the prompt", func() bool {
+	testenv.Eventually(t, "the prompt", patience, func() bool {
 		s.control(exec, device, wire.Control{Op: wire.OpReplay, From: 1, Viewer: "v1"})
-		return waitShort(func() bool { return strings.Contains(rep.text()+out.text(), "continue? [Y/n]") })
+		return testenv.Poll(shortWait, testenv.Interval, func() bool { return strings.Contains(rep.text()+out.text(), "continue? [Y/n]") })
 	})
 	// The prompt may have come live before the replay ended: the replay of
 	// a running execution still ends with the replayed marker.
-	waitFor(t, "the replayed marker ending the replay of a running execution", func() bool {
+	testenv.Eventually(t, "the replayed marker ending the replay of a running execution", patience, func() bool {
 		rep.mu.Lock()
 		defer rep.mu.Unlock()
 		return rep.marker != nil
@@ -123,24 +123,13 @@ func TestInputAnswersPrompt(t *testing.T) {
 	}
 }
 
-// waitShort polls cond for a moment; for loops that repeat a request.
-func waitShort(cond func() bool) bool {
-	for range 50 {
-		if cond() {
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return false
-}
-
 func TestResize(t *testing.T) {
 	_, s, _ := setup(t)
 	// The job waits until its terminal has the new size.
 	exec := s.dispatch(device, `until [ "$(stty size)" = "33 101" ]; do sleep 0.05; done; echo "size $(stty size)"`)
 	out := s.watch(bus.OutputKey(exec, device))
 	s.waitStatus(exec, runlet.StatusRunning)
-	s.control(exec, device, wire.Control{Op: wire.OpResize, Size: pty.Size{Cols: 101, Rows: 33}})
+	s.control(exec, device, wire.Control{Op: wire.OpResize, Size: runlet.Size{Cols: 101, Rows: 33}})
 	out.waitText("size 33 101")
 	s.waitStatus(exec, runlet.StatusFinished)
 }
@@ -184,7 +173,7 @@ func TestReplayEqualsOriginal(t *testing.T) {
 // waitEndFrom is waitEnd for a replay that starts at frame from.
 func (o *output) waitEndFrom(from uint64) []wire.Frame {
 	o.t.Helper()
-	waitFor(o.t, "the end of the replay", func() bool {
+	testenv.Eventually(o.t, "the end of the replay", patience, func() bool {
 		o.mu.Lock()
 		defer o.mu.Unlock()
 		return o.end
@@ -295,9 +284,9 @@ func TestBrokerRestartDuringJob(t *testing.T) {
 	out := s.watch(bus.OutputKey(exec, device))
 	s.waitStatus(exec, runlet.StatusRunning)
 	rep := s.watch(bus.ReplayKey(exec, device, "v"))
-	waitFor(t, "the first line", func() bool {
+	testenv.Eventually(t, "the first line", patience, func() bool {
 		s.control(exec, device, wire.Control{Op: wire.OpReplay, From: 1, Viewer: "v"})
-		return waitShort(func() bool { return strings.Contains(rep.text()+out.text(), "before") })
+		return testenv.Poll(shortWait, testenv.Interval, func() bool { return strings.Contains(rep.text()+out.text(), "before") })
 	})
 
 	b.restart()
@@ -312,12 +301,12 @@ func TestBrokerRestartDuringJob(t *testing.T) {
 	// may still answer later, and its frames must not join another's.
 	var full *output
 	attempt := 0
-	waitFor(t, "a complete replay", func() bool {
+	testenv.Eventually(t, "a complete replay", patience, func() bool {
 		attempt++
 		viewer := fmt.Sprintf("after-restart-%d", attempt)
 		full = s.watch(bus.ReplayKey(exec, device, viewer))
 		s.control(exec, device, wire.Control{Op: wire.OpReplay, From: 1, Viewer: viewer})
-		return waitShort(func() bool {
+		return testenv.Poll(shortWait, testenv.Interval, func() bool {
 			full.mu.Lock()
 			defer full.mu.Unlock()
 			return full.end
@@ -352,7 +341,7 @@ func TestStatusSurvivesOutageAndRestart(t *testing.T) {
 	if err := os.WriteFile(gate, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the job's end in its log", func() bool {
+	testenv.Eventually(t, "the job's end in its log", patience, func() bool {
 		return strings.Contains(logText(dir, exec), "Exited with code: 0")
 	})
 	stop() // with the Finished status unconfirmed

@@ -27,8 +27,13 @@ import (
 	"github.com/runlet/runlet/wire"
 )
 
-// patience bounds every wait for an event: the machine may be loaded.
+// patience bounds every wait for an event (testenv.Eventually): the
+// machine may be loaded.
 const patience = 30 * time.Second
+
+// shortWait bounds the wait for the answer to a request that a test
+// repeats until it is answered (testenv.Poll).
+const shortWait = time.Second
 
 func quiet() *slog.Logger {
 	if testing.Verbose() && os.Getenv("RUNLET_TEST_LOG") != "" {
@@ -336,14 +341,14 @@ func (o *output) text() string {
 
 func (o *output) waitText(sub string) {
 	o.t.Helper()
-	waitFor(o.t, fmt.Sprintf("output %q", sub), func() bool { return strings.Contains(o.text(), sub) })
+	testenv.Eventually(o.t, fmt.Sprintf("output %q", sub), patience, func() bool { return strings.Contains(o.text(), sub) })
 }
 
 // waitEnd waits for the end marker and returns the frames received, which
 // must be 1..last in order.
 func (o *output) waitEnd() []wire.Frame {
 	o.t.Helper()
-	waitFor(o.t, "the end of the output", func() bool {
+	testenv.Eventually(o.t, "the end of the output", patience, func() bool {
 		o.mu.Lock()
 		defer o.mu.Unlock()
 		return o.end
@@ -414,17 +419,6 @@ func runDaemonWith(t testing.TB, creds *home.Credentials, dir home.Dir, edit ...
 	}
 	t.Cleanup(stop)
 	return stop
-}
-
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(patience)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited %s for %s", patience, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // statusSeq is the statuses of h in order, for messages.

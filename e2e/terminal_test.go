@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/internal/termtest"
 	"github.com/runlet/runlet/pty"
 )
@@ -28,7 +29,7 @@ type term struct {
 func startTerm(t *testing.T, home string, args ...string) *term {
 	t.Helper()
 	env := append(os.Environ(), "TERM=xterm-256color")
-	tm, err := pty.Start(pty.Command{Argv: append([]string{runletBinary, "--home", home}, args...), Env: env, Size: pty.Size{Cols: 100, Rows: 30}})
+	tm, err := pty.Start(pty.Command{Argv: append([]string{runletBinary, "--home", home}, args...), Env: env, Size: runlet.Size{Cols: 100, Rows: 30}})
 	if err != nil {
 		t.Fatalf("start runlet in a pty: %v", err)
 	}

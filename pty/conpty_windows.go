@@ -6,6 +6,7 @@ import (
 	"os"
 	"unsafe"
 
+	"github.com/runlet/runlet"
 	"golang.org/x/sys/windows"
 )
 
@@ -25,7 +26,7 @@ type pseudoConsole struct {
 // newPseudoConsole creates a pseudo console of the given size connected to
 // two new anonymous pipes. The pipes are not inheritable: only the pseudo
 // console's host (conhost) holds the far ends.
-func newPseudoConsole(size Size) (*pseudoConsole, error) {
+func newPseudoConsole(size runlet.Size) (*pseudoConsole, error) {
 	var inRead, inWrite, outRead, outWrite windows.Handle
 	if err := windows.CreatePipe(&inRead, &inWrite, nil, 0); err != nil {
 		return nil, fmt.Errorf("create the terminal's input pipe: %w", err)
@@ -62,7 +63,7 @@ func (c *pseudoConsole) close() {
 }
 
 // coord converts a Size to the console's signed 16-bit coordinates.
-func coord(s Size) windows.Coord {
+func coord(s runlet.Size) windows.Coord {
 	return windows.Coord{X: cells(s.Cols), Y: cells(s.Rows)}
 }
 

@@ -4,16 +4,11 @@
 // full-screen programs work (R-JOB-4).
 package pty
 
-import "io"
+import (
+	"io"
 
-// Size is a terminal window size in character cells.
-type Size struct {
-	Cols uint16 `json:"cols"`
-	Rows uint16 `json:"rows"`
-}
-
-// DefaultSize is used when a Command gives no size.
-var DefaultSize = Size{Cols: 80, Rows: 24}
+	"github.com/runlet/runlet"
+)
 
 // Command is what to start in the terminal.
 type Command struct {
@@ -24,7 +19,7 @@ type Command struct {
 	Dir string
 	// Env is the whole environment; nil means the current one.
 	Env  []string
-	Size Size
+	Size runlet.Size
 }
 
 // Signal is a way of asking the terminal's processes to end.
@@ -69,7 +64,7 @@ type terminal interface {
 	io.ReadWriteCloser
 	// Resize changes the window size; the program sees SIGWINCH (Unix) or a
 	// console resize (Windows).
-	Resize(Size) error
+	Resize(runlet.Size) error
 	// Signal sends s to the terminal's process group (Unix) or job (Windows).
 	Signal(Signal) error
 	// Wait waits for the main process to end and returns how it ended. Read

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	creack "github.com/creack/pty"
+	"github.com/runlet/runlet"
 	"golang.org/x/sys/unix"
 )
 
@@ -42,7 +43,7 @@ func Start(c Command) (*Terminal, error) {
 	}
 	size := c.Size
 	if size.Cols == 0 || size.Rows == 0 {
-		size = DefaultSize
+		size = runlet.DefaultSize
 	}
 	cmd := exec.Command(c.Argv[0], c.Argv[1:]...)
 	cmd.Dir = c.Dir
@@ -106,7 +107,7 @@ func (t *Terminal) Write(p []byte) (int, error) { return t.master.Write(p) }
 func (t *Terminal) Close() error { return t.master.Close() }
 
 // Resize sets the window size; the foreground process gets SIGWINCH.
-func (t *Terminal) Resize(s Size) error {
+func (t *Terminal) Resize(s runlet.Size) error {
 	ws := &unix.Winsize{Row: s.Rows, Col: s.Cols}
 	return t.control(func(fd int) error { return unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, ws) })
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/pty"
 )
 
@@ -147,7 +148,7 @@ func TestDefaultSizeAndResize(t *testing.T) {
 	if !strings.HasPrefix(out.String(), "24 80\r\n") {
 		t.Errorf("initial size line %q, want 24 80", out.String())
 	}
-	if err := term.Resize(pty.Size{Cols: 123, Rows: 45}); err != nil {
+	if err := term.Resize(runlet.Size{Cols: 123, Rows: 45}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := term.Write([]byte("\r")); err != nil {

@@ -42,6 +42,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/runlet/runlet"
 	"golang.org/x/sys/windows"
 )
 
@@ -134,9 +135,9 @@ func launch(con *pseudoConsole, p process) (*Terminal, error) {
 
 // consoleSize is s, or DefaultSize when s has no rows or no columns, as on
 // Unix: a console cannot have either.
-func consoleSize(s Size) Size {
+func consoleSize(s runlet.Size) runlet.Size {
 	if s.Cols == 0 || s.Rows == 0 {
-		return DefaultSize
+		return runlet.DefaultSize
 	}
 	return s
 }
@@ -197,7 +198,7 @@ func (t *Terminal) Read(p []byte) (int, error) { return t.out.Read(p) }
 func (t *Terminal) Write(p []byte) (int, error) { return t.in.Write(p) }
 
 // Resize changes the console's size; programs see a buffer size change.
-func (t *Terminal) Resize(s Size) error {
+func (t *Terminal) Resize(s runlet.Size) error {
 	if s.Cols == 0 || s.Rows == 0 {
 		return fmt.Errorf("resize terminal to %dx%d: a console needs at least one row and one column", s.Cols, s.Rows)
 	}

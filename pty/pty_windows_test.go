@@ -14,6 +14,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/runlet/runlet"
 	"golang.org/x/sys/windows"
 )
 
@@ -193,7 +194,7 @@ func TestConPTYDirAndEnv(t *testing.T) {
 	// Wide, so that a long file name is not wrapped.
 	term, out := startWin(t, Command{
 		Argv: []string{"cmd.exe", "/c", "dir /b & echo %RUNLET_PTY_MARK%"},
-		Dir:  dir, Env: env, Size: Size{Cols: 200, Rows: 24},
+		Dir:  dir, Env: env, Size: runlet.Size{Cols: 200, Rows: 24},
 	})
 	out.waitText(t, "runlet-marker.txt")
 	out.waitText(t, "env-ok-42")
@@ -256,9 +257,9 @@ func TestConPTYTerminate(t *testing.T) {
 }
 
 func TestConPTYResize(t *testing.T) {
-	term, out := startWin(t, Command{Argv: []string{"cmd.exe"}, Size: Size{Cols: 80, Rows: 24}})
+	term, out := startWin(t, Command{Argv: []string{"cmd.exe"}, Size: runlet.Size{Cols: 80, Rows: 24}})
 	out.waitText(t, ">")
-	if err := term.Resize(Size{Cols: 123, Rows: 45}); err != nil {
+	if err := term.Resize(runlet.Size{Cols: 123, Rows: 45}); err != nil {
 		t.Fatalf("Resize: %v", err)
 	}
 	// The resize travels apart from the input, so an early "mode con" may
@@ -285,7 +286,7 @@ func TestConPTYResize(t *testing.T) {
 	if got := waitWin(t, term); got != (ExitStatus{Code: 3}) {
 		t.Errorf("Wait() = %+v, want code 3", got)
 	}
-	if err := term.Resize(Size{Cols: 0, Rows: 10}); err == nil {
+	if err := term.Resize(runlet.Size{Cols: 0, Rows: 10}); err == nil {
 		t.Error("Resize to 0 columns: no error")
 	}
 }

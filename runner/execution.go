@@ -32,7 +32,7 @@ type Execution struct {
 
 	mu         sync.Mutex
 	state      runlet.Execution
-	size       pty.Size      // applied when the terminal starts, then followed
+	size       runlet.Size   // applied when the terminal starts, then followed
 	term       *pty.Terminal // set while the process runs
 	stopReq    bool
 	killReq    bool
@@ -127,7 +127,7 @@ func (e *Execution) Input(p []byte) error {
 
 // Resize sets the terminal size; before the start it sets the first size.
 // EINVALID: a zero size; ECONFLICT: the execution has ended.
-func (e *Execution) Resize(s pty.Size) error {
+func (e *Execution) Resize(s runlet.Size) error {
 	if s.Cols == 0 || s.Rows == 0 {
 		return runlet.Errorf(runlet.EINVALID, "terminal size %dx%d: both must be at least 1", s.Cols, s.Rows)
 	}

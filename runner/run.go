@@ -113,7 +113,7 @@ func (e *Execution) unstarted(reason string) result {
 }
 
 // attach makes the running terminal reachable for input, resize and signals.
-func (e *Execution) attach(term *pty.Terminal, size pty.Size) {
+func (e *Execution) attach(term *pty.Terminal, size runlet.Size) {
 	e.mu.Lock()
 	e.term = term
 	e.state.Status = runlet.StatusRunning

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/pty"
 )
 
 // Config configures a Runner; zero values pick the defaults.
@@ -121,7 +120,7 @@ type Spec struct {
 	Env          []string
 	ShowDuration bool
 	// Size is the terminal's first size; zero means pty.DefaultSize.
-	Size pty.Size
+	Size runlet.Size
 }
 
 // ValidID says whether id may name an execution and its log file: 1 to 128
@@ -152,7 +151,7 @@ func (r *Runner) Enqueue(s Spec) (*Execution, error) {
 		return nil, runlet.Errorf(runlet.EINVALID, "execution id %q: use 1 to 128 letters, digits, '.', '_' or '-'", s.ID)
 	}
 	if s.Size.Cols == 0 || s.Size.Rows == 0 {
-		s.Size = pty.DefaultSize
+		s.Size = runlet.DefaultSize
 	}
 	e := newExecution(r, s)
 	r.mu.Lock()

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/pty"
 )
 
 // R-JOB-4, R-JOB-5: colour sequences pass byte for byte between the
@@ -161,14 +160,14 @@ func TestKillEndsAJobIgnoringTERM(t *testing.T) {
 
 func TestResizeWhileRunningAndWhilePending(t *testing.T) {
 	r := newRunner(t, Config{Parallel: 1})
-	first := enqueue(t, r, Spec{Script: `stty size; read -p "ready " x; stty size`, Size: pty.Size{Cols: 90, Rows: 30}})
+	first := enqueue(t, r, Spec{Script: `stty size; read -p "ready " x; stty size`, Size: runlet.Size{Cols: 90, Rows: 30}})
 	second := enqueue(t, r, Spec{Script: `stty size`})
-	if err := second.Resize(pty.Size{Cols: 132, Rows: 50}); err != nil {
+	if err := second.Resize(runlet.Size{Cols: 132, Rows: 50}); err != nil {
 		t.Fatal(err)
 	}
 	s := watch(t, first)
 	s.waitFor(t, "30 90\r\nready ")
-	if err := first.Resize(pty.Size{Cols: 100, Rows: 40}); err != nil {
+	if err := first.Resize(runlet.Size{Cols: 100, Rows: 40}); err != nil {
 		t.Fatal(err)
 	}
 	if err := first.Input([]byte("\r")); err != nil {
@@ -178,10 +177,10 @@ func TestResizeWhileRunningAndWhilePending(t *testing.T) {
 	waitDone(t, first)
 	watch(t, second).waitFor(t, "50 132\r\n")
 	waitDone(t, second)
-	if err := second.Resize(pty.Size{Cols: 1, Rows: 1}); runlet.ErrorCode(err) != runlet.ECONFLICT {
+	if err := second.Resize(runlet.Size{Cols: 1, Rows: 1}); runlet.ErrorCode(err) != runlet.ECONFLICT {
 		t.Errorf("Resize after the end: %v, want a conflict", err)
 	}
-	if err := first.Resize(pty.Size{}); runlet.ErrorCode(err) != runlet.EINVALID {
+	if err := first.Resize(runlet.Size{}); runlet.ErrorCode(err) != runlet.EINVALID {
 		t.Errorf("Resize to zero: %v, want invalid", err)
 	}
 }

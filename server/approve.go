@@ -6,8 +6,7 @@ import (
 	"net/http"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/apiclient"
-	"github.com/runlet/runlet/store"
+	"github.com/runlet/runlet/api"
 )
 
 // approvalPage is the minimal sign-in approval page of RFC 8628, for
@@ -114,16 +113,16 @@ func (s *Server) handleGetApproval(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, apiclient.Approval{Code: c.UserCode, Device: c.DeviceName, Expires: c.Expires})
+	writeJSON(w, http.StatusOK, api.Approval{Code: c.UserCode, Device: c.DeviceName, Expires: c.Expires})
 }
 
 var errUnknownCode = runlet.Errorf(runlet.ENOTFOUND, "This code is unknown or expired: start the sign-in on the device again.")
 
 // lookUpUserCode finds the unexpired device code with the user code, a
 // guess counted against the source address; errUnknownCode if none.
-func (s *Server) lookUpUserCode(ctx context.Context, source, code string) (store.DeviceCode, error) {
+func (s *Server) lookUpUserCode(ctx context.Context, source, code string) (runlet.DeviceCode, error) {
 	if err := s.beginGuess(source); err != nil {
-		return store.DeviceCode{}, err
+		return runlet.DeviceCode{}, err
 	}
 	c, err := s.db.DeviceCodeByUserCode(ctx, code)
 	unknown := runlet.ErrorCode(err) == runlet.ENOTFOUND
@@ -142,7 +141,7 @@ func (s *Server) handlePostApproval(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, runlet.Errorf(runlet.EFORBIDDEN, "A device cannot approve another: sign in as a user."))
 		return
 	}
-	var req apiclient.ApprovalRequest
+	var req api.ApprovalRequest
 	if err := decode(r, &req); err != nil {
 		s.error(w, r, err)
 		return

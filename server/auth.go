@@ -8,18 +8,18 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/store"
 )
 
 // caller is who a request acts as: a device or a user, in one workspace.
 type caller struct {
-	Workspace store.Workspace
-	Token     store.Token
-	Device    *store.Device // a device token
-	User      *store.User   // a session or API token
-	Cookie    bool          // authenticated by the session cookie
+	Workspace runlet.Workspace
+	Token     runlet.Token
+	Device    *runlet.Device // a device token
+	User      *runlet.User   // a session or API token
+	Cookie    bool           // authenticated by the session cookie
 }
 
 // Name is how the caller appears as an execution's client.
@@ -73,19 +73,19 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 	}
 	c := &caller{Token: t, Cookie: cookie}
 	switch t.Kind {
-	case store.TokenDevice:
+	case runlet.TokenDevice:
 		d, err := s.db.Device(ctx, t.Workspace, t.Subject)
 		if err != nil || d.Revoked {
 			return nil, errBadToken
 		}
 		c.Device = &d
-	case store.TokenSession, store.TokenAPI:
+	case runlet.TokenSession, runlet.TokenAPI:
 		u, err := s.db.User(ctx, t.Subject)
 		if err != nil {
 			return nil, errBadToken
 		}
 		c.User = &u
-	case store.TokenEnrollment:
+	case runlet.TokenEnrollment:
 		return nil, runlet.Errorf(runlet.EUNAUTHORIZED, "An enrollment token only signs devices in (runlet @signin --token); use the device's own token for the API.")
 	default:
 		return nil, errBadToken
@@ -100,7 +100,7 @@ func (s *Server) authenticate(r *http.Request) (*caller, error) {
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	var req apiclient.LoginRequest
+	var req api.LoginRequest
 	if err := decode(r, &req); err != nil {
 		s.error(w, r, err)
 		return
@@ -115,14 +115,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, apiclient.LoginResponse{Token: secret, Expires: t.Expires})
+	writeJSON(w, http.StatusOK, api.LoginResponse{Token: secret, Expires: t.Expires})
 }
 
 // newSessionToken signs u in to ws for SessionTTL: the session token of
 // the CLI's login and of the browser's cookie alike.
-func (s *Server) newSessionToken(ctx context.Context, u store.User, ws store.Workspace) (string, store.Token, error) {
+func (s *Server) newSessionToken(ctx context.Context, u runlet.User, ws runlet.Workspace) (string, runlet.Token, error) {
 	secret := newSecret("rls_")
-	t := store.Token{Workspace: ws.ID, Kind: store.TokenSession, Hash: store.HashSecret(secret), Subject: u.ID, Expires: s.now().Add(SessionTTL)}
+	t := runlet.Token{Workspace: ws.ID, Kind: runlet.TokenSession, Hash: store.HashSecret(secret), Subject: u.ID, Expires: s.now().Add(SessionTTL)}
 	err := s.db.CreateToken(ctx, &t)
 	return secret, t, err
 }
@@ -132,17 +132,17 @@ var errLogin = runlet.Errorf(runlet.EUNAUTHORIZED, "Wrong email or password.")
 // checkUser verifies a password from the source address, under the limits
 // of sign-in (throttle.go), and returns the user with the workspace of
 // their first membership.
-func (s *Server) checkUser(ctx context.Context, source, email, password string) (store.User, store.Workspace, error) {
+func (s *Server) checkUser(ctx context.Context, source, email, password string) (runlet.User, runlet.Workspace, error) {
 	u, err := s.verifyUser(ctx, source, strings.TrimSpace(email), password)
 	if err != nil {
-		return u, store.Workspace{}, err
+		return u, runlet.Workspace{}, err
 	}
 	ms, err := s.db.ListUserMemberships(ctx, u.ID)
 	if err != nil {
-		return u, store.Workspace{}, err
+		return u, runlet.Workspace{}, err
 	}
 	if len(ms) == 0 {
-		return u, store.Workspace{}, runlet.Errorf(runlet.EFORBIDDEN, "%s is not a member of any workspace.", u.Email)
+		return u, runlet.Workspace{}, runlet.Errorf(runlet.EFORBIDDEN, "%s is not a member of any workspace.", u.Email)
 	}
 	ws, err := s.db.Workspace(ctx, ms[0].Workspace)
 	return u, ws, err
@@ -150,7 +150,7 @@ func (s *Server) checkUser(ctx context.Context, source, email, password string) 
 
 func (s *Server) handleWhoami(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
-	out := apiclient.Whoami{Workspace: c.Workspace.ID, WorkspaceName: c.Workspace.Name}
+	out := api.Whoami{Workspace: c.Workspace.ID, WorkspaceName: c.Workspace.Name}
 	if c.Device != nil {
 		out.Device, out.DeviceID = c.Device.Name, c.Device.ID
 	} else {
@@ -168,7 +168,7 @@ func (s *Server) brokerAuth(user, password string) (bus.Principal, error) {
 	if err != nil {
 		return bus.Principal{}, errors.New("unknown, revoked or expired token")
 	}
-	if t.Kind != store.TokenDevice || t.Subject != user {
+	if t.Kind != runlet.TokenDevice || t.Subject != user {
 		return bus.Principal{}, errors.New("not this device's token")
 	}
 	d, err := s.db.Device(ctx, t.Workspace, t.Subject)

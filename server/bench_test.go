@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/wire"
 )
 
@@ -25,7 +25,7 @@ func benchFleet(b *testing.B) (*testServer, *fakeDevice) {
 func BenchmarkRun(b *testing.B) {
 	_, dev := benchFleet(b)
 	for b.Loop() {
-		if _, err := dev.api.Run(b.Context(), apiclient.RunRequest{Job: "hello", Args: []string{"x"}}); err != nil {
+		if _, err := dev.api.Run(b.Context(), api.RunRequest{Job: "hello", Args: []string{"x"}}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -39,7 +39,7 @@ func BenchmarkStatus(b *testing.B) {
 	ctx := b.Context()
 	var runs []string
 	for range b.N {
-		r, err := dev.api.Run(ctx, apiclient.RunRequest{Job: "hello", Args: []string{"x"}})
+		r, err := dev.api.Run(ctx, api.RunRequest{Job: "hello", Args: []string{"x"}})
 		if err != nil {
 			b.Fatal(err)
 		}

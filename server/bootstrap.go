@@ -22,9 +22,9 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	ws, err := s.db.WorkspaceByName(ctx, DefaultWorkspace)
 	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
 		// Renamed in the settings: the first workspace made is the default.
-		var all []store.Workspace
+		var all []runlet.Workspace
 		if all, err = s.db.ListWorkspaces(ctx); err == nil && len(all) > 0 {
-			ws = slices.MinFunc(all, func(a, b store.Workspace) int { return a.Created.Compare(b.Created) })
+			ws = slices.MinFunc(all, func(a, b runlet.Workspace) int { return a.Created.Compare(b.Created) })
 		} else if err == nil {
 			err = runlet.Errorf(runlet.ENOTFOUND, "no workspace")
 		}
@@ -37,7 +37,7 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	default:
 		return fmt.Errorf("read the default workspace: %w", err)
 	}
-	ws = store.Workspace{Name: DefaultWorkspace}
+	ws = runlet.Workspace{Name: DefaultWorkspace}
 	if err := s.db.CreateWorkspace(ctx, &ws); err != nil {
 		return fmt.Errorf("create the default workspace: %w", err)
 	}
@@ -50,11 +50,11 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	u := store.User{Email: AdminEmail, Name: "Administrator", PasswordHash: hash}
+	u := runlet.User{Email: AdminEmail, Name: "Administrator", PasswordHash: hash}
 	if err := s.db.CreateUser(ctx, &u); err != nil {
 		return fmt.Errorf("create the admin user: %w", err)
 	}
-	if err := s.db.PutMembership(ctx, &store.Membership{Workspace: ws.ID, User: u.ID, Role: store.RoleOwner}); err != nil {
+	if err := s.db.PutMembership(ctx, &runlet.Membership{Workspace: ws.ID, User: u.ID, Role: runlet.RoleOwner}); err != nil {
 		return fmt.Errorf("make the admin owner of the default workspace: %w", err)
 	}
 	if generated {
@@ -74,7 +74,7 @@ func (s *Server) ensureEnrollToken(ctx context.Context) error {
 		return nil
 	}
 	secret := newSecret("rle_")
-	t := store.Token{Workspace: s.defaultWS.ID, Kind: store.TokenEnrollment, Hash: store.HashSecret(secret), Subject: "enrollment"}
+	t := runlet.Token{Workspace: s.defaultWS.ID, Kind: runlet.TokenEnrollment, Hash: store.HashSecret(secret), Subject: "enrollment"}
 	if err := s.db.CreateToken(ctx, &t); err != nil {
 		return fmt.Errorf("create the enrollment token: %w", err)
 	}

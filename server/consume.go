@@ -137,7 +137,7 @@ func (s *Server) applyStatus(ws string, d bus.Delivery) {
 		s.log.Warn("status ack failed; the redelivery will change nothing", "err", err)
 	}
 	if changed {
-		s.publishEvent(ws, wire.Event{Type: wire.EventExecution, Execution: &e.Execution})
+		s.publishEvent(ws, wire.Event{Type: wire.EventExecution, Execution: &e})
 	}
 }
 
@@ -265,7 +265,7 @@ func (s *Server) sweepOnce() {
 		warn("expiry sweep failed", err)
 	}
 	for _, e := range expired {
-		s.publishEvent(e.Workspace, wire.Event{Type: wire.EventExecution, Execution: &e.Execution})
+		s.publishEvent(e.Workspace, wire.Event{Type: wire.EventExecution, Execution: &e})
 	}
 	if _, err := s.db.DeleteExpiredDeviceCodes(ctx); err != nil {
 		warn("device code sweep failed", err)

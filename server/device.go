@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/store"
@@ -61,7 +61,7 @@ func checkDeviceName(name string) error {
 
 // checkDeviceInfo refuses the OS, arch or version of an enrolling device
 // when its heartbeats would be refused for them.
-func checkDeviceInfo(req apiclient.EnrollRequest) error {
+func checkDeviceInfo(req api.EnrollRequest) error {
 	return wire.Heartbeat{OS: req.OS, Arch: req.Arch, Version: req.Version}.Check()
 }
 
@@ -85,7 +85,7 @@ func (s *Server) checkNameFree(ctx context.Context, ws, name string) error {
 }
 
 func (s *Server) handleDeviceCode(w http.ResponseWriter, r *http.Request) {
-	var req apiclient.DeviceCodeRequest
+	var req api.DeviceCodeRequest
 	if err := decode(r, &req); err != nil {
 		s.error(w, r, err)
 		return
@@ -96,7 +96,7 @@ func (s *Server) handleDeviceCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	secret := newSecret("rld_")
-	c := store.DeviceCode{Hash: store.HashSecret(secret), DeviceName: req.Name,
+	c := runlet.DeviceCode{Hash: store.HashSecret(secret), DeviceName: req.Name,
 		Expires: s.now().Add(s.cfg.CodeTTL), Interval: s.cfg.PollInterval}
 	var err error
 	for range 5 { // a user code collision is rare: make another
@@ -110,7 +110,7 @@ func (s *Server) handleDeviceCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	verify := s.publicURL + "/device"
-	writeJSON(w, http.StatusOK, apiclient.DeviceCodeResponse{
+	writeJSON(w, http.StatusOK, api.DeviceCodeResponse{
 		DeviceCode: secret, UserCode: c.UserCode,
 		VerificationURI: verify, VerificationURIComplete: verify + "?code=" + url.QueryEscape(c.UserCode),
 		ExpiresIn: int(s.cfg.CodeTTL.Seconds()), Interval: max(1, int(s.cfg.PollInterval.Seconds())),
@@ -119,11 +119,11 @@ func (s *Server) handleDeviceCode(w http.ResponseWriter, r *http.Request) {
 
 // oauthError answers RFC 8628 3.5.
 func oauthError(w http.ResponseWriter, code, desc string) {
-	writeJSON(w, http.StatusBadRequest, apiclient.OAuthErrorBody{Error: code, Description: desc})
+	writeJSON(w, http.StatusBadRequest, api.OAuthErrorBody{Error: code, Description: desc})
 }
 
 func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
-	var req apiclient.DeviceTokenRequest
+	var req api.DeviceTokenRequest
 	if err := decode(r, &req); err != nil {
 		s.error(w, r, err)
 		return
@@ -133,7 +133,7 @@ func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 	// that knows RFC 8628 waits, and keeps polling.
 	if err := s.beginGuess(source); err != nil {
 		setRetryAfter(w, err)
-		writeJSON(w, http.StatusTooManyRequests, apiclient.OAuthErrorBody{Error: apiclient.SlowDown, Description: runlet.ErrorMessage(err)})
+		writeJSON(w, http.StatusTooManyRequests, api.OAuthErrorBody{Error: api.SlowDown, Description: runlet.ErrorMessage(err)})
 		return
 	}
 	hash := store.HashSecret(req.DeviceCode)
@@ -149,19 +149,19 @@ func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	switch {
 	case c.Expired(now):
-		oauthError(w, apiclient.ExpiredToken, "The sign-in code expired before it was approved: start the sign-in again.")
+		oauthError(w, api.ExpiredToken, "The sign-in code expired before it was approved: start the sign-in again.")
 		return
-	case c.Status == store.DeviceCodeDenied:
-		oauthError(w, apiclient.AccessDenied, "The sign-in of this device was denied.")
+	case c.Status == runlet.DeviceCodeDenied:
+		oauthError(w, api.AccessDenied, "The sign-in of this device was denied.")
 		return
-	case c.Status == store.DeviceCodeConsumed:
+	case c.Status == runlet.DeviceCodeConsumed:
 		oauthError(w, "invalid_grant", "This sign-in code was already used.")
 		return
-	case c.Status == store.DeviceCodePending && !c.LastPoll.IsZero() && now.Sub(c.LastPoll) < c.Interval:
-		oauthError(w, apiclient.SlowDown, fmt.Sprintf("Polling too fast: wait %s between polls.", c.Interval))
+	case c.Status == runlet.DeviceCodePending && !c.LastPoll.IsZero() && now.Sub(c.LastPoll) < c.Interval:
+		oauthError(w, api.SlowDown, fmt.Sprintf("Polling too fast: wait %s between polls.", c.Interval))
 		return
-	case c.Status == store.DeviceCodePending:
-		oauthError(w, apiclient.AuthorizationPending, "Waiting for approval at "+s.publicURL+"/device.")
+	case c.Status == runlet.DeviceCodePending:
+		oauthError(w, api.AuthorizationPending, "Waiting for approval at "+s.publicURL+"/device.")
 		return
 	}
 	c, err = s.db.ConsumeDeviceCode(ctx, hash)
@@ -169,7 +169,7 @@ func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, "invalid_grant", "This sign-in code can no longer be used: start the sign-in again.")
 		return
 	}
-	cred, err := s.createDevice(ctx, c.Workspace, apiclient.EnrollRequest{Name: c.DeviceName})
+	cred, err := s.createDevice(ctx, c.Workspace, api.EnrollRequest{Name: c.DeviceName})
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -178,13 +178,13 @@ func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
-	var req apiclient.EnrollRequest
+	var req api.EnrollRequest
 	if err := decode(r, &req); err != nil {
 		s.error(w, r, err)
 		return
 	}
 	ctx := r.Context()
-	t, err := s.guessToken(ctx, s.source(r), req.Token, store.TokenEnrollment)
+	t, err := s.guessToken(ctx, s.source(r), req.Token, runlet.TokenEnrollment)
 	if err != nil {
 		if runlet.ErrorCode(err) == runlet.ENOTFOUND {
 			err = runlet.Errorf(runlet.EUNAUTHORIZED, "The enrollment token is unknown, revoked or expired (the server keeps it in DATA/%s).", EnrollTokenFile)
@@ -202,7 +202,7 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 
 // createDevice signs a device in to the workspace: the device, its API
 // token (also its broker password) and its dispatch queue.
-func (s *Server) createDevice(ctx context.Context, wsID string, req apiclient.EnrollRequest) (*home.Credentials, error) {
+func (s *Server) createDevice(ctx context.Context, wsID string, req api.EnrollRequest) (*home.Credentials, error) {
 	if err := s.checkNameFree(ctx, wsID, req.Name); err != nil {
 		return nil, err
 	}
@@ -213,7 +213,7 @@ func (s *Server) createDevice(ctx context.Context, wsID string, req apiclient.En
 	if err != nil {
 		return nil, err
 	}
-	d := store.Device{Workspace: ws.ID, Name: req.Name, OS: req.OS, Arch: req.Arch, Version: req.Version}
+	d := runlet.Device{Workspace: ws.ID, Name: req.Name, OS: req.OS, Arch: req.Arch, Version: req.Version}
 	if err := s.db.CreateDevice(ctx, &d); runlet.ErrorCode(err) == runlet.ECONFLICT {
 		return nil, nameTaken(req.Name)
 	} else if err != nil {
@@ -226,7 +226,7 @@ func (s *Server) createDevice(ctx context.Context, wsID string, req apiclient.En
 		return nil, runlet.Errorf(runlet.EUNAVAILABLE, "The broker did not create the device's queue: %v.", err)
 	}
 	secret := newSecret("rlt_")
-	t := store.Token{Workspace: ws.ID, Kind: store.TokenDevice, Hash: store.HashSecret(secret), Subject: d.ID}
+	t := runlet.Token{Workspace: ws.ID, Kind: runlet.TokenDevice, Hash: store.HashSecret(secret), Subject: d.ID}
 	if err := s.db.CreateToken(ctx, &t); err != nil {
 		return nil, err
 	}

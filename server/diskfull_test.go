@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/bus/nats/embedded"
 	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/server"
@@ -29,9 +29,9 @@ func TestDiskFull(t *testing.T) {
 	if _, err := pi.api.PutJobs(ctx, []byte(jobsYAML), 0); err != nil {
 		t.Fatal(err)
 	}
-	run := func() (string, apiclient.Target) {
+	run := func() (string, api.Target) {
 		t.Helper()
-		r, err := pi.api.Run(ctx, apiclient.RunRequest{Job: "hello", Args: []string{"x"}})
+		r, err := pi.api.Run(ctx, api.RunRequest{Job: "hello", Args: []string{"x"}})
 		if err != nil {
 			t.Fatalf("run: %v", err)
 		}
@@ -80,7 +80,7 @@ func TestDiskFull(t *testing.T) {
 // putJobs replaces the job set with src as the holder of token.
 func putJobs(t *testing.T, s *testServer, token, src string) answer {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctxT(t), http.MethodPut, s.URL()+apiclient.Prefix+"/jobs", strings.NewReader(src))
+	req, err := http.NewRequestWithContext(ctxT(t), http.MethodPut, s.URL()+api.Prefix+"/jobs", strings.NewReader(src))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/home"
+	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/server"
 	"github.com/runlet/runlet/wire"
 )
@@ -46,7 +48,7 @@ func testForgedBodiesRefused(t *testing.T, s *testServer, open func(*testing.T, 
 	if _, err := admin.PutJobs(ctx, []byte("hello:\n  script: echo hi\n"), 0); err != nil {
 		t.Fatal(err)
 	}
-	run, err := admin.Run(ctx, apiclient.RunRequest{Job: "hello", On: []string{"pi-a"}})
+	run, err := admin.Run(ctx, api.RunRequest{Job: "hello", On: []string{"pi-a"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,8 +87,8 @@ func testForgedBodiesRefused(t *testing.T, s *testServer, open func(*testing.T, 
 	if e.ExitCode != 3 || e.Reason == "forged" {
 		t.Errorf("pi-a's execution: exit %d, reason %q; want pi-a's own exit 3", e.ExitCode, e.Reason)
 	}
-	var devices []apiclient.Device
-	eventually(t, "pi-b's own heartbeat", func() bool {
+	var devices []api.Device
+	testenv.Eventually(t, "pi-b's own heartbeat", patience, func() bool {
 		devices, err = admin.Devices(ctx)
 		for _, d := range devices {
 			if d.Name == "pi-b" && d.Version == "b-real" {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 )
 
@@ -35,7 +36,7 @@ func FuzzTerminalMessages(f *testing.F) {
 	a := newFuzzAPI(f)
 	ctx, cancel := context.WithCancel(context.Background())
 	f.Cleanup(cancel)
-	run, err := apiclient.New(a.s.URL(), a.admin).Run(ctx, apiclient.RunRequest{Job: "hello", Args: []string{"x"}, Where: "custom", On: []string{"pi-1"}})
+	run, err := apiclient.New(a.s.URL(), a.admin).Run(ctx, api.RunRequest{Job: "hello", Args: []string{"x"}, Where: "custom", On: []string{"pi-1"}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func FuzzTerminalMessages(f *testing.F) {
 	f.Cleanup(func() { conn.CloseNow() })
 	conn.SetReadLimit(1 << 20)
 	f.Fuzz(func(t *testing.T, msg []byte, binary bool) {
-		var ev apiclient.TerminalEvent
+		var ev api.TerminalEvent
 		if len(msg) > 64<<10 || !binary && json.Unmarshal(msg, &ev) == nil && (ev.Type == "stop" || ev.Type == "kill") {
 			t.Skip()
 		}
@@ -75,7 +76,7 @@ func FuzzTerminalMessages(f *testing.F) {
 			case mt != websocket.MessageText:
 				t.Fatalf("after %q a binary message from a queued execution: %q", msg, b)
 			}
-			var got apiclient.TerminalEvent
+			var got api.TerminalEvent
 			if json.Unmarshal(b, &got) != nil || got.Type != "error" || got.Message == "" {
 				t.Fatalf("after %q the event %q, want an error with a message", msg, b)
 			}

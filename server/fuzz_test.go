@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/server"
 )
 
@@ -31,7 +33,7 @@ type fuzzAPI struct {
 	host   string // the Host and Origin of a page of the server
 	origin string
 	admin  string // a session token of the admin
-	log    *syncBuffer
+	log    *testenv.Buffer
 }
 
 // newFuzzAPI starts a server with a device (pi-1) signed in and the jobs
@@ -39,7 +41,7 @@ type fuzzAPI struct {
 // may not be called while fuzzing.
 func newFuzzAPI(f *testing.F) *fuzzAPI {
 	f.Helper()
-	log := &syncBuffer{}
+	log := &testenv.Buffer{}
 	s, err := server.New(server.Config{
 		Listen: "127.0.0.1:0", BrokerListen: "127.0.0.1:0", DataDir: f.TempDir(),
 		AdminPassword: "pw-admin", SweepInterval: time.Second, Out: log,
@@ -65,7 +67,7 @@ func newFuzzAPI(f *testing.F) *fuzzAPI {
 	if err != nil {
 		f.Fatal(err)
 	}
-	if _, err := apiclient.New(s.URL(), "").Enroll(ctx, apiclient.EnrollRequest{Token: tok, Name: "pi-1"}); err != nil {
+	if _, err := apiclient.New(s.URL(), "").Enroll(ctx, api.EnrollRequest{Token: tok, Name: "pi-1"}); err != nil {
 		f.Fatal(err)
 	}
 	if _, err := apiclient.New(s.URL(), a.admin).PutJobs(ctx, []byte(jobsYAML), apiclient.NoVersion); err != nil {
@@ -102,11 +104,11 @@ func (a *fuzzAPI) check(t *testing.T, what string, body []byte, w *httptest.Resp
 	if w.Code < 400 {
 		return
 	}
-	var e apiclient.ErrorBody
+	var e api.ErrorBody
 	if json.Unmarshal(w.Body.Bytes(), &e) == nil && e.Error.Code != "" && e.Error.Message != "" {
 		return
 	}
-	var o apiclient.OAuthErrorBody
+	var o api.OAuthErrorBody
 	if strings.HasSuffix(what, "/device/token") && json.Unmarshal(w.Body.Bytes(), &o) == nil && o.Error != "" {
 		return
 	}
@@ -121,18 +123,18 @@ var fuzzEndpoints = []struct {
 	admin        bool // sent with the admin's token
 	seed         any
 }{
-	{"POST", "/api/v1/runs", true, apiclient.RunRequest{Job: "hello", Args: []string{"world"}, Where: "custom", On: []string{"pi-1"}}},
-	{"POST", "/api/v1/login", false, apiclient.LoginRequest{Email: "nobody@example.com", Password: "x"}},
-	{"POST", "/api/v1/session", false, apiclient.LoginRequest{Email: "nobody@example.com", Password: "x"}},
+	{"POST", "/api/v1/runs", true, api.RunRequest{Job: "hello", Args: []string{"world"}, Where: "custom", On: []string{"pi-1"}}},
+	{"POST", "/api/v1/login", false, api.LoginRequest{Email: "nobody@example.com", Password: "x"}},
+	{"POST", "/api/v1/session", false, api.LoginRequest{Email: "nobody@example.com", Password: "x"}},
 	{"PATCH", "/api/v1/workspace", true, map[string]string{"name": "lab"}},
-	{"POST", "/api/v1/members", true, apiclient.InviteRequest{Email: "ada@example.com", Role: "member"}},
-	{"POST", "/api/v1/enrollment-tokens", true, apiclient.CreateEnrollmentTokenRequest{TTL: "1h"}},
-	{"POST", "/api/v1/device/approval", true, apiclient.ApprovalRequest{Code: "BCDF-GHJK", Action: "approve"}},
-	{"POST", "/api/v1/device/code", false, apiclient.DeviceCodeRequest{Name: "laptop"}},
-	{"POST", "/api/v1/device/token", false, apiclient.DeviceTokenRequest{DeviceCode: "rld_x"}},
-	{"POST", "/api/v1/enroll", false, apiclient.EnrollRequest{Token: "rle_x", Name: "pi-2", OS: "linux"}},
-	{"POST", "/api/v1/invites/accept", false, apiclient.AcceptInviteRequest{Token: "rli_x", Name: "Ada", Password: "long enough"}},
-	{"PUT", "/api/v1/user/password", true, apiclient.PasswordChange{Current: "not it", New: "long enough"}},
+	{"POST", "/api/v1/members", true, api.InviteRequest{Email: "ada@example.com", Role: "member"}},
+	{"POST", "/api/v1/enrollment-tokens", true, api.CreateEnrollmentTokenRequest{TTL: "1h"}},
+	{"POST", "/api/v1/device/approval", true, api.ApprovalRequest{Code: "BCDF-GHJK", Action: "approve"}},
+	{"POST", "/api/v1/device/code", false, api.DeviceCodeRequest{Name: "laptop"}},
+	{"POST", "/api/v1/device/token", false, api.DeviceTokenRequest{DeviceCode: "rld_x"}},
+	{"POST", "/api/v1/enroll", false, api.EnrollRequest{Token: "rle_x", Name: "pi-2", OS: "linux"}},
+	{"POST", "/api/v1/invites/accept", false, api.AcceptInviteRequest{Token: "rli_x", Name: "Ada", Password: "long enough"}},
+	{"PUT", "/api/v1/user/password", true, api.PasswordChange{Current: "not it", New: "long enough"}},
 }
 
 // FuzzAPIBodies sends a body to one of the main JSON endpoints: the
@@ -163,17 +165,17 @@ func FuzzAPIBodies(f *testing.F) {
 		}
 		switch e.path {
 		case "/api/v1/workspace":
-			var ws apiclient.WorkspaceInfo
+			var ws api.WorkspaceInfo
 			if json.Unmarshal(w.Body.Bytes(), &ws) != nil || ws.Name == "" || runlet.CheckText("name", ws.Name, 0) != nil {
 				t.Fatalf("%s with body %q renamed the workspace to %q", what, body, ws.Name)
 			}
 		case "/api/v1/members":
-			var inv apiclient.InviteResponse
+			var inv api.InviteResponse
 			if json.Unmarshal(w.Body.Bytes(), &inv) != nil || runlet.CheckText("email", inv.Member.User.Email, 0) != nil {
 				t.Fatalf("%s with body %q invited %q", what, body, inv.Member.User.Email)
 			}
 		case "/api/v1/runs":
-			var run apiclient.RunResponse
+			var run api.RunResponse
 			if json.Unmarshal(w.Body.Bytes(), &run) != nil || len(run.Targets) == 0 {
 				t.Fatalf("%s with body %q: %s, want an execution with targets", what, body, w.Body)
 			}

@@ -1,21 +1,21 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bus"
 	natsbus "github.com/runlet/runlet/bus/nats"
 	"github.com/runlet/runlet/home"
+	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/server"
 )
 
@@ -25,29 +25,11 @@ type clock struct{ off atomic.Int64 }
 func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
 func (c *clock) Advance(d time.Duration) { c.off.Add(int64(d)) }
 
-// syncBuffer is the operator output of a server under test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type testServer struct {
 	*server.Server
 	cfg   server.Config
 	clock *clock
-	out   *syncBuffer
+	out   *testenv.Buffer // the operator output of the server
 }
 
 // testWriter sends log lines to t.Log while the test runs.
@@ -87,7 +69,7 @@ func startServer(t testing.TB, edit func(*server.Config)) *testServer {
 // restart starts a server with cfg (the same data directory again).
 func restart(t testing.TB, cfg server.Config, c *clock) *testServer {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	cfg.Out = out
 	s, err := server.New(cfg)
 	if err != nil {
@@ -118,7 +100,7 @@ func (s *testServer) enroll(t testing.TB, name string) *home.Credentials {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cred, err := s.client().Enroll(ctxT(t), apiclient.EnrollRequest{Token: tok, Name: name, OS: "linux", Arch: "arm64"})
+	cred, err := s.client().Enroll(ctxT(t), api.EnrollRequest{Token: tok, Name: name, OS: "linux", Arch: "arm64"})
 	if err != nil {
 		t.Fatalf("enroll %s: %v", name, err)
 	}
@@ -145,14 +127,5 @@ func deviceBus(ctx context.Context, cred *home.Credentials) (bus.Bus, error) {
 	return natsbus.Open(ctx, u.String(), bus.Options{Name: cred.Device, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
-// eventually polls cond until it holds or 30 s pass.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// patience bounds every wait for an event (testenv.Eventually).
+const patience = 30 * time.Second

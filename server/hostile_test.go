@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/server"
 )
 
@@ -27,12 +27,12 @@ func TestRefusesControlCharacters(t *testing.T) {
 		}
 	}
 	refused("invite an e-mail with ESC", admin.do(http.MethodPost, "/api/v1/members",
-		apiclient.InviteRequest{Email: "ada\x1b[2J@example.com"}, nil), `The email address may not contain a control character (\\x1b at byte 3)`)
+		api.InviteRequest{Email: "ada\x1b[2J@example.com"}, nil), `The email address may not contain a control character (\\x1b at byte 3)`)
 	refused("invite an e-mail with a C1 CSI", admin.do(http.MethodPost, "/api/v1/members",
-		apiclient.InviteRequest{Email: "ada\u009b2J@example.com"}, nil), "control character")
+		api.InviteRequest{Email: "ada\u009b2J@example.com"}, nil), "control character")
 	refused("invite a 300-character e-mail", admin.do(http.MethodPost, "/api/v1/members",
-		apiclient.InviteRequest{Email: strings.Repeat("a", 290) + "@example.com"}, nil), "too long")
-	var members []apiclient.Member
+		api.InviteRequest{Email: strings.Repeat("a", 290) + "@example.com"}, nil), "too long")
+	var members []api.Member
 	wantStatus(t, "members", admin.do(http.MethodGet, "/api/v1/members", nil, &members), 200)
 	if len(members) != 1 {
 		t.Errorf("members after refused invitations: %+v, want the admin alone", members)
@@ -42,7 +42,7 @@ func TestRefusesControlCharacters(t *testing.T) {
 		map[string]string{"name": "Home\x1b]0;pwned\x07"}, nil), `The workspace name may not contain a control character (\\x1b at byte 4)`)
 	refused("rename the workspace with a bidi override", admin.do(http.MethodPatch, "/api/v1/workspace",
 		map[string]string{"name": "lab\u202e"}, nil), "formatting character")
-	var ws apiclient.WorkspaceInfo
+	var ws api.WorkspaceInfo
 	wantStatus(t, "workspace", admin.do(http.MethodGet, "/api/v1/workspace", nil, &ws), 200)
 	if ws.Name != server.DefaultWorkspace {
 		t.Errorf("the workspace is named %q after refused renames, want %q", ws.Name, server.DefaultWorkspace)
@@ -50,21 +50,21 @@ func TestRefusesControlCharacters(t *testing.T) {
 	wantStatus(t, "rename the workspace to Zoë's lab", admin.do(http.MethodPatch, "/api/v1/workspace", map[string]string{"name": "Zoë's lab"}, nil), 200)
 
 	// An invited person's own name: refused, and the link still works.
-	var inv apiclient.InviteResponse
-	wantStatus(t, "invite", admin.do(http.MethodPost, "/api/v1/members", apiclient.InviteRequest{Email: "bob@example.com"}, &inv), 201)
+	var inv api.InviteResponse
+	wantStatus(t, "invite", admin.do(http.MethodPost, "/api/v1/members", api.InviteRequest{Email: "bob@example.com"}, &inv), 201)
 	token := inv.InviteURL[strings.Index(inv.InviteURL, "token=")+len("token="):]
 	bob := s.browser(t)
 	refused("accept with a name with ESC", bob.do(http.MethodPost, "/api/v1/invites/accept",
-		apiclient.AcceptInviteRequest{Token: token, Name: "Bob\x1b[8m", Password: "bob-password"}, nil), "The name may not contain a control character")
+		api.AcceptInviteRequest{Token: token, Name: "Bob\x1b[8m", Password: "bob-password"}, nil), "The name may not contain a control character")
 	wantStatus(t, "accept with a plain name", bob.do(http.MethodPost, "/api/v1/invites/accept",
-		apiclient.AcceptInviteRequest{Token: token, Name: "Bob", Password: "bob-password"}, nil), 200)
+		api.AcceptInviteRequest{Token: token, Name: "Bob", Password: "bob-password"}, nil), 200)
 
 	// A device signing in: its name, OS, arch and version.
 	tok, err := s.EnrollToken()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, req := range []apiclient.EnrollRequest{
+	for _, req := range []api.EnrollRequest{
 		{Token: tok, Name: "pi\x1b-1", OS: "linux"},
 		{Token: tok, Name: "pi-1", OS: "\x1b]0;pwned\x07"},
 		{Token: tok, Name: "pi-1", Arch: "arm\x1b[2J"},

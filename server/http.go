@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/jobspec"
 	"github.com/runlet/runlet/web"
@@ -19,7 +19,7 @@ import (
 // routes is the whole HTTP surface.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	p := apiclient.Prefix
+	p := api.Prefix
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.HandleFunc("GET "+p+"/openapi.json", handleOpenAPI)
@@ -140,7 +140,7 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	err = s.diskFull(err)
 	var tooLarge *http.MaxBytesError
 	if errors.Is(err, errTooLarge) || errors.As(err, &tooLarge) {
-		writeJSON(w, http.StatusRequestEntityTooLarge, apiclient.ErrorBody{Error: apiclient.ErrorDetail{Code: runlet.EINVALID, Message: errTooLarge.Message}})
+		writeJSON(w, http.StatusRequestEntityTooLarge, api.ErrorBody{Error: api.ErrorDetail{Code: runlet.EINVALID, Message: errTooLarge.Message}})
 		return
 	}
 	code := runlet.ErrorCode(err)
@@ -154,14 +154,14 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	case runlet.EFULL: // the operator's to fix
 		s.log.Error("disk full", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	d := apiclient.ErrorDetail{Code: code, Message: runlet.ErrorMessage(err), RetryAfter: setRetryAfter(w, err)}
+	d := api.ErrorDetail{Code: code, Message: runlet.ErrorMessage(err), RetryAfter: setRetryAfter(w, err)}
 	var jerrs jobspec.Errors
 	if errors.As(err, &jerrs) {
 		for _, e := range jerrs {
 			d.Details = append(d.Details, *e)
 		}
 	}
-	writeJSON(w, status, apiclient.ErrorBody{Error: d})
+	writeJSON(w, status, api.ErrorBody{Error: d})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -11,7 +11,7 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/jobspec"
 	"github.com/runlet/runlet/wire"
 )
@@ -53,7 +53,7 @@ func (s *Server) handleGetJobs(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, apiclient.Jobs{Source: string(f.Source), Version: version, Jobs: jobsOf(f)})
+	writeJSON(w, http.StatusOK, api.Jobs{Source: string(f.Source), Version: version, Jobs: jobsOf(f)})
 }
 
 func (s *Server) handlePutJobs(w http.ResponseWriter, r *http.Request) {
@@ -88,7 +88,7 @@ func (s *Server) handlePutJobs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.publishEvent(c.Workspace.ID, wire.Event{Type: wire.EventJobs, Version: version})
-	writeJSON(w, http.StatusOK, apiclient.Jobs{Source: string(src), Version: version, Jobs: jobsOf(f)})
+	writeJSON(w, http.StatusOK, api.Jobs{Source: string(src), Version: version, Jobs: jobsOf(f)})
 }
 
 // errNoJobFile refuses a PUT that would delete every job by accident (an
@@ -135,7 +135,7 @@ func (s *Server) handleDeleteJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.publishEvent(c.Workspace.ID, wire.Event{Type: wire.EventJobs, Version: version})
-	writeJSON(w, http.StatusOK, apiclient.DeleteJobResponse{Version: version})
+	writeJSON(w, http.StatusOK, api.DeleteJobResponse{Version: version})
 }
 
 func unknownJob(name string, f *jobspec.File) error {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/api"
 )
 
 // TestOpenAPICoversRoutes checks that every route of routes() has its
@@ -21,7 +21,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 		OpenAPI string                                `json:"openapi"`
 		Paths   map[string]map[string]json.RawMessage `json:"paths"`
 	}
-	if err := json.Unmarshal(OpenAPI, &doc); err != nil {
+	if err := json.Unmarshal(api.OpenAPI, &doc); err != nil {
 		t.Fatalf("openapi.json: %v", err)
 	}
 	if !strings.HasPrefix(doc.OpenAPI, "3.1") {
@@ -35,7 +35,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 	for _, r := range routes {
 		path := r[3]
 		if r[2] != "" {
-			path = apiclient.Prefix + path
+			path = api.Prefix + path
 		}
 		if _, ok := doc.Paths[path][strings.ToLower(r[1])]; !ok {
 			t.Errorf("%s %s is not in openapi.json", r[1], path)

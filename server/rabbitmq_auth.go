@@ -18,9 +18,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/bus/amqp/rabbitauth"
-	"github.com/runlet/runlet/store"
 )
 
 // RabbitMQAuthPrefix is where the RabbitMQ auth endpoints live.
@@ -96,20 +96,20 @@ var errNoDevice = errors.New("no such device, or revoked")
 
 // device returns the unrevoked device with the ID, finding its workspace
 // once (RabbitMQ names users, not workspaces).
-func (a *rabbitAuth) device(ctx context.Context, id string) (store.Device, error) {
+func (a *rabbitAuth) device(ctx context.Context, id string) (runlet.Device, error) {
 	a.mu.Lock()
 	ws, ok := a.devices[id]
 	a.mu.Unlock()
 	if ok {
 		d, err := a.s.db.Device(ctx, ws, id)
 		if err != nil || d.Revoked {
-			return store.Device{}, errNoDevice
+			return runlet.Device{}, errNoDevice
 		}
 		return d, nil
 	}
 	wss, err := a.s.db.ListWorkspaces(ctx)
 	if err != nil {
-		return store.Device{}, fmt.Errorf("list workspaces: %w", err)
+		return runlet.Device{}, fmt.Errorf("list workspaces: %w", err)
 	}
 	for _, w := range wss {
 		d, err := a.s.db.Device(ctx, w.ID, id)
@@ -120,9 +120,9 @@ func (a *rabbitAuth) device(ctx context.Context, id string) (store.Device, error
 		a.devices[id] = w.ID
 		a.mu.Unlock()
 		if d.Revoked {
-			return store.Device{}, errNoDevice
+			return runlet.Device{}, errNoDevice
 		}
 		return d, nil
 	}
-	return store.Device{}, errNoDevice
+	return runlet.Device{}, errNoDevice
 }

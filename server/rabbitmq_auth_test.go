@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bus"
 	busconnect "github.com/runlet/runlet/bus/connect"
@@ -114,11 +115,11 @@ func TestRabbitMQMainFlow(t *testing.T) {
 	runDaemon(t, pi)
 	mac := s.enroll(t, "mac")
 	macBus := mustAMQPBus(t, mac)
-	api := apiclient.New(s.URL(), mac.Token)
-	if _, err := api.PutJobs(ctx, []byte("greet:\n  script: echo hello-from-$((40+2))\n"), 0); err != nil {
+	client := apiclient.New(s.URL(), mac.Token)
+	if _, err := client.PutJobs(ctx, []byte("greet:\n  script: echo hello-from-$((40+2))\n"), 0); err != nil {
 		t.Fatal(err)
 	}
-	run, err := api.Run(ctx, apiclient.RunRequest{Job: "greet", Where: "custom", On: []string{"pi-1"}})
+	run, err := client.Run(ctx, api.RunRequest{Job: "greet", Where: "custom", On: []string{"pi-1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +134,7 @@ func TestRabbitMQMainFlow(t *testing.T) {
 	if !strings.Contains(out.String(), "hello-from-42") {
 		t.Errorf("output at the viewer:\n%s", out.String())
 	}
-	waitStatus(t, api, run.Execution, "pi-1", runlet.StatusFinished)
+	waitStatus(t, client, run.Execution, "pi-1", runlet.StatusFinished)
 	e, err := s.Store().Execution(ctx, pi.Workspace, run.Execution, "pi-1")
 	if err != nil || e.Status != runlet.StatusFinished || e.ExitCode != 0 {
 		t.Errorf("execution in the store: %+v, %v", e, err)
@@ -225,16 +226,16 @@ func TestRabbitMQCredentialsRefused(t *testing.T) {
 func deviceInNewWorkspace(t *testing.T, s *testServer, broker string) *home.Credentials {
 	t.Helper()
 	ctx, db := ctxT(t), s.Store()
-	ws := store.Workspace{Name: "other"}
+	ws := runlet.Workspace{Name: "other"}
 	if err := db.CreateWorkspace(ctx, &ws); err != nil {
 		t.Fatal(err)
 	}
-	d := store.Device{Workspace: ws.ID, Name: "pi-1"}
+	d := runlet.Device{Workspace: ws.ID, Name: "pi-1"}
 	if err := db.CreateDevice(ctx, &d); err != nil {
 		t.Fatal(err)
 	}
 	secret := "rlt_" + testenv.RandomName("workspace-b-")
-	if err := db.CreateToken(ctx, &store.Token{Workspace: ws.ID, Kind: store.TokenDevice, Hash: store.HashSecret(secret), Subject: d.ID}); err != nil {
+	if err := db.CreateToken(ctx, &runlet.Token{Workspace: ws.ID, Kind: runlet.TokenDevice, Hash: store.HashSecret(secret), Subject: d.ID}); err != nil {
 		t.Fatal(err)
 	}
 	return &home.Credentials{Workspace: ws.ID, Device: d.Name, Token: secret, Broker: broker, BrokerUser: d.ID, BrokerPassword: secret}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/runlet/runlet"
 	amqpbus "github.com/runlet/runlet/bus/amqp"
-	"github.com/runlet/runlet/store"
 )
 
 // What a revocation cuts (issue 11, item 7): a device signed out, a member
@@ -43,7 +42,7 @@ func (c rabbitCutter) cut(ctx context.Context, user string) (int, error) {
 
 // revokedDevice cuts a device whose credentials were just revoked: its
 // broker connections, and its WebSockets.
-func (s *Server) revokedDevice(d store.Device) {
+func (s *Server) revokedDevice(d runlet.Device) {
 	if s.rabbit != nil {
 		s.rabbit.backend.Forget(d.ID)
 	}

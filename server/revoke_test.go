@@ -16,11 +16,13 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bus"
 	busconnect "github.com/runlet/runlet/bus/connect"
 	"github.com/runlet/runlet/daemon"
 	"github.com/runlet/runlet/home"
+	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/server"
 )
 
@@ -72,7 +74,7 @@ func testRevocationCutsBroker(t *testing.T, s *testServer) {
 	done := make(chan error, 1)
 	go func() { done <- d.Run(dctx) }()
 	admin := s.adminClient(t)
-	eventually(t, "the daemon online", func() bool {
+	testenv.Eventually(t, "the daemon online", patience, func() bool {
 		ds, err := admin.Devices(ctx)
 		return err == nil && len(ds) == 1 && ds[0].Online
 	})
@@ -110,7 +112,7 @@ func TestRevocationClosesWebSockets(t *testing.T) {
 	if _, err := admin.PutJobs(ctx, []byte("hello:\n  script: echo hi\n"), 0); err != nil {
 		t.Fatal(err)
 	}
-	run, err := admin.Run(ctx, apiclient.RunRequest{Job: "hello", On: []string{"pi-1"}})
+	run, err := admin.Run(ctx, api.RunRequest{Job: "hello", On: []string{"pi-1"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"sync"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/jobspec"
 	"github.com/runlet/runlet/store"
@@ -19,7 +19,7 @@ import (
 
 func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
-	var req apiclient.RunRequest
+	var req api.RunRequest
 	if err := decode(r, &req); err != nil {
 		s.error(w, r, err)
 		return
@@ -61,9 +61,9 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	}
 	// A target the broker refused is in Error already, with its reason:
 	// the run exists (its id is in the answer), the caller decides.
-	out := apiclient.RunResponse{Execution: d.Execution}
+	out := api.RunResponse{Execution: d.Execution}
 	for _, e := range runs {
-		out.Targets = append(out.Targets, apiclient.Target{Device: e.Device, Status: string(e.Status), Reason: e.Reason})
+		out.Targets = append(out.Targets, api.Target{Device: e.Device, Status: string(e.Status), Reason: e.Reason})
 	}
 	s.log.Info("run", "workspace", c.Workspace.Name, "job", job.Name, "execution", d.Execution, "client", d.Client, "targets", len(targets))
 	writeJSON(w, http.StatusCreated, out)
@@ -78,11 +78,12 @@ const dispatchParallel = 64
 // their Dispatch durably, dispatchParallel at a time, and returns each
 // target's record: Pending, or Error when the broker refused it.
 func (s *Server) dispatch(ctx context.Context, ws string, devices []string, d wire.Dispatch) ([]runlet.Execution, error) {
-	es := make([]*store.Execution, len(devices))
+	es := make([]*runlet.Execution, len(devices))
 	for i, device := range devices {
-		es[i] = &store.Execution{Workspace: ws, Expires: d.Expires, Execution: runlet.Execution{
+		es[i] = &runlet.Execution{
 			ID: d.Execution, Job: d.Job, Client: d.Client, Device: device, Status: runlet.StatusPending, Created: d.Created,
-		}}
+			Workspace: ws, Expires: d.Expires,
+		}
 	}
 	if err := s.db.CreateExecutions(ctx, es); err != nil {
 		return nil, err
@@ -115,7 +116,7 @@ func (s *Server) dispatch(ctx context.Context, ws string, devices []string, d wi
 // queue publishes the dispatch of e to its device's durable queue and
 // returns e's record. A broker that refuses ends the target as Error at
 // once, so nothing waits for a message that was never sent.
-func (s *Server) queue(ctx context.Context, e *store.Execution, body []byte) (runlet.Execution, error) {
+func (s *Server) queue(ctx context.Context, e *runlet.Execution, body []byte) (runlet.Execution, error) {
 	ws, device := e.Workspace, e.Device
 	m := bus.Message{ID: e.ID + "/" + device + "/dispatch", Key: bus.DispatchKey(device), Body: body, ExpiresAt: e.Expires}
 	// The queue exists since the device signed in (or the server started):
@@ -139,15 +140,15 @@ func (s *Server) queue(ctx context.Context, e *store.Execution, body []byte) (ru
 		if uerr != nil {
 			return runlet.Execution{}, uerr
 		}
-		s.publishEvent(ws, wire.Event{Type: wire.EventExecution, Execution: &u.Execution})
-		return u.Execution, nil
+		s.publishEvent(ws, wire.Event{Type: wire.EventExecution, Execution: &u})
+		return u, nil
 	}
-	s.publishEvent(ws, wire.Event{Type: wire.EventExecution, Execution: &e.Execution})
-	return e.Execution, nil
+	s.publishEvent(ws, wire.Event{Type: wire.EventExecution, Execution: e})
+	return *e, nil
 }
 
 // resolveTargets applies R-JOB-2: the request's where/on, else the job's.
-func (s *Server) resolveTargets(ctx context.Context, c *caller, job *jobspec.Job, set jobspec.Settings, req apiclient.RunRequest) ([]string, error) {
+func (s *Server) resolveTargets(ctx context.Context, c *caller, job *jobspec.Job, set jobspec.Settings, req api.RunRequest) ([]string, error) {
 	where, on := job.Where, job.WhereCustom
 	if req.Where != "" {
 		where, on = req.Where, req.On
@@ -271,7 +272,7 @@ func (s *Server) handleListExecutions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if list == nil {
-		list = []store.Execution{}
+		list = []runlet.Execution{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"executions": list})
 }
@@ -287,7 +288,7 @@ func (s *Server) handleGetExecution(w http.ResponseWriter, r *http.Request) {
 }
 
 // targets returns the runs of an execution, only device's when given.
-func (s *Server) targets(ctx context.Context, ws, id, device string) ([]store.Execution, error) {
+func (s *Server) targets(ctx context.Context, ws, id, device string) ([]runlet.Execution, error) {
 	ts, err := s.db.ExecutionTargets(ctx, ws, id)
 	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
 		return nil, runlet.Errorf(runlet.ENOTFOUND, "There is no execution %s in this workspace.", id)
@@ -300,7 +301,7 @@ func (s *Server) targets(ctx context.Context, ws, id, device string) ([]store.Ex
 	var names []string
 	for _, t := range ts {
 		if t.Device == device {
-			return []store.Execution{t}, nil
+			return []runlet.Execution{t}, nil
 		}
 		names = append(names, t.Device)
 	}
@@ -352,7 +353,7 @@ func (s *Server) controlTarget(ctx context.Context, c *caller, exec, device stri
 	if err := s.bus.Publish(ctx, ws, bus.Message{Key: bus.ControlKey(exec, device), Body: body}); err != nil {
 		return runlet.Errorf(runlet.EUNAVAILABLE, "The broker did not take the %s request: %v.", op, err)
 	}
-	s.publishEvent(ws, wire.Event{Type: wire.EventExecution, Execution: &e.Execution})
+	s.publishEvent(ws, wire.Event{Type: wire.EventExecution, Execution: &e})
 	return nil
 }
 
@@ -364,7 +365,7 @@ func (s *Server) handleDevices(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	out := []apiclient.Device{}
+	out := []api.Device{}
 	for _, d := range devices {
 		if d.Revoked {
 			continue
@@ -373,7 +374,7 @@ func (s *Server) handleDevices(w http.ResponseWriter, r *http.Request) {
 		if at := s.presence.lastSeen(c.Workspace.ID, d.Name); at.After(d.LastSeen) {
 			d.LastSeen = at // the store is refreshed only every touchEvery
 		}
-		out = append(out, apiclient.Device{
+		out = append(out, api.Device{
 			Name: d.Name, ID: d.ID, OS: d.OS, Arch: d.Arch, Version: d.Version, Labels: d.Labels,
 			LastSeen: d.LastSeen, Online: online, CPU: hb.CPU, Memory: hb.Memory, Uptime: hb.Uptime,
 			Running: hb.Running, Queued: hb.Queued,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/home"
@@ -174,10 +175,10 @@ func (d *fakeDevice) publishStatus(t testing.TB, exec string, st wire.Status) {
 	}
 }
 
-func waitStatus(t testing.TB, c *apiclient.Client, exec, device string, want runlet.Status) store.Execution {
+func waitStatus(t testing.TB, c *apiclient.Client, exec, device string, want runlet.Status) runlet.Execution {
 	t.Helper()
-	var last store.Execution
-	eventually(t, "execution "+exec+" on "+device+" to be "+string(want), func() bool {
+	var last runlet.Execution
+	testenv.Eventually(t, "execution "+exec+" on "+device+" to be "+string(want), patience, func() bool {
 		ts, err := c.Execution(context.Background(), exec)
 		if err != nil {
 			t.Fatal(err)
@@ -210,7 +211,7 @@ func testRunDispatchAndStatus(t testing.TB, edit func(*server.Config)) {
 	if _, err := mac.api.PutJobs(ctx, []byte(jobsYAML), 0); err != nil {
 		t.Fatal(err)
 	}
-	run, err := mac.api.Run(ctx, apiclient.RunRequest{Job: "hello", Args: []string{"world"}})
+	run, err := mac.api.Run(ctx, api.RunRequest{Job: "hello", Args: []string{"world"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,17 +231,17 @@ func testRunDispatchAndStatus(t testing.TB, edit func(*server.Config)) {
 	if e.ExitCode != 3 || e.Started.IsZero() || e.Finished.IsZero() || e.Job != "hello" {
 		t.Errorf("finished execution %+v", e)
 	}
-	list, err := mac.api.Executions(ctx, apiclient.ExecutionFilter{Device: "pi-1"})
+	list, err := mac.api.Executions(ctx, api.ExecutionFilter{Device: "pi-1"})
 	if err != nil || len(list) != 1 || list[0].ID != run.Execution {
 		t.Errorf("executions: %+v, %v", list, err)
 	}
 
 	// local runs on the caller; all fans out with one execution id.
-	local, err := mac.api.Run(ctx, apiclient.RunRequest{Job: "here"})
+	local, err := mac.api.Run(ctx, api.RunRequest{Job: "here"})
 	if err != nil || len(local.Targets) != 1 || local.Targets[0].Device != "mac" {
 		t.Fatalf("local: %+v, %v", local, err)
 	}
-	all, err := mac.api.Run(ctx, apiclient.RunRequest{Job: "everywhere"})
+	all, err := mac.api.Run(ctx, api.RunRequest{Job: "everywhere"})
 	if err != nil || len(all.Targets) != 2 {
 		t.Fatalf("all: %+v, %v", all, err)
 	}
@@ -255,7 +256,7 @@ func TestStopAndKill(t *testing.T) {
 	pi1 := newFakeDevice(t, s, "pi-1")
 	viewer := newFakeDevice(t, s, "mac")
 	viewer.api.PutJobs(ctx, []byte(jobsYAML), 0)
-	run, err := viewer.api.Run(ctx, apiclient.RunRequest{Job: "hello", Args: []string{"x"}})
+	run, err := viewer.api.Run(ctx, api.RunRequest{Job: "hello", Args: []string{"x"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,40 +303,40 @@ func TestRunTargeting(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	_, err := mac.api.Run(ctx, apiclient.RunRequest{Job: "hello", On: []string{"pi-1", "nas", "tv"}})
+	_, err := mac.api.Run(ctx, api.RunRequest{Job: "hello", On: []string{"pi-1", "nas", "tv"}})
 	if runlet.ErrorCode(err) != runlet.EINVALID || !strings.Contains(runlet.ErrorMessage(err), "nas, tv") ||
 		!strings.Contains(runlet.ErrorMessage(err), "mac, pi-1, pi-2") {
 		t.Errorf("unknown devices: %v", err)
 	}
-	_, err = mac.api.Run(ctx, apiclient.RunRequest{Job: "hello", On: []string{"pi-2"}})
+	_, err = mac.api.Run(ctx, api.RunRequest{Job: "hello", On: []string{"pi-2"}})
 	if runlet.ErrorCode(err) != runlet.EINVALID || !strings.Contains(runlet.ErrorMessage(err), "switched off") {
 		t.Errorf("switched-off device: %v", err)
 	}
-	all, err := mac.api.Run(ctx, apiclient.RunRequest{Job: "everywhere"})
+	all, err := mac.api.Run(ctx, api.RunRequest{Job: "everywhere"})
 	if err != nil || len(all.Targets) != 2 {
 		t.Errorf("all without the switched-off pi-2: %+v, %v", all, err)
 	}
-	_, err = mac.api.Run(ctx, apiclient.RunRequest{Job: "nope"})
+	_, err = mac.api.Run(ctx, api.RunRequest{Job: "nope"})
 	if runlet.ErrorCode(err) != runlet.ENOTFOUND || !strings.Contains(runlet.ErrorMessage(err), "hello, everywhere") {
 		t.Errorf("unknown job: %v", err)
 	}
-	_, err = mac.api.Run(ctx, apiclient.RunRequest{Job: "hello"})
+	_, err = mac.api.Run(ctx, api.RunRequest{Job: "hello"})
 	if runlet.ErrorCode(err) != runlet.EINVALID || !strings.Contains(runlet.ErrorMessage(err), "@run hello") {
 		t.Errorf("missing argument: %v", err)
 	}
-	_, err = s.adminClient(t).Run(ctx, apiclient.RunRequest{Job: "here"})
+	_, err = s.adminClient(t).Run(ctx, api.RunRequest{Job: "here"})
 	if runlet.ErrorCode(err) != runlet.EINVALID || !strings.Contains(runlet.ErrorMessage(err), "local") {
 		t.Errorf("local from a user: %v", err)
 	}
 
-	_, err = mac.api.Run(ctx, apiclient.RunRequest{Job: "one"})
+	_, err = mac.api.Run(ctx, api.RunRequest{Job: "one"})
 	if runlet.ErrorCode(err) != runlet.EUNAVAILABLE {
 		t.Errorf("any with nobody online: %v", err)
 	}
 	pi1.heartbeat(t, 3, time.Minute)
 	pi2.heartbeat(t, 0, time.Minute) // idle but switched off
 	mac.heartbeat(t, 1, time.Minute)
-	eventually(t, "three devices online", func() bool {
+	testenv.Eventually(t, "three devices online", patience, func() bool {
 		ds, _ := mac.api.Devices(ctx)
 		n := 0
 		for _, d := range ds {
@@ -345,7 +346,7 @@ func TestRunTargeting(t *testing.T) {
 		}
 		return n == 3
 	})
-	anyRun, err := mac.api.Run(ctx, apiclient.RunRequest{Job: "one"})
+	anyRun, err := mac.api.Run(ctx, api.RunRequest{Job: "one"})
 	if err != nil || len(anyRun.Targets) != 1 || anyRun.Targets[0].Device != "mac" {
 		t.Errorf("any: %+v, %v (want mac, the least busy enabled device)", anyRun, err)
 	}
@@ -355,7 +356,7 @@ func TestPresence(t *testing.T) {
 	s := startServer(t, nil)
 	ctx := ctxT(t)
 	pi1 := newFakeDevice(t, s, "pi-1")
-	device := func() apiclient.Device {
+	device := func() api.Device {
 		ds, err := pi1.api.Devices(ctx)
 		if err != nil || len(ds) != 1 {
 			t.Fatalf("devices: %+v, %v", ds, err)
@@ -377,7 +378,7 @@ func TestPresence(t *testing.T) {
 	}
 	defer sub.Close()
 	pi1.heartbeat(t, 2, time.Minute)
-	eventually(t, "pi-1 online", func() bool { return device().Online })
+	testenv.Eventually(t, "pi-1 online", patience, func() bool { return device().Online })
 	d := device()
 	if d.CPU != 12.5 || d.Running != 2 || d.LastSeen.IsZero() || d.Version != "test" {
 		t.Errorf("device %+v", d)
@@ -387,9 +388,9 @@ func TestPresence(t *testing.T) {
 	first := d.LastSeen
 	s.clock.Advance(10 * time.Second)
 	pi1.heartbeat(t, 2, time.Minute)
-	eventually(t, "pi-1 seen again", func() bool { return device().LastSeen.After(first) })
+	testenv.Eventually(t, "pi-1 seen again", patience, func() bool { return device().LastSeen.After(first) })
 	s.clock.Advance(3*time.Minute + time.Second) // three intervals of silence
-	eventually(t, "pi-1 offline", func() bool { return !device().Online })
+	testenv.Eventually(t, "pi-1 offline", patience, func() bool { return !device().Online })
 	for _, want := range []bool{true, false} {
 		select {
 		case ev := <-events:
@@ -408,7 +409,7 @@ func TestExpiry(t *testing.T) {
 	mac := newFakeDevice(t, s, "mac")
 	newFakeDevice(t, s, "pi-1")
 	mac.api.PutJobs(ctx, []byte("short:\n  script: echo\n  where: custom\n  whereCustom: [pi-1]\n  expires: 1h\n"), 0)
-	run, err := mac.api.Run(ctx, apiclient.RunRequest{Job: "short"})
+	run, err := mac.api.Run(ctx, api.RunRequest{Job: "short"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,23 +425,23 @@ func TestWorkspaceIsolation(t *testing.T) {
 	ctx := ctxT(t)
 	a := newFakeDevice(t, s, "pi-1")
 	a.api.PutJobs(ctx, []byte(jobsYAML), 0)
-	run, err := a.api.Run(ctx, apiclient.RunRequest{Job: "here"})
+	run, err := a.api.Run(ctx, api.RunRequest{Job: "here"})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// Workspace B with one device, made in the store directly.
 	db := s.Store()
-	wsB := store.Workspace{Name: "other"}
+	wsB := runlet.Workspace{Name: "other"}
 	if err := db.CreateWorkspace(ctx, &wsB); err != nil {
 		t.Fatal(err)
 	}
-	devB := store.Device{Workspace: wsB.ID, Name: "pi-1"}
+	devB := runlet.Device{Workspace: wsB.ID, Name: "pi-1"}
 	if err := db.CreateDevice(ctx, &devB); err != nil {
 		t.Fatal(err)
 	}
 	secret := "rlt_workspaceb-device-token"
-	if err := db.CreateToken(ctx, &store.Token{Workspace: wsB.ID, Kind: store.TokenDevice, Hash: store.HashSecret(secret), Subject: devB.ID}); err != nil {
+	if err := db.CreateToken(ctx, &runlet.Token{Workspace: wsB.ID, Kind: runlet.TokenDevice, Hash: store.HashSecret(secret), Subject: devB.ID}); err != nil {
 		t.Fatal(err)
 	}
 	b := apiclient.New(s.URL(), secret)
@@ -454,7 +455,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 	if err := b.Kill(ctx, run.Execution, ""); runlet.ErrorCode(err) != runlet.ENOTFOUND {
 		t.Errorf("B kills A's execution: %v", err)
 	}
-	if list, _ := b.Executions(ctx, apiclient.ExecutionFilter{}); len(list) != 0 {
+	if list, _ := b.Executions(ctx, api.ExecutionFilter{}); len(list) != 0 {
 		t.Errorf("B lists A's executions: %+v", list)
 	}
 	if ds, _ := b.Devices(ctx); len(ds) != 1 || ds[0].ID != devB.ID {
@@ -504,7 +505,7 @@ func TestExternalBroker(t *testing.T) {
 	if _, err := pi1.api.PutJobs(ctx, []byte(jobsYAML), 0); err != nil {
 		t.Fatal(err)
 	}
-	run, err := pi1.api.Run(ctx, apiclient.RunRequest{Job: "here"})
+	run, err := pi1.api.Run(ctx, api.RunRequest{Job: "here"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -529,7 +530,7 @@ func TestRunDeclaresALostQueue(t *testing.T) {
 	if err := s.Bus().DeleteQueue(ctx, pi1.cred.Workspace, bus.DispatchQueue("pi-1")); err != nil {
 		t.Fatal(err)
 	}
-	run, err := pi1.api.Run(ctx, apiclient.RunRequest{Job: "here"})
+	run, err := pi1.api.Run(ctx, api.RunRequest{Job: "here"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/bus"
 	amqpbus "github.com/runlet/runlet/bus/amqp"
 	busconnect "github.com/runlet/runlet/bus/connect"
@@ -137,7 +138,7 @@ type Server struct {
 	publicURL string
 	brokerURL string
 	csrfKey   []byte // of the X-CSRF-Token of browser sessions (session.go)
-	defaultWS store.Workspace
+	defaultWS runlet.Workspace
 
 	// signin holds the limits of sign-in (throttle.go).
 	signin *signinGuard

@@ -17,8 +17,7 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/apiclient"
-	"github.com/runlet/runlet/store"
+	"github.com/runlet/runlet/api"
 )
 
 // Browser sessions: the web UI signs in with email and password and gets
@@ -109,8 +108,8 @@ func hostPort(u *url.URL) string {
 
 // checkCookieRequest applies the rules of cookie requests to a request
 // authenticated with the session token t.
-func (s *Server) checkCookieRequest(r *http.Request, t store.Token) error {
-	if t.Kind != store.TokenSession {
+func (s *Server) checkCookieRequest(r *http.Request, t runlet.Token) error {
+	if t.Kind != runlet.TokenSession {
 		return errNotSession
 	}
 	if !s.sameOrigin(r) {
@@ -145,16 +144,16 @@ func credential(r *http.Request) (secret string, cookie bool) {
 
 // roleName is how a role appears in the API: an owner can do what an
 // admin can, and the UI knows only those two.
-func roleName(r store.Role) string {
-	if r == store.RoleMember {
-		return string(store.RoleMember)
+func roleName(r runlet.Role) string {
+	if r == runlet.RoleMember {
+		return string(runlet.RoleMember)
 	}
-	return string(store.RoleAdmin)
+	return string(runlet.RoleAdmin)
 }
 
 // startSession makes a session token for the user in the workspace, sets
 // the cookie and answers the Session.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User, ws store.Workspace) {
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u runlet.User, ws runlet.Workspace) {
 	ctx := r.Context()
 	secret, t, err := s.newSessionToken(ctx, u, ws)
 	if err != nil {
@@ -184,28 +183,28 @@ func (s *Server) sessionCookie(value string, expires time.Time) *http.Cookie {
 }
 
 // session describes the caller's session for the UI.
-func (s *Server) session(ctx context.Context, c *caller) (apiclient.Session, error) {
+func (s *Server) session(ctx context.Context, c *caller) (api.Session, error) {
 	if c.User == nil {
-		return apiclient.Session{}, runlet.Errorf(runlet.EINVALID, "A device has no browser session; this is a device token.")
+		return api.Session{}, runlet.Errorf(runlet.EINVALID, "A device has no browser session; this is a device token.")
 	}
 	m, err := s.db.Membership(ctx, c.Workspace.ID, c.User.ID)
 	if err != nil {
 		if runlet.ErrorCode(err) == runlet.ENOTFOUND {
-			return apiclient.Session{}, errNoSession
+			return api.Session{}, errNoSession
 		}
-		return apiclient.Session{}, err
+		return api.Session{}, err
 	}
-	return apiclient.Session{
+	return api.Session{
 		User:      userOf(*c.User),
-		Workspace: apiclient.WorkspaceInfo{ID: c.Workspace.ID, Name: c.Workspace.Name},
+		Workspace: api.WorkspaceInfo{ID: c.Workspace.ID, Name: c.Workspace.Name},
 		Role:      roleName(m.Role),
 		CSRF:      s.csrfToken(c.Token.Hash),
 		Expires:   c.Token.Expires,
 	}, nil
 }
 
-func userOf(u store.User) apiclient.UserInfo {
-	return apiclient.UserInfo{ID: u.ID, Email: u.Email, Name: u.Name}
+func userOf(u runlet.User) api.UserInfo {
+	return api.UserInfo{ID: u.ID, Email: u.Email, Name: u.Name}
 }
 
 // handleCreateSession is POST /session: sign in with email and password.
@@ -214,7 +213,7 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, errCrossSite)
 		return
 	}
-	var req apiclient.LoginRequest
+	var req api.LoginRequest
 	if err := decode(r, &req); err != nil {
 		s.error(w, r, err)
 		return
@@ -240,7 +239,7 @@ func (s *Server) handleGetSession(w http.ResponseWriter, r *http.Request) {
 // handleDeleteSession is DELETE /session: sign out.
 func (s *Server) handleDeleteSession(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
-	if c.Token.Kind != store.TokenSession {
+	if c.Token.Kind != runlet.TokenSession {
 		s.error(w, r, runlet.Errorf(runlet.EINVALID, "Only a session signs out here; this is a %s token.", c.Token.Kind))
 		return
 	}

@@ -12,9 +12,8 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/server"
-	"github.com/runlet/runlet/store"
 )
 
 // browser is a web UI client: the session cookie in a jar, the CSRF token
@@ -70,10 +69,10 @@ func (b *browser) do(method, path string, body any, out any, edit ...func(*http.
 }
 
 // signIn signs the browser in and keeps the session's CSRF token.
-func (b *browser) signIn(email, password string) apiclient.Session {
+func (b *browser) signIn(email, password string) api.Session {
 	b.t.Helper()
-	var sess apiclient.Session
-	if a := b.do(http.MethodPost, "/api/v1/session", apiclient.LoginRequest{Email: email, Password: password}, &sess); a.status != 200 {
+	var sess api.Session
+	if a := b.do(http.MethodPost, "/api/v1/session", api.LoginRequest{Email: email, Password: password}, &sess); a.status != 200 {
 		b.t.Fatalf("sign in as %s: %d %s", email, a.status, a.body)
 	}
 	b.csrf = sess.CSRF
@@ -103,7 +102,7 @@ func wantStatus(t testing.TB, what string, a answer, status int) {
 func TestBrowserSession(t *testing.T) {
 	s := startServer(t, func(c *server.Config) { c.AdminPassword = "pw-admin" })
 	b := s.browser(t)
-	wantStatus(t, "wrong password", b.do(http.MethodPost, "/api/v1/session", apiclient.LoginRequest{Email: server.AdminEmail, Password: "nope"}, nil), 401)
+	wantStatus(t, "wrong password", b.do(http.MethodPost, "/api/v1/session", api.LoginRequest{Email: server.AdminEmail, Password: "nope"}, nil), 401)
 	wantStatus(t, "GET /session before signing in", b.do(http.MethodGet, "/api/v1/session", nil, nil), 401)
 
 	sess := b.signIn(server.AdminEmail, "pw-admin")
@@ -117,7 +116,7 @@ func TestBrowserSession(t *testing.T) {
 	if sess.User.Email != server.AdminEmail || sess.Role != "admin" || sess.Workspace.Name != "default" || sess.CSRF == "" {
 		t.Errorf("session %+v", sess)
 	}
-	var again apiclient.Session
+	var again api.Session
 	wantStatus(t, "GET /session", b.do(http.MethodGet, "/api/v1/session", nil, &again), 200)
 	if again.CSRF != sess.CSRF || again.User.ID != sess.User.ID {
 		t.Errorf("GET /session %+v, signed in as %+v", again, sess)
@@ -131,8 +130,8 @@ func TestBrowserSession(t *testing.T) {
 	wantStatus(t, "PATCH with a wrong CSRF", b.do(http.MethodPatch, "/api/v1/workspace", rename, nil, header(server.CSRFHeader, sess.CSRF+"x")), 403)
 	wantStatus(t, "PATCH from another site", b.do(http.MethodPatch, "/api/v1/workspace", rename, nil, header("Origin", "https://evil.example")), 403)
 	wantStatus(t, "GET from another site", b.do(http.MethodGet, "/api/v1/jobs", nil, nil, header("Origin", "https://evil.example")), 403)
-	wantStatus(t, "sign in from another site", b.do(http.MethodPost, "/api/v1/session", apiclient.LoginRequest{Email: server.AdminEmail, Password: "pw-admin"}, nil, header("Origin", "null")), 403)
-	var ws apiclient.WorkspaceInfo
+	wantStatus(t, "sign in from another site", b.do(http.MethodPost, "/api/v1/session", api.LoginRequest{Email: server.AdminEmail, Password: "pw-admin"}, nil, header("Origin", "null")), 403)
+	var ws api.WorkspaceInfo
 	wantStatus(t, "PATCH with CSRF", b.do(http.MethodPatch, "/api/v1/workspace", rename, &ws, func(r *http.Request) { r.Header.Del("Origin") }), 200)
 	if ws.Name != "home" {
 		t.Errorf("renamed workspace %+v", ws)
@@ -189,19 +188,19 @@ func TestBrowserSessionBehindProxy(t *testing.T) {
 func TestDeviceApprovalAPI(t *testing.T) {
 	s := startServer(t, func(c *server.Config) { c.AdminPassword = "pw-admin" })
 	ctx := ctxT(t)
-	code, err := s.client().DeviceCode(ctx, apiclient.DeviceCodeRequest{Name: "laptop"})
+	code, err := s.client().DeviceCode(ctx, api.DeviceCodeRequest{Name: "laptop"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := s.browser(t)
 	typed := strings.ToLower(strings.ReplaceAll(code.UserCode, "-", ""))
-	var ap apiclient.Approval
+	var ap api.Approval
 	wantStatus(t, "GET /device/approval", b.do(http.MethodGet, "/api/v1/device/approval?code="+typed, nil, &ap), 200)
 	if ap.Device != "laptop" || ap.Code != code.UserCode || ap.Expires.IsZero() {
 		t.Errorf("approval %+v", ap)
 	}
 	wantStatus(t, "unknown code", b.do(http.MethodGet, "/api/v1/device/approval?code=BBBB-BBBB", nil, nil), 404)
-	req := apiclient.ApprovalRequest{Code: typed, Action: "approve"}
+	req := api.ApprovalRequest{Code: typed, Action: "approve"}
 	wantStatus(t, "approve without signing in", b.do(http.MethodPost, "/api/v1/device/approval", req, nil), 401)
 	b.signIn(server.AdminEmail, "pw-admin")
 	wantStatus(t, "approve without CSRF", b.do(http.MethodPost, "/api/v1/device/approval", req, nil, noCSRF), 403)
@@ -216,8 +215,8 @@ func TestDeviceApprovalAPI(t *testing.T) {
 		t.Fatalf("token after approval: %+v, %v", cred, err)
 	}
 
-	denied, _ := s.client().DeviceCode(ctx, apiclient.DeviceCodeRequest{Name: "phone"})
-	wantStatus(t, "deny", b.do(http.MethodPost, "/api/v1/device/approval", apiclient.ApprovalRequest{Code: denied.UserCode, Action: "deny"}, &out), 200)
+	denied, _ := s.client().DeviceCode(ctx, api.DeviceCodeRequest{Name: "phone"})
+	wantStatus(t, "deny", b.do(http.MethodPost, "/api/v1/device/approval", api.ApprovalRequest{Code: denied.UserCode, Action: "deny"}, &out), 200)
 	if out["status"] != "denied" {
 		t.Errorf("deny answered %v", out)
 	}
@@ -230,25 +229,25 @@ func TestSettings(t *testing.T) {
 	admin.signIn(server.AdminEmail, "pw-admin")
 
 	// Invite a member.
-	var inv apiclient.InviteResponse
-	wantStatus(t, "invite with a bad role", admin.do(http.MethodPost, "/api/v1/members", apiclient.InviteRequest{Email: "bob@example.com", Role: "owner"}, nil), 400)
-	wantStatus(t, "invite", admin.do(http.MethodPost, "/api/v1/members", apiclient.InviteRequest{Email: "bob@example.com", Role: "member"}, &inv), 201)
+	var inv api.InviteResponse
+	wantStatus(t, "invite with a bad role", admin.do(http.MethodPost, "/api/v1/members", api.InviteRequest{Email: "bob@example.com", Role: "owner"}, nil), 400)
+	wantStatus(t, "invite", admin.do(http.MethodPost, "/api/v1/members", api.InviteRequest{Email: "bob@example.com", Role: "member"}, &inv), 201)
 	if !inv.Member.Pending || inv.Member.Role != "member" || !strings.HasPrefix(inv.InviteURL, s.URL()+"/invite?token=") {
 		t.Fatalf("invite %+v", inv)
 	}
-	wantStatus(t, "invite twice", admin.do(http.MethodPost, "/api/v1/members", apiclient.InviteRequest{Email: "BOB@example.com"}, nil), 409)
+	wantStatus(t, "invite twice", admin.do(http.MethodPost, "/api/v1/members", api.InviteRequest{Email: "BOB@example.com"}, nil), 409)
 	u, _ := url.Parse(inv.InviteURL)
 	token := u.Query().Get("token")
 	bob := s.browser(t)
-	wantStatus(t, "accept with a short password", bob.do(http.MethodPost, "/api/v1/invites/accept", apiclient.AcceptInviteRequest{Token: token, Name: "Bob", Password: "short"}, nil), 400)
-	var sess apiclient.Session
-	wantStatus(t, "accept", bob.do(http.MethodPost, "/api/v1/invites/accept", apiclient.AcceptInviteRequest{Token: token, Name: "Bob", Password: "bob-password"}, &sess), 200)
+	wantStatus(t, "accept with a short password", bob.do(http.MethodPost, "/api/v1/invites/accept", api.AcceptInviteRequest{Token: token, Name: "Bob", Password: "short"}, nil), 400)
+	var sess api.Session
+	wantStatus(t, "accept", bob.do(http.MethodPost, "/api/v1/invites/accept", api.AcceptInviteRequest{Token: token, Name: "Bob", Password: "bob-password"}, &sess), 200)
 	if sess.User.Name != "Bob" || sess.Role != "member" || bob.cookie() == nil {
 		t.Fatalf("session after accepting %+v", sess)
 	}
 	bob.csrf = sess.CSRF
-	wantStatus(t, "accept twice", s.browser(t).do(http.MethodPost, "/api/v1/invites/accept", apiclient.AcceptInviteRequest{Token: token, Name: "Eve", Password: "eve-password"}, nil), 404)
-	var members []apiclient.Member
+	wantStatus(t, "accept twice", s.browser(t).do(http.MethodPost, "/api/v1/invites/accept", api.AcceptInviteRequest{Token: token, Name: "Eve", Password: "eve-password"}, nil), 404)
+	var members []api.Member
 	wantStatus(t, "members", bob.do(http.MethodGet, "/api/v1/members", nil, &members), 200)
 	if len(members) != 2 || members[0].Role != "admin" || members[1].User.Email != "bob@example.com" || members[1].Pending {
 		t.Errorf("members %+v", members)
@@ -256,19 +255,19 @@ func TestSettings(t *testing.T) {
 
 	// A member may not change the settings.
 	wantStatus(t, "member renames", bob.do(http.MethodPatch, "/api/v1/workspace", map[string]string{"name": "bob's"}, nil), 403)
-	wantStatus(t, "member invites", bob.do(http.MethodPost, "/api/v1/members", apiclient.InviteRequest{Email: "eve@example.com"}, nil), 403)
+	wantStatus(t, "member invites", bob.do(http.MethodPost, "/api/v1/members", api.InviteRequest{Email: "eve@example.com"}, nil), 403)
 	wantStatus(t, "member lists tokens", bob.do(http.MethodGet, "/api/v1/enrollment-tokens", nil, nil), 403)
 	wantStatus(t, "member makes a token", bob.do(http.MethodPost, "/api/v1/enrollment-tokens", struct{}{}, nil), 403)
-	var ws apiclient.WorkspaceInfo
+	var ws api.WorkspaceInfo
 	wantStatus(t, "member reads the workspace", bob.do(http.MethodGet, "/api/v1/workspace", nil, &ws), 200)
 
 	// Passwords. Bob is also signed in on another browser, which the change
 	// signs out; the browser that changed it stays in.
 	bobElsewhere := s.browser(t)
 	bobElsewhere.signIn("bob@example.com", "bob-password")
-	wantStatus(t, "wrong current password", bob.do(http.MethodPut, "/api/v1/user/password", apiclient.PasswordChange{Current: "nope", New: "new-password"}, nil), 403)
-	wantStatus(t, "short new password", bob.do(http.MethodPut, "/api/v1/user/password", apiclient.PasswordChange{Current: "bob-password", New: "x"}, nil), 400)
-	wantStatus(t, "change password", bob.do(http.MethodPut, "/api/v1/user/password", apiclient.PasswordChange{Current: "bob-password", New: "new-password"}, nil), 204)
+	wantStatus(t, "wrong current password", bob.do(http.MethodPut, "/api/v1/user/password", api.PasswordChange{Current: "nope", New: "new-password"}, nil), 403)
+	wantStatus(t, "short new password", bob.do(http.MethodPut, "/api/v1/user/password", api.PasswordChange{Current: "bob-password", New: "x"}, nil), 400)
+	wantStatus(t, "change password", bob.do(http.MethodPut, "/api/v1/user/password", api.PasswordChange{Current: "bob-password", New: "new-password"}, nil), 204)
 	if _, err := s.client().Login(ctx, "bob@example.com", "new-password"); err != nil {
 		t.Errorf("login with the new password: %v", err)
 	}
@@ -276,24 +275,24 @@ func TestSettings(t *testing.T) {
 	wantStatus(t, "the changing session after the change", bob.do(http.MethodGet, "/api/v1/session", nil, nil), 200)
 
 	// Enrollment tokens.
-	var created apiclient.NewEnrollmentToken
-	wantStatus(t, "bad ttl", admin.do(http.MethodPost, "/api/v1/enrollment-tokens", apiclient.CreateEnrollmentTokenRequest{TTL: "soon"}, nil), 400)
-	wantStatus(t, "create token", admin.do(http.MethodPost, "/api/v1/enrollment-tokens", apiclient.CreateEnrollmentTokenRequest{TTL: "1h"}, &created), 201)
+	var created api.NewEnrollmentToken
+	wantStatus(t, "bad ttl", admin.do(http.MethodPost, "/api/v1/enrollment-tokens", api.CreateEnrollmentTokenRequest{TTL: "soon"}, nil), 400)
+	wantStatus(t, "create token", admin.do(http.MethodPost, "/api/v1/enrollment-tokens", api.CreateEnrollmentTokenRequest{TTL: "1h"}, &created), 201)
 	if want := "runlet @signin --server " + s.URL() + " --token " + created.Token + " --name NAME"; created.Command != want || created.Expires.IsZero() {
 		t.Errorf("created %+v, want command %q", created, want)
 	}
-	var list []apiclient.EnrollmentToken
+	var list []api.EnrollmentToken
 	wantStatus(t, "list tokens", admin.do(http.MethodGet, "/api/v1/enrollment-tokens", nil, &list), 200)
 	boot, _ := s.EnrollToken()
 	if len(list) != 2 || list[0].ID != created.ID || list[0].Hint != created.Token[:8] || !list[1].Bootstrap || list[1].Hint != boot[:8] {
 		t.Fatalf("tokens %+v", list)
 	}
-	if _, err := s.client().Enroll(ctx, apiclient.EnrollRequest{Token: created.Token, Name: "d1"}); err != nil {
+	if _, err := s.client().Enroll(ctx, api.EnrollRequest{Token: created.Token, Name: "d1"}); err != nil {
 		t.Fatalf("@signin with the new token: %v", err)
 	}
 	wantStatus(t, "revoke unknown", admin.do(http.MethodDelete, "/api/v1/enrollment-tokens/nope", nil, nil), 404)
 	wantStatus(t, "revoke", admin.do(http.MethodDelete, "/api/v1/enrollment-tokens/"+created.ID, nil, nil), 204)
-	_, err := s.client().Enroll(ctx, apiclient.EnrollRequest{Token: created.Token, Name: "d2"})
+	_, err := s.client().Enroll(ctx, api.EnrollRequest{Token: created.Token, Name: "d2"})
 	if runlet.ErrorCode(err) != runlet.EUNAUTHORIZED {
 		t.Errorf("@signin with a revoked token: %v, want unauthorized", err)
 	}
@@ -326,7 +325,7 @@ func TestRenamedWorkspaceSurvivesRestart(t *testing.T) {
 		t.Fatalf("workspaces after restart: %+v, %v", all, err)
 	}
 	s2.enroll(t, "pi-1")
-	if ts, _ := s2.Store().ListTokens(ctxT(t), all[0].ID); len(ts) == 0 || ts[len(ts)-1].Kind != store.TokenEnrollment {
+	if ts, _ := s2.Store().ListTokens(ctxT(t), all[0].ID); len(ts) == 0 || ts[len(ts)-1].Kind != runlet.TokenEnrollment {
 		t.Errorf("tokens %+v", ts)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/store"
 )
 
@@ -31,9 +31,9 @@ const (
 var errAdminOnly = runlet.Errorf(runlet.EFORBIDDEN, "Only an admin of the workspace may do this.")
 
 // member returns the caller's membership; a device has none.
-func (s *Server) member(ctx context.Context, c *caller) (store.Membership, error) {
+func (s *Server) member(ctx context.Context, c *caller) (runlet.Membership, error) {
 	if c.User == nil {
-		return store.Membership{}, runlet.Errorf(runlet.EFORBIDDEN, "A device token cannot change the workspace's settings: sign in as a user.")
+		return runlet.Membership{}, runlet.Errorf(runlet.EFORBIDDEN, "A device token cannot change the workspace's settings: sign in as a user.")
 	}
 	m, err := s.db.Membership(ctx, c.Workspace.ID, c.User.ID)
 	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
@@ -46,7 +46,7 @@ func (s *Server) member(ctx context.Context, c *caller) (store.Membership, error
 func (s *Server) admin(h http.HandlerFunc) http.Handler {
 	return s.authed(func(w http.ResponseWriter, r *http.Request) {
 		m, err := s.member(r.Context(), callerOf(r))
-		if err == nil && m.Role == store.RoleMember {
+		if err == nil && m.Role == runlet.RoleMember {
 			err = errAdminOnly
 		}
 		if err != nil {
@@ -59,7 +59,7 @@ func (s *Server) admin(h http.HandlerFunc) http.Handler {
 
 func (s *Server) handleGetWorkspace(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
-	writeJSON(w, http.StatusOK, apiclient.WorkspaceInfo{ID: c.Workspace.ID, Name: c.Workspace.Name})
+	writeJSON(w, http.StatusOK, api.WorkspaceInfo{ID: c.Workspace.ID, Name: c.Workspace.Name})
 }
 
 func (s *Server) handlePatchWorkspace(w http.ResponseWriter, r *http.Request) {
@@ -79,7 +79,7 @@ func (s *Server) handlePatchWorkspace(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, apiclient.WorkspaceInfo{ID: ws.ID, Name: ws.Name})
+	writeJSON(w, http.StatusOK, api.WorkspaceInfo{ID: ws.ID, Name: ws.Name})
 }
 
 func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request) {
@@ -89,7 +89,7 @@ func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	out := []apiclient.Member{}
+	out := []api.Member{}
 	for _, m := range ms {
 		u, err := s.db.User(ctx, m.User)
 		if err != nil {
@@ -101,24 +101,24 @@ func (s *Server) handleListMembers(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func memberOf(m store.Membership, u store.User) apiclient.Member {
-	return apiclient.Member{User: userOf(u), Role: roleName(m.Role), Created: m.Created, Pending: u.PasswordHash == ""}
+func memberOf(m runlet.Membership, u runlet.User) api.Member {
+	return api.Member{User: userOf(u), Role: roleName(m.Role), Created: m.Created, Pending: u.PasswordHash == ""}
 }
 
 // handleInvite is POST /members: add a user by email, making the user
 // (without a password) when new, with a one-time link to set a password.
 func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
-	var req apiclient.InviteRequest
+	var req api.InviteRequest
 	if err := decode(r, &req); err != nil {
 		s.error(w, r, err)
 		return
 	}
 	ctx := r.Context()
 	email := strings.TrimSpace(req.Email)
-	role := store.Role(req.Role)
+	role := runlet.Role(req.Role)
 	if role == "" {
-		role = store.RoleMember
+		role = runlet.RoleMember
 	}
 	if err := runlet.CheckText("The email address", email, maxEmail); err != nil {
 		s.error(w, r, err)
@@ -128,13 +128,13 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) {
 	case !strings.Contains(email, "@") || strings.ContainsAny(email, " \t\r\n"):
 		s.error(w, r, runlet.Errorf(runlet.EINVALID, "%q is not an email address.", email))
 		return
-	case role != store.RoleAdmin && role != store.RoleMember:
+	case role != runlet.RoleAdmin && role != runlet.RoleMember:
 		s.error(w, r, runlet.Errorf(runlet.EINVALID, "Unknown role %q: use admin or member.", req.Role))
 		return
 	}
 	u, err := s.db.UserByEmail(ctx, email)
 	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
-		u = store.User{Email: email}
+		u = runlet.User{Email: email}
 		err = s.db.CreateUser(ctx, &u)
 	}
 	if err != nil {
@@ -145,15 +145,15 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, runlet.Errorf(runlet.ECONFLICT, "%s is already a member of this workspace.", u.Email))
 		return
 	}
-	m := store.Membership{Workspace: c.Workspace.ID, User: u.ID, Role: role}
+	m := runlet.Membership{Workspace: c.Workspace.ID, User: u.ID, Role: role}
 	if err := s.db.PutMembership(ctx, &m); err != nil {
 		s.error(w, r, err)
 		return
 	}
-	out := apiclient.InviteResponse{Member: memberOf(m, u)}
+	out := api.InviteResponse{Member: memberOf(m, u)}
 	if u.PasswordHash == "" {
 		secret := newSecret("rli_")
-		t := store.Token{Workspace: c.Workspace.ID, Kind: store.TokenInvite, Hash: store.HashSecret(secret), Subject: u.ID, Expires: s.now().Add(InviteTTL)}
+		t := runlet.Token{Workspace: c.Workspace.ID, Kind: runlet.TokenInvite, Hash: store.HashSecret(secret), Subject: u.ID, Expires: s.now().Add(InviteTTL)}
 		if err := s.db.CreateToken(ctx, &t); err != nil {
 			s.error(w, r, err)
 			return
@@ -177,7 +177,7 @@ func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
 	}
 	admins, target := 0, -1
 	for i, m := range ms {
-		if m.Role != store.RoleMember {
+		if m.Role != runlet.RoleMember {
 			admins++
 		}
 		if m.User == id {
@@ -188,7 +188,7 @@ func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
 	case target < 0:
 		s.error(w, r, runlet.Errorf(runlet.ENOTFOUND, "There is no member %s in this workspace.", id))
 		return
-	case ms[target].Role != store.RoleMember && admins == 1:
+	case ms[target].Role != runlet.RoleMember && admins == 1:
 		s.error(w, r, runlet.Errorf(runlet.ECONFLICT, "This is the workspace's last admin: make another member admin first."))
 		return
 	}
@@ -212,7 +212,7 @@ func (s *Server) handleAcceptInvite(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, errCrossSite)
 		return
 	}
-	var req apiclient.AcceptInviteRequest
+	var req api.AcceptInviteRequest
 	if err := decode(r, &req); err != nil {
 		s.error(w, r, err)
 		return
@@ -222,7 +222,7 @@ func (s *Server) handleAcceptInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	t, err := s.guessToken(ctx, s.source(r), req.Token, store.TokenInvite)
+	t, err := s.guessToken(ctx, s.source(r), req.Token, runlet.TokenInvite)
 	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
 		err = runlet.Errorf(runlet.ENOTFOUND, "This invitation is unknown, used or expired: ask an admin for a new one.")
 	}
@@ -276,7 +276,7 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, runlet.Errorf(runlet.EFORBIDDEN, "A device has no password."))
 		return
 	}
-	var req apiclient.PasswordChange
+	var req api.PasswordChange
 	if err := decode(r, &req); err != nil {
 		s.error(w, r, err)
 		return
@@ -329,7 +329,7 @@ func (s *Server) revokeOtherSessions(ctx context.Context, user, keep string) (in
 			return n, err
 		}
 		for _, t := range ts {
-			if t.Kind != store.TokenSession || t.Subject != user || t.ID == keep || !t.Active(s.now()) {
+			if t.Kind != runlet.TokenSession || t.Subject != user || t.ID == keep || !t.Active(s.now()) {
 				continue
 			}
 			if err := s.db.RevokeToken(ctx, m.Workspace, t.ID); err != nil {
@@ -358,12 +358,12 @@ func (s *Server) handleListEnrollmentTokens(w http.ResponseWriter, r *http.Reque
 	}
 	boot := s.bootstrapEnrollToken()
 	bootHash := string(store.HashSecret(boot))
-	out := []apiclient.EnrollmentToken{}
+	out := []api.EnrollmentToken{}
 	for _, t := range ts {
-		if t.Kind != store.TokenEnrollment {
+		if t.Kind != runlet.TokenEnrollment {
 			continue
 		}
-		e := apiclient.EnrollmentToken{ID: t.ID, Created: t.Created, Expires: t.Expires, Revoked: t.Revoked || !t.Active(s.now())}
+		e := api.EnrollmentToken{ID: t.ID, Created: t.Created, Expires: t.Expires, Revoked: t.Revoked || !t.Active(s.now())}
 		if boot != "" && string(t.Hash) == bootHash {
 			e.Hint, e.Bootstrap = hint(boot), true
 		} else {
@@ -388,7 +388,7 @@ func newEnrollmentToken() (secret, id string) {
 
 func (s *Server) handleCreateEnrollmentToken(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
-	var req apiclient.CreateEnrollmentTokenRequest
+	var req api.CreateEnrollmentTokenRequest
 	if err := decode(r, &req); err != nil {
 		s.error(w, r, err)
 		return
@@ -405,7 +405,7 @@ func (s *Server) handleCreateEnrollmentToken(w http.ResponseWriter, r *http.Requ
 	secret, id := newEnrollmentToken()
 	// The subject is not the admin: removing the admin must not revoke the
 	// workspace's tokens (the log says who made it).
-	t := store.Token{ID: id, Workspace: c.Workspace.ID, Kind: store.TokenEnrollment, Hash: store.HashSecret(secret), Subject: "enrollment"}
+	t := runlet.Token{ID: id, Workspace: c.Workspace.ID, Kind: runlet.TokenEnrollment, Hash: store.HashSecret(secret), Subject: "enrollment"}
 	if ttl > 0 {
 		t.Expires = s.now().Add(ttl)
 	}
@@ -414,7 +414,7 @@ func (s *Server) handleCreateEnrollmentToken(w http.ResponseWriter, r *http.Requ
 		return
 	}
 	s.log.Info("enrollment token created", "workspace", c.Workspace.Name, "id", t.ID, "by", c.User.Email)
-	writeJSON(w, http.StatusCreated, apiclient.NewEnrollmentToken{
+	writeJSON(w, http.StatusCreated, api.NewEnrollmentToken{
 		ID: t.ID, Token: secret, Expires: t.Expires,
 		Command: s.SigninCommand(secret),
 	})
@@ -432,9 +432,9 @@ func (s *Server) handleRevokeEnrollmentToken(w http.ResponseWriter, r *http.Requ
 		s.error(w, r, err)
 		return
 	}
-	var found *store.Token
+	var found *runlet.Token
 	for i := range ts {
-		if ts[i].ID == id && ts[i].Kind == store.TokenEnrollment {
+		if ts[i].ID == id && ts[i].Kind == runlet.TokenEnrollment {
 			found = &ts[i]
 		}
 	}

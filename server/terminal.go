@@ -14,8 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/apiclient"
-	"github.com/runlet/runlet/pty"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/viewer"
 	"github.com/runlet/runlet/wire"
 )
@@ -184,7 +183,7 @@ func (t *terminal) run(ctx context.Context, from uint64) {
 			_ = t.conn.Close(websocket.StatusGoingAway, "the server is shutting down")
 		}
 	case followErr == nil:
-		if t.event(ctx, apiclient.TerminalEvent{Type: "end"}) == nil {
+		if t.event(ctx, api.TerminalEvent{Type: "end"}) == nil {
 			_ = t.conn.Close(websocket.StatusNormalClosure, "")
 		}
 	case errors.Is(followErr, errSlowBrowser):
@@ -192,7 +191,7 @@ func (t *terminal) run(ctx context.Context, from uint64) {
 		_ = t.conn.Close(websocket.StatusTryAgainLater, fmt.Sprintf("too slow: reconnect with from=%d", next))
 	default:
 		t.s.log.Warn("terminal WebSocket: following the output failed", "execution", t.exec, "device", t.device, "err", followErr)
-		_ = t.event(ctx, apiclient.TerminalEvent{Type: "error", Message: "Following the output failed: " + followErr.Error()})
+		_ = t.event(ctx, api.TerminalEvent{Type: "error", Message: "Following the output failed: " + followErr.Error()})
 		_ = t.conn.Close(websocket.StatusInternalError, "following the output failed")
 	}
 	cancel()
@@ -230,7 +229,7 @@ func (t *terminal) write(ctx context.Context, typ websocket.MessageType, b []byt
 	return t.conn.Write(ctx, typ, b)
 }
 
-func (t *terminal) event(ctx context.Context, ev apiclient.TerminalEvent) error {
+func (t *terminal) event(ctx context.Context, ev api.TerminalEvent) error {
 	b, _ := json.Marshal(ev)
 	return t.write(ctx, websocket.MessageText, b)
 }
@@ -242,18 +241,18 @@ func (t *terminal) readLoop(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		var ev apiclient.TerminalEvent
+		var ev api.TerminalEvent
 		if typ != websocket.MessageText || json.Unmarshal(b, &ev) != nil {
-			_ = t.event(ctx, apiclient.TerminalEvent{Type: "error", Message: "Send JSON text messages: input, resize, stop or kill."})
+			_ = t.event(ctx, api.TerminalEvent{Type: "error", Message: "Send JSON text messages: input, resize, stop or kill."})
 			continue
 		}
 		if err := t.apply(ctx, ev); err != nil {
-			_ = t.event(ctx, apiclient.TerminalEvent{Type: "error", Message: runlet.ErrorMessage(err)})
+			_ = t.event(ctx, api.TerminalEvent{Type: "error", Message: runlet.ErrorMessage(err)})
 		}
 	}
 }
 
-func (t *terminal) apply(ctx context.Context, ev apiclient.TerminalEvent) error {
+func (t *terminal) apply(ctx context.Context, ev api.TerminalEvent) error {
 	switch ev.Type {
 	case "input":
 		if ev.Data == "" {
@@ -261,7 +260,7 @@ func (t *terminal) apply(ctx context.Context, ev apiclient.TerminalEvent) error 
 		}
 		return t.v.Input(ctx, []byte(ev.Data))
 	case "resize":
-		return t.v.Resize(ctx, pty.Size{Cols: ev.Cols, Rows: ev.Rows})
+		return t.v.Resize(ctx, runlet.Size{Cols: ev.Cols, Rows: ev.Rows})
 	case "stop":
 		return t.s.controlTarget(ctx, t.c, t.exec, t.device, wire.OpStop)
 	case "kill":

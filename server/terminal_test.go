@@ -19,9 +19,10 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/server"
-	"github.com/runlet/runlet/store"
 )
 
 // dialTerminal opens the terminal WebSocket of exec on device as the
@@ -80,7 +81,7 @@ func readTerminal(t *testing.T, ctx context.Context, conn *websocket.Conn, onFra
 			}
 			onFrame(terminalFrame{seq: binary.BigEndian.Uint64(b), data: b[8:]})
 		case websocket.MessageText:
-			var ev apiclient.TerminalEvent
+			var ev api.TerminalEvent
 			if err := json.Unmarshal(b, &ev); err != nil {
 				t.Fatalf("event %q: %v", b, err)
 			}
@@ -92,7 +93,7 @@ func readTerminal(t *testing.T, ctx context.Context, conn *websocket.Conn, onFra
 	}
 }
 
-func send(t *testing.T, ctx context.Context, conn *websocket.Conn, ev apiclient.TerminalEvent) {
+func send(t *testing.T, ctx context.Context, conn *websocket.Conn, ev api.TerminalEvent) {
 	t.Helper()
 	b, _ := json.Marshal(ev)
 	if err := conn.Write(ctx, websocket.MessageText, b); err != nil {
@@ -155,7 +156,7 @@ func TestTerminalWebSocket(t *testing.T) {
 	if _, err := admin.PutJobs(ctx, []byte(askJob), 0); err != nil {
 		t.Fatal(err)
 	}
-	run, err := admin.Run(ctx, apiclient.RunRequest{Job: "ask", Where: "custom", On: []string{"pi-1"}})
+	run, err := admin.Run(ctx, api.RunRequest{Job: "ask", Where: "custom", On: []string{"pi-1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,8 +178,8 @@ func TestTerminalWebSocket(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dial again: %v", err)
 	}
-	send(t, ctx, second, apiclient.TerminalEvent{Type: "resize", Cols: 100, Rows: 30})
-	send(t, ctx, second, apiclient.TerminalEvent{Type: "input", Data: "yes\r"})
+	send(t, ctx, second, api.TerminalEvent{Type: "resize", Cols: 100, Rows: 30})
+	send(t, ctx, second, api.TerminalEvent{Type: "input", Data: "yes\r"})
 	var rest []terminalFrame
 	end, status, _ := readTerminal(t, ctx, second, func(f terminalFrame) { rest = append(rest, f) })
 	if !end || status != websocket.StatusNormalClosure {
@@ -222,22 +223,22 @@ func TestTerminalRefusals(t *testing.T) {
 	if _, err := admin.PutJobs(ctx, []byte(askJob), 0); err != nil {
 		t.Fatal(err)
 	}
-	run, err := admin.Run(ctx, apiclient.RunRequest{Job: "ask", Where: "custom", On: []string{"pi-1"}})
+	run, err := admin.Run(ctx, api.RunRequest{Job: "ask", Where: "custom", On: []string{"pi-1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// Eve belongs to another workspace only.
-	other := store.Workspace{Name: "other"}
+	other := runlet.Workspace{Name: "other"}
 	if err := s.Store().CreateWorkspace(ctx, &other); err != nil {
 		t.Fatal(err)
 	}
 	hash, _ := bcrypt.GenerateFromPassword([]byte("eve-password"), bcrypt.MinCost)
-	eve := store.User{Email: "eve@example.com", PasswordHash: string(hash)}
+	eve := runlet.User{Email: "eve@example.com", PasswordHash: string(hash)}
 	if err := s.Store().CreateUser(ctx, &eve); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Store().PutMembership(ctx, &store.Membership{Workspace: other.ID, User: eve.ID, Role: store.RoleAdmin}); err != nil {
+	if err := s.Store().PutMembership(ctx, &runlet.Membership{Workspace: other.ID, User: eve.ID, Role: runlet.RoleAdmin}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -287,7 +288,7 @@ func TestTerminalBehindProxy(t *testing.T) {
 	ctx := ctxT(t)
 	admin := apiclient.New("http://"+s.Addr(), "")
 	tok, _ := s.EnrollToken()
-	if _, err := admin.Enroll(ctx, apiclient.EnrollRequest{Token: tok, Name: "pi-1"}); err != nil {
+	if _, err := admin.Enroll(ctx, api.EnrollRequest{Token: tok, Name: "pi-1"}); err != nil {
 		t.Fatal(err)
 	}
 	login, err := admin.Login(ctx, server.AdminEmail, "pw-admin")
@@ -298,7 +299,7 @@ func TestTerminalBehindProxy(t *testing.T) {
 	if _, err := admin.PutJobs(ctx, []byte(askJob), 0); err != nil {
 		t.Fatal(err)
 	}
-	run, err := admin.Run(ctx, apiclient.RunRequest{Job: "ask", Where: "custom", On: []string{"pi-1"}})
+	run, err := admin.Run(ctx, api.RunRequest{Job: "ask", Where: "custom", On: []string{"pi-1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +333,7 @@ func TestTerminalSlowBrowser(t *testing.T) {
 	if _, err := admin.PutJobs(ctx, fmt.Appendf(nil, "flood:\n  script: seq 1 %d\n", lines), 0); err != nil {
 		t.Fatal(err)
 	}
-	run, err := admin.Run(ctx, apiclient.RunRequest{Job: "flood", Where: "custom", On: []string{"pi-1"}})
+	run, err := admin.Run(ctx, api.RunRequest{Job: "flood", Where: "custom", On: []string{"pi-1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +407,7 @@ func TestTerminalStop(t *testing.T) {
 	if _, err := admin.PutJobs(ctx, []byte("wait:\n  script: echo started; sleep 600\n"), 0); err != nil {
 		t.Fatal(err)
 	}
-	run, err := admin.Run(ctx, apiclient.RunRequest{Job: "wait", Where: "custom", On: []string{"pi-1"}})
+	run, err := admin.Run(ctx, api.RunRequest{Job: "wait", Where: "custom", On: []string{"pi-1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,7 +418,7 @@ func TestTerminalStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	var events []apiclient.TerminalEvent
+	var events []api.TerminalEvent
 	stopped := false
 	for {
 		typ, m, err := conn.Read(ctx)
@@ -430,7 +431,7 @@ func TestTerminalStop(t *testing.T) {
 		if typ == websocket.MessageBinary {
 			out.Write(m[8:])
 		} else {
-			var ev apiclient.TerminalEvent
+			var ev api.TerminalEvent
 			_ = json.Unmarshal(m, &ev)
 			events = append(events, ev)
 		}
@@ -439,7 +440,7 @@ func TestTerminalStop(t *testing.T) {
 			if err := conn.Write(ctx, websocket.MessageText, []byte("garbage")); err != nil {
 				t.Fatal(err)
 			}
-			send(t, ctx, conn, apiclient.TerminalEvent{Type: "stop"})
+			send(t, ctx, conn, api.TerminalEvent{Type: "stop"})
 		}
 	}
 	if len(events) != 2 || events[0].Type != "error" || events[1].Type != "end" {
@@ -454,10 +455,10 @@ func TestTerminalStop(t *testing.T) {
 	}
 }
 
-func waitFinal(t *testing.T, c *apiclient.Client, exec, device string) store.Execution {
+func waitFinal(t *testing.T, c *apiclient.Client, exec, device string) runlet.Execution {
 	t.Helper()
-	var last store.Execution
-	eventually(t, "execution "+exec+" to end", func() bool {
+	var last runlet.Execution
+	testenv.Eventually(t, "execution "+exec+" to end", patience, func() bool {
 		ts, err := c.Execution(context.Background(), exec)
 		if err != nil {
 			t.Fatal(err)

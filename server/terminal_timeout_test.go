@@ -9,7 +9,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/server"
 )
 
@@ -25,7 +25,7 @@ func TestTerminalOutlivesReadTimeout(t *testing.T) {
 	if _, err := admin.PutJobs(ctx, []byte(askJob), 0); err != nil {
 		t.Fatal(err)
 	}
-	run, err := admin.Run(ctx, apiclient.RunRequest{Job: "ask", Where: "custom", On: []string{"pi-1"}})
+	run, err := admin.Run(ctx, api.RunRequest{Job: "ask", Where: "custom", On: []string{"pi-1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestTerminalOutlivesReadTimeout(t *testing.T) {
 	// The job waits for an answer: nothing moves on the socket while
 	// several read timeouts pass (the time passing is what is tested).
 	<-time.After(5 * timeout)
-	send(t, ctx, conn, apiclient.TerminalEvent{Type: "input", Data: "yes\r"})
+	send(t, ctx, conn, api.TerminalEvent{Type: "input", Data: "yes\r"})
 	end, status, reason := readTerminal(t, ctx, conn, func(f terminalFrame) { frames = append(frames, f) })
 	if !end || status != websocket.StatusNormalClosure {
 		t.Fatalf("the socket ended with end=%v, status %v %q after %v idle", end, status, reason, 5*timeout)

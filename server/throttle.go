@@ -98,26 +98,26 @@ func setRetryAfter(w http.ResponseWriter, err error) int {
 // verifyUser checks the password of the account with the email under the
 // limits, and returns its user. An unknown account is checked against the
 // dummy hash and counted like a known one.
-func (s *Server) verifyUser(ctx context.Context, source, email, password string) (store.User, error) {
+func (s *Server) verifyUser(ctx context.Context, source, email, password string) (runlet.User, error) {
 	account := strings.ToLower(email)
 	if err := s.beginPassword(account, source); err != nil {
-		return store.User{}, err
+		return runlet.User{}, err
 	}
 	u, err := s.db.UserByEmail(ctx, email)
 	if err != nil && runlet.ErrorCode(err) != runlet.ENOTFOUND {
 		s.signin.accounts.done(accountKey(account), false)
 		s.signin.addresses.done(source, false)
-		return store.User{}, err
+		return runlet.User{}, err
 	}
 	if !s.endPassword(ctx, account, source, u, password) {
-		return store.User{}, errLogin
+		return runlet.User{}, errLogin
 	}
 	return u, nil
 }
 
 // checkCurrentPassword checks the password of a signed-in user under the
 // same limits: a stolen session must not guess it either.
-func (s *Server) checkCurrentPassword(ctx context.Context, source string, u store.User, password string) error {
+func (s *Server) checkCurrentPassword(ctx context.Context, source string, u runlet.User, password string) error {
 	account := strings.ToLower(u.Email)
 	if err := s.beginPassword(account, source); err != nil {
 		return err
@@ -151,7 +151,7 @@ func accountKey(account string) string {
 
 // endPassword checks the password of u (the zero User for an unknown
 // account) and counts the outcome; a right one resets the account.
-func (s *Server) endPassword(ctx context.Context, account, source string, u store.User, password string) bool {
+func (s *Server) endPassword(ctx context.Context, account, source string, u runlet.User, password string) bool {
 	if !s.signin.checkHash(u.PasswordHash, password) {
 		s.passwordFailed(ctx, account, source, u)
 		return false
@@ -173,7 +173,7 @@ func (g *signinGuard) checkHash(hash, password string) bool {
 }
 
 // passwordFailed counts a wrong password for the account and the address.
-func (s *Server) passwordFailed(ctx context.Context, account, source string, u store.User) {
+func (s *Server) passwordFailed(ctx context.Context, account, source string, u runlet.User) {
 	if n, wait := s.signin.accounts.done(accountKey(account), true); wait > 0 {
 		ev := store.AuditEvent{Kind: store.AuditAccountLocked, Subject: clip(account, 254), User: u.ID, Source: source}
 		if u.ID != "" {
@@ -209,9 +209,9 @@ func (s *Server) endGuess(ctx context.Context, source string, unknown bool) {
 // guessToken looks up a token of kind by the secret a client presented,
 // counted as a guess from its address: ETOOMANY while the address waits,
 // ENOTFOUND when no usable token of that kind has the secret.
-func (s *Server) guessToken(ctx context.Context, source, secret string, kind store.TokenKind) (store.Token, error) {
+func (s *Server) guessToken(ctx context.Context, source, secret string, kind runlet.TokenKind) (runlet.Token, error) {
 	if err := s.beginGuess(source); err != nil {
-		return store.Token{}, err
+		return runlet.Token{}, err
 	}
 	t, err := s.db.TokenByHash(ctx, store.HashSecret(strings.TrimSpace(secret)))
 	if err == nil && t.Kind != kind {

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/store"
 	"github.com/runlet/runlet/store/sqlite"
 )
 
@@ -33,9 +32,9 @@ func TestUnknownUserCostsABcrypt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ann := store.User{Email: "ann@example.com", PasswordHash: hash}
-	invited := store.User{Email: "bob@example.com"} // no password yet
-	for _, u := range []*store.User{&ann, &invited} {
+	ann := runlet.User{Email: "ann@example.com", PasswordHash: hash}
+	invited := runlet.User{Email: "bob@example.com"} // no password yet
+	for _, u := range []*runlet.User{&ann, &invited} {
 		if err := db.CreateUser(t.Context(), u); err != nil {
 			t.Fatal(err)
 		}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/server"
 	"github.com/runlet/runlet/store"
 )
@@ -46,7 +46,7 @@ func (a reply) code() string {
 	if json.Unmarshal(b.Error, &oauth) == nil {
 		return oauth
 	}
-	var d apiclient.ErrorDetail
+	var d api.ErrorDetail
 	_ = json.Unmarshal(b.Error, &d)
 	return d.Code
 }
@@ -90,7 +90,7 @@ func (s *testServer) send(t *testing.T, method, path, from string, body any) rep
 
 func (s *testServer) login(t *testing.T, from, email, password string) reply {
 	t.Helper()
-	return s.send(t, http.MethodPost, apiclient.Prefix+"/login", from, apiclient.LoginRequest{Email: email, Password: password})
+	return s.send(t, http.MethodPost, api.Prefix+"/login", from, api.LoginRequest{Email: email, Password: password})
 }
 
 // want fails t unless a has the status (and, for errors, the code).
@@ -116,7 +116,7 @@ func (a reply) wantRetryAfter(t *testing.T, what string, secs int) {
 func (a reply) wantRefused(t *testing.T, what string, secs int) {
 	t.Helper()
 	a.wantRetryAfter(t, what, secs)
-	var b apiclient.ErrorBody
+	var b api.ErrorBody
 	if err := json.Unmarshal(a.body, &b); err != nil || b.Error.Code != runlet.ETOOMANY || strconv.Itoa(b.Error.RetryAfter) != a.retryAfter || !strings.Contains(b.Error.Message, "try again in") {
 		t.Fatalf("%s: body %s, want code %s, retryAfter %s and when to try again", what, a.body, runlet.ETOOMANY, a.retryAfter)
 	}
@@ -147,7 +147,7 @@ func TestLoginBackoff(t *testing.T) {
 	}
 	s.login(t, "198.51.100.1", server.AdminEmail, rightPassword).wantRefused(t, "11th attempt", 30)
 	// The browser's sign-in counts the same account.
-	s.send(t, http.MethodPost, apiclient.Prefix+"/session", "198.51.100.1", apiclient.LoginRequest{Email: server.AdminEmail, Password: rightPassword}).
+	s.send(t, http.MethodPost, api.Prefix+"/session", "198.51.100.1", api.LoginRequest{Email: server.AdminEmail, Password: rightPassword}).
 		wantRefused(t, "browser sign-in", 30)
 
 	s.clock.Advance(30 * time.Second)
@@ -218,20 +218,20 @@ func TestLoginBackoffPerAddress(t *testing.T) {
 // polls its own code is never counted, and RFC 8628's slow_down stays.
 func TestCodeGuessesLimited(t *testing.T) {
 	s := limitedServer(t)
-	p := apiclient.Prefix
-	code, err := s.client().DeviceCode(ctxT(t), apiclient.DeviceCodeRequest{Name: "pi"})
+	p := api.Prefix
+	code, err := s.client().DeviceCode(ctxT(t), api.DeviceCodeRequest{Name: "pi"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	const device = "192.0.2.50"
 	poll := func(from, deviceCode string) reply {
-		return s.send(t, http.MethodPost, p+"/device/token", from, apiclient.DeviceTokenRequest{DeviceCode: deviceCode})
+		return s.send(t, http.MethodPost, p+"/device/token", from, api.DeviceTokenRequest{DeviceCode: deviceCode})
 	}
 	for range 12 {
 		s.clock.Advance(5 * time.Second)
-		poll(device, code.DeviceCode).want(t, "the device's own polls", http.StatusBadRequest, apiclient.AuthorizationPending)
+		poll(device, code.DeviceCode).want(t, "the device's own polls", http.StatusBadRequest, api.AuthorizationPending)
 	}
-	poll(device, code.DeviceCode).want(t, "a poll too soon", http.StatusBadRequest, apiclient.SlowDown)
+	poll(device, code.DeviceCode).want(t, "a poll too soon", http.StatusBadRequest, api.SlowDown)
 
 	const guesser = "198.51.100.9"
 	for i := range 4 {
@@ -241,17 +241,17 @@ func TestCodeGuessesLimited(t *testing.T) {
 		s.send(t, http.MethodGet, p+"/device/approval?code=BCDF-GH"+strconv.Itoa(i), guesser, nil).want(t, "unknown user code", http.StatusNotFound, runlet.ENOTFOUND)
 	}
 	for range 3 {
-		s.send(t, http.MethodPost, p+"/enroll", guesser, apiclient.EnrollRequest{Token: "rle_guess", Name: "x"}).want(t, "unknown enrollment token", http.StatusUnauthorized, runlet.EUNAUTHORIZED)
+		s.send(t, http.MethodPost, p+"/enroll", guesser, api.EnrollRequest{Token: "rle_guess", Name: "x"}).want(t, "unknown enrollment token", http.StatusUnauthorized, runlet.EUNAUTHORIZED)
 	}
 
 	a := poll(guesser, code.DeviceCode)
 	a.wantRetryAfter(t, "token endpoint after 10 guesses", 30)
-	a.want(t, "token endpoint after 10 guesses", http.StatusTooManyRequests, apiclient.SlowDown)
+	a.want(t, "token endpoint after 10 guesses", http.StatusTooManyRequests, api.SlowDown)
 	tok, err := s.EnrollToken()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.send(t, http.MethodPost, p+"/enroll", guesser, apiclient.EnrollRequest{Token: tok, Name: "x"}).wantRefused(t, "right enrollment token", 30)
+	s.send(t, http.MethodPost, p+"/enroll", guesser, api.EnrollRequest{Token: tok, Name: "x"}).wantRefused(t, "right enrollment token", 30)
 	s.send(t, http.MethodGet, p+"/device/approval?code="+url.QueryEscape(code.UserCode), guesser, nil).wantRefused(t, "right user code", 30)
 	form := s.send(t, http.MethodPost, "/device", guesser, url.Values{"code": {code.UserCode}, "email": {server.AdminEmail}, "password": {rightPassword}, "action": {"approve"}})
 	form.wantRetryAfter(t, "approval form", 30)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bus"
 	natsbus "github.com/runlet/runlet/bus/nats"
@@ -170,7 +171,7 @@ func enrollPinned(t *testing.T, s *server.Server, name, fp string) *home.Credent
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlspin.Config(fp, nil)
 	c.HTTP = &http.Client{Transport: tr}
-	cred, err := c.Enroll(ctxT(t), apiclient.EnrollRequest{Token: tok, Name: name, OS: "linux", Arch: "arm64"})
+	cred, err := c.Enroll(ctxT(t), api.EnrollRequest{Token: tok, Name: name, OS: "linux", Arch: "arm64"})
 	if err != nil {
 		t.Fatalf("enroll %s over TLS: %v", name, err)
 	}

@@ -12,6 +12,8 @@ import (
 	"crypto/sha256"
 	"strings"
 	"time"
+
+	"github.com/runlet/runlet"
 )
 
 // Store is the whole database, one interface per concern. Every method
@@ -45,16 +47,16 @@ type Store interface {
 type Workspaces interface {
 	// CreateWorkspace stores w, setting w.ID when empty and w.Created.
 	// EINVALID: no name. ECONFLICT: the name or the ID is taken.
-	CreateWorkspace(ctx context.Context, w *Workspace) error
+	CreateWorkspace(ctx context.Context, w *runlet.Workspace) error
 	// Workspace returns the workspace with the ID. ENOTFOUND.
-	Workspace(ctx context.Context, id string) (Workspace, error)
+	Workspace(ctx context.Context, id string) (runlet.Workspace, error)
 	// WorkspaceByName returns the workspace with the name. ENOTFOUND.
-	WorkspaceByName(ctx context.Context, name string) (Workspace, error)
+	WorkspaceByName(ctx context.Context, name string) (runlet.Workspace, error)
 	// ListWorkspaces returns every workspace, by name.
-	ListWorkspaces(ctx context.Context) ([]Workspace, error)
+	ListWorkspaces(ctx context.Context) ([]runlet.Workspace, error)
 	// RenameWorkspace changes the workspace's name and returns it.
 	// EINVALID: no name. ENOTFOUND. ECONFLICT: the name is taken.
-	RenameWorkspace(ctx context.Context, id, name string) (Workspace, error)
+	RenameWorkspace(ctx context.Context, id, name string) (runlet.Workspace, error)
 }
 
 // Users stores people who sign in to the web UI or approve devices.
@@ -62,15 +64,15 @@ type Users interface {
 	// CreateUser stores u, setting u.ID when empty, u.Created, and u.Type to
 	// basic when empty. EINVALID: no email, unknown type. ECONFLICT: the
 	// email (compared case-insensitively) or the ID is taken.
-	CreateUser(ctx context.Context, u *User) error
+	CreateUser(ctx context.Context, u *runlet.User) error
 	// User returns the user with the ID. ENOTFOUND.
-	User(ctx context.Context, id string) (User, error)
+	User(ctx context.Context, id string) (runlet.User, error)
 	// UserByEmail returns the user whose email equals email, ignoring
 	// case. ENOTFOUND.
-	UserByEmail(ctx context.Context, email string) (User, error)
+	UserByEmail(ctx context.Context, email string) (runlet.User, error)
 	// UpdateUser changes the fields set in upd and returns the user.
 	// ENOTFOUND. EINVALID: unknown type.
-	UpdateUser(ctx context.Context, id string, upd UserUpdate) (User, error)
+	UpdateUser(ctx context.Context, id string, upd UserUpdate) (runlet.User, error)
 }
 
 // Memberships stores who belongs to which workspace, with which role.
@@ -78,13 +80,13 @@ type Memberships interface {
 	// PutMembership adds the user to the workspace or changes the role,
 	// setting m.Created (kept from the first time on a change). ENOTFOUND:
 	// no such workspace or user. EINVALID: unknown role.
-	PutMembership(ctx context.Context, m *Membership) error
+	PutMembership(ctx context.Context, m *runlet.Membership) error
 	// Membership returns the user's membership in the workspace. ENOTFOUND.
-	Membership(ctx context.Context, workspace, user string) (Membership, error)
+	Membership(ctx context.Context, workspace, user string) (runlet.Membership, error)
 	// ListMembers returns the memberships of the workspace, oldest first.
-	ListMembers(ctx context.Context, workspace string) ([]Membership, error)
+	ListMembers(ctx context.Context, workspace string) ([]runlet.Membership, error)
 	// ListUserMemberships returns the memberships of the user, oldest first.
-	ListUserMemberships(ctx context.Context, user string) ([]Membership, error)
+	ListUserMemberships(ctx context.Context, user string) ([]runlet.Membership, error)
 	// DeleteMembership removes the user from the workspace. ENOTFOUND.
 	DeleteMembership(ctx context.Context, workspace, user string) error
 }
@@ -94,19 +96,19 @@ type Devices interface {
 	// CreateDevice stores d, setting d.ID when empty and d.Created.
 	// EINVALID: no name. ENOTFOUND: no such workspace. ECONFLICT: an
 	// unrevoked device of the workspace has the name, or the ID is taken.
-	CreateDevice(ctx context.Context, d *Device) error
+	CreateDevice(ctx context.Context, d *runlet.Device) error
 	// Device returns the device of the workspace with the ID, revoked or
 	// not. ENOTFOUND.
-	Device(ctx context.Context, workspace, id string) (Device, error)
+	Device(ctx context.Context, workspace, id string) (runlet.Device, error)
 	// DeviceByName returns the unrevoked device of the workspace with the
 	// name. ENOTFOUND.
-	DeviceByName(ctx context.Context, workspace, name string) (Device, error)
+	DeviceByName(ctx context.Context, workspace, name string) (runlet.Device, error)
 	// ListDevices returns the devices of the workspace, revoked ones too, by
 	// name.
-	ListDevices(ctx context.Context, workspace string) ([]Device, error)
+	ListDevices(ctx context.Context, workspace string) ([]runlet.Device, error)
 	// UpdateDevice changes the fields set in upd and returns the device.
 	// ENOTFOUND. EINVALID: an empty name. ECONFLICT: the new name is taken.
-	UpdateDevice(ctx context.Context, workspace, id string, upd DeviceUpdate) (Device, error)
+	UpdateDevice(ctx context.Context, workspace, id string, upd DeviceUpdate) (runlet.Device, error)
 	// TouchDevice records that the device was seen at seen (Now when zero).
 	// LastSeen never moves back, so late heartbeats are harmless. ENOTFOUND.
 	TouchDevice(ctx context.Context, workspace, id string, seen time.Time) error
@@ -122,14 +124,14 @@ type Tokens interface {
 	// EINVALID: unknown kind, a hash that is not 32 bytes, no subject, no
 	// workspace for a kind other than session. ENOTFOUND: no such
 	// workspace. ECONFLICT: the hash or the ID is taken.
-	CreateToken(ctx context.Context, t *Token) error
+	CreateToken(ctx context.Context, t *runlet.Token) error
 	// TokenByHash returns the usable token with the hash (see HashSecret).
 	// ENOTFOUND: unknown, revoked, or expired at Now; the caller answers
 	// all three the same way.
-	TokenByHash(ctx context.Context, hash []byte) (Token, error)
+	TokenByHash(ctx context.Context, hash []byte) (runlet.Token, error)
 	// ListTokens returns the tokens of the workspace, revoked and expired
 	// ones too, newest first.
-	ListTokens(ctx context.Context, workspace string) ([]Token, error)
+	ListTokens(ctx context.Context, workspace string) ([]runlet.Token, error)
 	// RevokeToken revokes the token of the workspace ("" for a session
 	// without one) with the ID. Revoking twice is not an error. ENOTFOUND.
 	RevokeToken(ctx context.Context, workspace, id string) error
@@ -146,28 +148,28 @@ type DeviceCodes interface {
 	// CreateDeviceCode stores c with status pending, setting c.Created.
 	// EINVALID: a hash that is not 32 bytes, no user code, no expiry.
 	// ECONFLICT: the hash or the user code is taken (make a new one).
-	CreateDeviceCode(ctx context.Context, c *DeviceCode) error
+	CreateDeviceCode(ctx context.Context, c *runlet.DeviceCode) error
 	// DeviceCodeByUserCode returns the unexpired code, for the approval
 	// page. User codes are matched exactly: normalise what people type
 	// (case, dashes) before storing and looking up. ENOTFOUND: unknown or
 	// expired.
-	DeviceCodeByUserCode(ctx context.Context, userCode string) (DeviceCode, error)
+	DeviceCodeByUserCode(ctx context.Context, userCode string) (runlet.DeviceCode, error)
 	// ApproveDeviceCode lets the device join the workspace on behalf of the
 	// user. ENOTFOUND: unknown or expired code, unknown workspace or user.
 	// ECONFLICT: the code is no longer pending.
-	ApproveDeviceCode(ctx context.Context, userCode, workspace, user string) (DeviceCode, error)
+	ApproveDeviceCode(ctx context.Context, userCode, workspace, user string) (runlet.DeviceCode, error)
 	// DenyDeviceCode refuses the device. ENOTFOUND: unknown or expired code.
 	// ECONFLICT: the code is no longer pending.
-	DenyDeviceCode(ctx context.Context, userCode, user string) (DeviceCode, error)
+	DenyDeviceCode(ctx context.Context, userCode, user string) (runlet.DeviceCode, error)
 	// PollDeviceCode records a poll by the device at Now and returns the
 	// code as it was before, so LastPoll is the previous poll (for
 	// slow_down) and an expired code is returned as such (for
 	// expired_token). ENOTFOUND: unknown.
-	PollDeviceCode(ctx context.Context, hash []byte) (DeviceCode, error)
+	PollDeviceCode(ctx context.Context, hash []byte) (runlet.DeviceCode, error)
 	// ConsumeDeviceCode turns an approved code into consumed, once: of two
 	// pollers, one wins. ENOTFOUND: unknown or expired. ECONFLICT: not
 	// approved (pending, denied or already consumed).
-	ConsumeDeviceCode(ctx context.Context, hash []byte) (DeviceCode, error)
+	ConsumeDeviceCode(ctx context.Context, hash []byte) (runlet.DeviceCode, error)
 	// DeleteExpiredDeviceCodes removes codes expired before Now and returns
 	// how many.
 	DeleteExpiredDeviceCodes(ctx context.Context) (int, error)
@@ -198,18 +200,18 @@ type Executions interface {
 	// same ID to every target of a fan-out, see NewID) and e.Created when
 	// zero. EINVALID: no job or device, a status other than Pending.
 	// ENOTFOUND: no such workspace. ECONFLICT: the (ID, device) is taken.
-	CreateExecution(ctx context.Context, e *Execution) error
+	CreateExecution(ctx context.Context, e *runlet.Execution) error
 	// CreateExecutions stores every one of es as CreateExecution does, all
 	// or none: the targets of a fan-out, in one transaction. Same errors.
-	CreateExecutions(ctx context.Context, es []*Execution) error
+	CreateExecutions(ctx context.Context, es []*runlet.Execution) error
 	// Execution returns the run of the ID on the device. ENOTFOUND.
-	Execution(ctx context.Context, workspace, id, device string) (Execution, error)
+	Execution(ctx context.Context, workspace, id, device string) (runlet.Execution, error)
 	// ExecutionTargets returns every run of the ID, by device. ENOTFOUND:
 	// none.
-	ExecutionTargets(ctx context.Context, workspace, id string) ([]Execution, error)
+	ExecutionTargets(ctx context.Context, workspace, id string) ([]runlet.Execution, error)
 	// ListExecutions returns the runs of the workspace that match f, newest
 	// first. EINVALID: a negative limit or offset, an unknown status.
-	ListExecutions(ctx context.Context, workspace string, f ExecutionFilter) ([]Execution, error)
+	ListExecutions(ctx context.Context, workspace string, f ExecutionFilter) ([]runlet.Execution, error)
 	// UpdateExecutionStatus moves the run forward: Pending → Running →
 	// Finished or Error, or Pending straight to a final status. An update
 	// that is not forward (a replay, a Running that arrives after the end)
@@ -217,13 +219,13 @@ type Executions interface {
 	// e is the run as stored afterwards. Running sets Started, a final
 	// status sets Finished, ExitCode, Signal and Reason. ENOTFOUND.
 	// EINVALID: the status is Pending or unknown.
-	UpdateExecutionStatus(ctx context.Context, workspace, id, device string, u StatusUpdate) (e Execution, changed bool, err error)
+	UpdateExecutionStatus(ctx context.Context, workspace, id, device string, u StatusUpdate) (e runlet.Execution, changed bool, err error)
 	// MarkExecutionKilled records that a stop or kill was asked for a run
 	// that has not ended; on an ended run it changes nothing. ENOTFOUND.
-	MarkExecutionKilled(ctx context.Context, workspace, id, device string) (Execution, error)
+	MarkExecutionKilled(ctx context.Context, workspace, id, device string) (runlet.Execution, error)
 	// ExpireExecutions ends as Error every Pending run, in any workspace,
 	// whose expiry is at or before Now, and returns them.
-	ExpireExecutions(ctx context.Context) ([]Execution, error)
+	ExpireExecutions(ctx context.Context) ([]runlet.Execution, error)
 }
 
 // Audit keeps the security events an operator must be able to read later:

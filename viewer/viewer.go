@@ -17,8 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/bus"
-	"github.com/runlet/runlet/pty"
 	"github.com/runlet/runlet/wire"
 )
 
@@ -236,7 +236,7 @@ func (v *Viewer) Input(ctx context.Context, data []byte) error {
 }
 
 // Resize tells the device the viewer's window size.
-func (v *Viewer) Resize(ctx context.Context, size pty.Size) error {
+func (v *Viewer) Resize(ctx context.Context, size runlet.Size) error {
 	return v.control(ctx, wire.Control{Op: wire.OpResize, Size: size})
 }
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runlet/runlet/pty"
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/viewer"
 	"github.com/runlet/runlet/wire"
 )
@@ -262,7 +262,7 @@ func TestInputAndControls(t *testing.T) {
 			t.Errorf("device got input %q", got)
 		}
 
-		if err := v.Resize(ctx, pty.Size{Cols: 120, Rows: 40}); err != nil {
+		if err := v.Resize(ctx, runlet.Size{Cols: 120, Rows: 40}); err != nil {
 			t.Fatal(err)
 		}
 		if err := v.Stop(ctx); err != nil {
@@ -272,7 +272,7 @@ func TestInputAndControls(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []wire.Control{
-			{Op: wire.OpResize, Size: pty.Size{Cols: 120, Rows: 40}, By: v.ID()},
+			{Op: wire.OpResize, Size: runlet.Size{Cols: 120, Rows: 40}, By: v.ID()},
 			{Op: wire.OpStop, By: v.ID()},
 			{Op: wire.OpKill, By: v.ID()},
 		}
@@ -281,7 +281,7 @@ func TestInputAndControls(t *testing.T) {
 				t.Errorf("device got control %+v, want %+v", c, w)
 			}
 		}
-		if err := v.Resize(ctx, pty.Size{}); err == nil {
+		if err := v.Resize(ctx, runlet.Size{}); err == nil {
 			t.Error("a resize to 0x0 was sent")
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,8 +98,9 @@ func TestVendoredFilesMatchVersions(t *testing.T) {
 	}
 }
 
-// importRE matches the module paths of the app's static imports.
-var importRE = regexp.MustCompile(`(?m)^\s*import\s+(?:[^'"]*?\s+from\s+)?['"]([^'"]+)['"]`)
+// importRE matches the module paths of the app's static imports (and of
+// its re-exports, export ... from, which load the module just the same).
+var importRE = regexp.MustCompile(`(?m)^\s*(?:import\s+(?:[^'"]*?\s+from\s+)?|export\s+(?:\*(?:\s+as\s+[\w$]+)?|\{[^}]*\})\s*from\s+)['"]([^'"]+)['"]`)
 
 // Every relative import of the app's own modules names an embedded file,
 // so that a typo shows here and not as a blank page in the browser.
@@ -131,5 +133,73 @@ func TestModuleImportsResolve(t *testing.T) {
 	}
 	if n < 10 {
 		t.Fatalf("found only %d imports in the app's modules; is the pattern still right?", n)
+	}
+}
+
+// The app's modules import each other without a cycle: pages import the
+// router (router.js) and never the entry point (app.js), which imports
+// them. A cycle makes a module run before the ones it needs are ready, and
+// which one comes first depends on where the browser enters the graph.
+func TestModuleImportsHaveNoCycle(t *testing.T) {
+	graph := map[string][]string{} // module → the modules it imports, by path under static/
+	err := fs.WalkDir(web.Files(), ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(name, ".js") || strings.HasPrefix(name, "vendor/") {
+			return err
+		}
+		b, err := fs.ReadFile(web.Files(), name)
+		if err != nil {
+			return err
+		}
+		graph[name] = nil
+		for _, m := range importRE.FindAllStringSubmatch(string(b), -1) {
+			if spec := m[1]; strings.HasPrefix(spec, "./") || strings.HasPrefix(spec, "../") {
+				graph[name] = append(graph[name], path.Join(path.Dir(name), spec))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(graph) < 10 {
+		t.Fatalf("found only %d modules in the app; is the walk still right?", len(graph))
+	}
+
+	// Depth-first search in a fixed order; an import of a module still on
+	// the stack closes a cycle, reported from that module round to itself.
+	const (
+		unseen = iota
+		onStack
+		done
+	)
+	state := map[string]int{}
+	var stack []string
+	var visit func(string)
+	visit = func(m string) {
+		state[m] = onStack
+		stack = append(stack, m)
+		deps := slices.Clone(graph[m])
+		slices.Sort(deps)
+		for _, dep := range slices.Compact(deps) {
+			switch state[dep] {
+			case unseen:
+				visit(dep)
+			case onStack:
+				cycle := append(slices.Clone(stack[slices.Index(stack, dep):]), dep)
+				t.Errorf("module import cycle: %s", strings.Join(cycle, " → "))
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[m] = done
+	}
+	names := make([]string, 0, len(graph))
+	for name := range graph {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if state[name] == unseen {
+			visit(name)
+		}
 	}
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/bus"
-	"github.com/runlet/runlet/pty"
 )
 
 // MaxJSON bounds the size of a JSON message the decoders accept.
@@ -25,17 +24,17 @@ const MaxJSON = 1 << 20
 // Dispatch asks a device to run an execution; it waits in the device's
 // durable queue (bus.DispatchKey) until the device takes it or it expires.
 type Dispatch struct {
-	Execution    string    `json:"execution"`
-	Job          string    `json:"job"`
-	Client       string    `json:"client"`
-	Script       string    `json:"script"` // rendered
-	Entrypoint   []string  `json:"entrypoint,omitempty"`
-	Cwd          string    `json:"cwd,omitempty"`
-	ShowDuration bool      `json:"showDuration,omitempty"`
-	Size         pty.Size  `json:"size,omitzero"`
-	Created      time.Time `json:"created"`
-	Scheduled    time.Time `json:"scheduled,omitzero"`
-	Expires      time.Time `json:"expires,omitzero"`
+	Execution    string      `json:"execution"`
+	Job          string      `json:"job"`
+	Client       string      `json:"client"`
+	Script       string      `json:"script"` // rendered
+	Entrypoint   []string    `json:"entrypoint,omitempty"`
+	Cwd          string      `json:"cwd,omitempty"`
+	ShowDuration bool        `json:"showDuration,omitempty"`
+	Size         runlet.Size `json:"size,omitzero"`
+	Created      time.Time   `json:"created"`
+	Scheduled    time.Time   `json:"scheduled,omitzero"`
+	Expires      time.Time   `json:"expires,omitzero"`
 }
 
 // Validate reports what is missing from d.
@@ -63,11 +62,11 @@ const (
 
 // Control is a viewer's request to the device running an execution.
 type Control struct {
-	Op     ControlOp `json:"op"`
-	Size   pty.Size  `json:"size,omitzero"`
-	From   uint64    `json:"from,omitempty"`   // replay: first sequence number wanted
-	Viewer string    `json:"viewer,omitempty"` // replay: where to send (bus.ReplayKey)
-	By     string    `json:"by,omitempty"`     // who asked, for the audit trail
+	Op     ControlOp   `json:"op"`
+	Size   runlet.Size `json:"size,omitzero"`
+	From   uint64      `json:"from,omitempty"`   // replay: first sequence number wanted
+	Viewer string      `json:"viewer,omitempty"` // replay: where to send (bus.ReplayKey)
+	By     string      `json:"by,omitempty"`     // who asked, for the audit trail
 }
 
 // Validate reports what is wrong with c.

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/bus"
-	"github.com/runlet/runlet/pty"
 )
 
 func TestFrameRoundTrip(t *testing.T) {
@@ -41,7 +41,7 @@ func TestInputRoundTrip(t *testing.T) {
 }
 
 func TestControlValidate(t *testing.T) {
-	good := []Control{{Op: OpStop}, {Op: OpKill}, {Op: OpResize, Size: pty.Size{Cols: 80, Rows: 24}}, {Op: OpReplay, From: 1, Viewer: "v"}}
+	good := []Control{{Op: OpStop}, {Op: OpKill}, {Op: OpResize, Size: runlet.Size{Cols: 80, Rows: 24}}, {Op: OpReplay, From: 1, Viewer: "v"}}
 	for _, c := range good {
 		if err := c.Validate(); err != nil {
 			t.Errorf("%+v: %v", c, err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bench/internal/benchkit"
 	"github.com/runlet/runlet/bench/internal/sshd"
@@ -28,7 +29,7 @@ const closeWait = 10 * time.Second
 
 // startCat runs the cat job on device and returns its execution.
 func startCat(ctx context.Context, admin *apiclient.Client, device string) (string, error) {
-	run, err := admin.Run(ctx, apiclient.RunRequest{Job: catJob, On: []string{device}})
+	run, err := admin.Run(ctx, api.RunRequest{Job: catJob, On: []string{device}})
 	if err != nil {
 		return "", fmt.Errorf("run %s on %s: %w", catJob, device, err)
 	}

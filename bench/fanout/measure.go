@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bench/internal/benchkit"
 	"github.com/runlet/runlet/bench/internal/devicesim"
@@ -124,7 +125,7 @@ func measure(ctx context.Context, o options, r *benchkit.Report, broker string, 
 		return err
 	}
 	t0 := time.Now()
-	run, err := client.Run(ctx, apiclient.RunRequest{Job: "fanout"})
+	run, err := client.Run(ctx, api.RunRequest{Job: "fanout"})
 	if err != nil {
 		stopProfile()
 		return fmt.Errorf("run the job: %w", err)
@@ -222,7 +223,7 @@ func waitOnline(ctx context.Context, admin *apiclient.Client, n int) error {
 // device's output and its own replay key and asking for a replay from the
 // first frame (the output may have gone by before the run request was
 // answered). It returns when the last viewer has its device's end marker.
-func followAll(ctx context.Context, b bus.Bus, c *home.Credentials, run *apiclient.RunResponse) (time.Time, error) {
+func followAll(ctx context.Context, b bus.Bus, c *home.Credentials, run *api.RunResponse) (time.Time, error) {
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bench/internal/benchkit"
 	"github.com/runlet/runlet/bench/internal/sshd"
@@ -310,7 +311,7 @@ func runInProcess(ctx context.Context, runs int, caller *home.Credentials) (samp
 	var s samples
 	for i := range runs + 1 {
 		start := time.Now()
-		run, err := client.Run(ctx, apiclient.RunRequest{Job: "hi", On: []string{"target"}})
+		run, err := client.Run(ctx, api.RunRequest{Job: "hi", On: []string{"target"}})
 		if err != nil {
 			return s, err
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bench/internal/benchkit"
 )
@@ -197,7 +198,7 @@ func busy(ctx context.Context, f *benchkit.Fleet, p *daemonProc, s subject, n in
 		}
 	}()
 	for range n {
-		r, err := f.Admin.Run(ctx, apiclient.RunRequest{Job: "wait-" + s.device})
+		r, err := f.Admin.Run(ctx, api.RunRequest{Job: "wait-" + s.device})
 		if err != nil {
 			return fmt.Errorf("run a job: %w", err)
 		}
@@ -229,7 +230,7 @@ func waitRunning(ctx context.Context, f *benchkit.Fleet, device string, n int, p
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		xs, err := f.Admin.Executions(ctx, apiclient.ExecutionFilter{Device: device, Status: string(runlet.StatusRunning)})
+		xs, err := f.Admin.Executions(ctx, api.ExecutionFilter{Device: device, Status: string(runlet.StatusRunning)})
 		if err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bench/internal/benchkit"
 	"github.com/runlet/runlet/bus"
@@ -99,7 +100,7 @@ func (fb *fleetBench) run(ctx context.Context, o Output, n int, raw bool) (resul
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	creds := fb.daemon.Creds
-	resp, err := fb.fleet.Admin.Run(ctx, apiclient.RunRequest{Job: fb.jobs[o.Name]})
+	resp, err := fb.fleet.Admin.Run(ctx, api.RunRequest{Job: fb.jobs[o.Name]})
 	if err != nil {
 		return result{}, fmt.Errorf("run %s: %w", o.Name, err)
 	}

@@ -40,7 +40,7 @@ func TestDeclareMovesQueueToDurableExchange(t *testing.T) {
 	defer s.Close()
 	must(t, "publish", b.Publish(ctx, ws, msg(bus.StatusKey("e", "d"), "transient")))
 	must(t, "publish durable", b.PublishDurable(ctx, ws, msg(bus.StatusKey("e", "d"), "durable")))
-	eventually(t, "the subscriber sees both", func() bool { return len(sub.missing([]string{"transient", "durable"})) == 0 })
+	testenv.Eventually(t, "the subscriber sees both", wait, func() bool { return len(sub.missing([]string{"transient", "durable"})) == 0 })
 
 	got := newIDSet()
 	c, err := b.Consume(ctx, ws, q, func(d bus.Delivery) {
@@ -49,11 +49,11 @@ func TestDeclareMovesQueueToDurableExchange(t *testing.T) {
 	})
 	must(t, "consume", err)
 	defer c.Close()
-	eventually(t, "the durable message", func() bool { return len(got.missing([]string{"durable"})) == 0 })
+	testenv.Eventually(t, "the durable message", wait, func() bool { return len(got.missing([]string{"durable"})) == 0 })
 	// A duplicate or the transient message would be in the queue before
 	// the marker, which the single consumer gets last.
 	must(t, "publish durable", b.PublishDurable(ctx, ws, msg(bus.StatusKey("e", "d"), "marker")))
-	eventually(t, "the marker", func() bool { return len(got.missing([]string{"marker"})) == 0 })
+	testenv.Eventually(t, "the marker", wait, func() bool { return len(got.missing([]string{"marker"})) == 0 })
 	got.mu.Lock()
 	defer got.mu.Unlock()
 	if got.count["durable"] != 1 || got.count["transient"] != 0 || len(got.count) != 2 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/internal/testenv"
 )
 
 // wait bounds every wait for an event: generous, the machine may be loaded.
@@ -19,18 +20,6 @@ func testCtx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
 	return c
-}
-
-// eventually polls cond until it holds, failing t after wait.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, wait)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // states records the changes an adapter reports through Options.OnState.
@@ -56,7 +45,7 @@ func (s *states) list() []bus.State {
 func (s *states) waitFor(t testing.TB, st bus.State, after int) int {
 	t.Helper()
 	n := 0
-	eventually(t, "state "+st.String(), func() bool {
+	testenv.Eventually(t, "state "+st.String(), wait, func() bool {
 		all := s.list()
 		for i := after; i < len(all); i++ {
 			if all[i] == st {
@@ -151,16 +140,10 @@ func msg(key bus.Key, id string) bus.Message {
 func probe(t testing.TB, publish func(id string) error, got *idSet) {
 	t.Helper()
 	var sent []string
-	for i := 0; ; i++ {
-		id := fmt.Sprint("probe-", i)
+	testenv.EventuallyEvery(t, "a probe to arrive", wait, 100*time.Millisecond, func() bool {
+		id := fmt.Sprint("probe-", len(sent))
 		must(t, "publish probe", publish(id))
 		sent = append(sent, id)
-		if len(got.missing(sent)) < len(sent) {
-			return
-		}
-		if time.Duration(i)*100*time.Millisecond > wait {
-			t.Fatalf("no probe arrived within %v", wait)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return len(got.missing(sent)) < len(sent)
+	})
 }

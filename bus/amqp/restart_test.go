@@ -81,15 +81,15 @@ func TestBrokerRestart(t *testing.T) {
 			publish(pctx, fmt.Sprint("m-", i))
 		}
 	}()
-	eventually(t, "50 confirmed", func() bool { return nConfirmed() >= 50 })
-	eventually(t, "50 delivered", func() bool { return len(got.ids()) >= 50 })
+	testenv.Eventually(t, "50 confirmed", wait, func() bool { return nConfirmed() >= 50 })
+	testenv.Eventually(t, "50 delivered", wait, func() bool { return len(got.ids()) >= 50 })
 
 	testenv.StopRabbitMQ(t)
 	n := st.waitFor(t, bus.Reconnecting, 0)
 	atStop := nConfirmed()
 	testenv.StartRabbitMQ(t)
 	st.waitFor(t, bus.Connected, n)
-	eventually(t, "100 more confirmed after the restart", func() bool { return nConfirmed() >= atStop+100 })
+	testenv.Eventually(t, "100 more confirmed after the restart", wait, func() bool { return nConfirmed() >= atStop+100 })
 	stop()
 	<-done
 
@@ -97,7 +97,7 @@ func TestBrokerRestart(t *testing.T) {
 	wantIDs := slices.Clone(confirmed)
 	known := slices.Clone(attempted)
 	mu.Unlock()
-	eventually(t, "every confirmed message delivered", func() bool { return len(got.missing(wantIDs)) == 0 })
+	testenv.Eventually(t, "every confirmed message delivered", wait, func() bool { return len(got.missing(wantIDs)) == 0 })
 	for _, id := range got.ids() {
 		if !slices.Contains(known, id) {
 			t.Errorf("delivered %s, never published", id)

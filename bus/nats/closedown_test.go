@@ -7,6 +7,7 @@ import (
 
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/bus/nats/embedded"
+	"github.com/runlet/runlet/internal/testenv"
 )
 
 // TestCloseWhileBrokerAway: Close returns while the broker is down, with a
@@ -28,7 +29,7 @@ func TestCloseWhileBrokerAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Shutdown()
-	waitFor(t, "the bus to notice", func() bool { return b.State() == bus.Reconnecting })
+	testenv.Eventually(t, "the bus to notice", patience, func() bool { return b.State() == bus.Reconnecting })
 	closed := make(chan error, 1)
 	go func() { closed <- b.Close() }()
 	select {

@@ -249,18 +249,20 @@ func (p *process) start(bin string) {
 	p.mu.Lock()
 	p.cmd, p.exited = cmd, exited
 	p.mu.Unlock()
-	deadline := time.Now().Add(30 * time.Second)
-	for testenv.Reachable(p.addr) != nil {
+	reachable := testenv.Poll(30*time.Second, 50*time.Millisecond, func() bool {
+		if testenv.Reachable(p.addr) == nil {
+			return true
+		}
 		select {
 		case <-exited:
 			log, _ := os.ReadFile(filepath.Join(p.dir, "nats.log"))
 			p.t.Fatalf("nats-server exited at start:\n%s", log)
 		default:
 		}
-		if time.Now().After(deadline) {
-			p.t.Fatalf("nats-server not reachable at %s after 30s", p.addr)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return false
+	})
+	if !reachable {
+		p.t.Fatalf("nats-server not reachable at %s after 30s", p.addr)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/bus/bustest"
 	"github.com/runlet/runlet/bus/nats/embedded"
+	"github.com/runlet/runlet/internal/testenv"
 )
 
 // TestRestartEmbedded shuts the embedded server down and starts it again
@@ -108,7 +109,7 @@ func checkRestart(t *testing.T, u, ws string, restart func()) {
 			published.Add(1)
 		}
 	}()
-	waitFor(t, "the publisher to be under way", func() bool { return published.Load() >= 10 })
+	testenv.Eventually(t, "the publisher to be under way", patience, func() bool { return published.Load() >= 10 })
 	restart()
 	<-done
 	t.Logf("published %d during the restart, with %d retried attempts", published.Load(), retries.Load())
@@ -118,7 +119,7 @@ func checkRestart(t *testing.T, u, ws string, restart func()) {
 	if len(want) != before+during {
 		t.Fatalf("%d messages confirmed, want %d", len(want), before+during)
 	}
-	waitFor(t, "every confirmed message at the consumer", func() bool { return got.hasAll(want) })
+	testenv.Eventually(t, "every confirmed message at the consumer", patience, func() bool { return got.hasAll(want) })
 	if extra := got.distinct() - len(want); extra != 0 {
 		t.Errorf("%d unconfirmed ids delivered", extra)
 	}
@@ -143,16 +144,9 @@ func checkRestart(t *testing.T, u, ws string, restart func()) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: not within 90s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// patience bounds every wait for an event in these tests: a broker
+// restart on a loaded machine is slow.
+const patience = 90 * time.Second
 
 // counter counts deliveries per id.
 type counter struct {
@@ -274,7 +268,7 @@ func TestServerLosesStreams(t *testing.T) {
 	if err := pub.PublishDurable(ctx, ws, bus.Message{ID: "m1", Key: bus.StatusKey("e", "d")}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "m1", func() bool { return got.hasAll([]string{"m1"}) })
+	testenv.Eventually(t, "m1", patience, func() bool { return got.hasAll([]string{"m1"}) })
 
 	mu.Lock()
 	cfg := s.Config()
@@ -286,8 +280,8 @@ func TestServerLosesStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	// ErrNoQueue is expected until the publisher has declared again.
-	waitFor(t, "a confirmed publish after the store was lost", func() bool {
+	testenv.Eventually(t, "a confirmed publish after the store was lost", patience, func() bool {
 		return pub.PublishDurable(ctx, ws, bus.Message{ID: "m2", Key: bus.StatusKey("e", "d")}) == nil
 	})
-	waitFor(t, "m2 at the consumer opened before", func() bool { return got.hasAll([]string{"m2"}) })
+	testenv.Eventually(t, "m2 at the consumer opened before", patience, func() bool { return got.hasAll([]string{"m2"}) })
 }

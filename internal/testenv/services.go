@@ -162,12 +162,10 @@ func waitReachable(t testing.TB, addr string, d time.Duration) {
 }
 
 func waitFor(addr string, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
-		err := Reachable(addr)
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	var err error
+	Poll(d, 100*time.Millisecond, func() bool {
+		err = Reachable(addr)
+		return err == nil
+	})
+	return err
 }

@@ -38,7 +38,7 @@ func open(t *testing.T, url string) store.Store {
 	if err := s.Ping(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	ws := store.Workspace{Name: "default"}
+	ws := runlet.Workspace{Name: "default"}
 	if err := s.CreateWorkspace(t.Context(), &ws); err != nil {
 		t.Fatal(err)
 	}

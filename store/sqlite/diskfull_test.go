@@ -25,7 +25,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	ws := store.Workspace{Name: "acme"}
+	ws := runlet.Workspace{Name: "acme"}
 	if err := db.CreateWorkspace(ctx, &ws); err != nil {
 		t.Fatal(err)
 	}

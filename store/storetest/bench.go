@@ -14,11 +14,11 @@ import (
 // (TouchDevice), the life of one execution (create, Running, Finished) and
 // authentication (TokenByHash). open is called once per benchmark.
 func Bench(b *testing.B, open func(b testing.TB) store.Store) {
-	setup := func(b *testing.B) (store.Store, context.Context, store.Workspace, store.Device) {
+	setup := func(b *testing.B) (store.Store, context.Context, runlet.Workspace, runlet.Device) {
 		s := open(b)
 		ctx := b.Context()
-		ws := store.Workspace{Name: "bench"}
-		d := store.Device{Name: "pi-1"}
+		ws := runlet.Workspace{Name: "bench"}
+		d := runlet.Device{Name: "pi-1"}
 		if err := s.CreateWorkspace(ctx, &ws); err != nil {
 			b.Fatal(err)
 		}
@@ -42,7 +42,7 @@ func Bench(b *testing.B, open func(b testing.TB) store.Store) {
 	b.Run("ExecutionLifecycle", func(b *testing.B) {
 		s, ctx, ws, d := setup(b)
 		for b.Loop() {
-			x := store.Execution{Workspace: ws.ID, Execution: runlet.Execution{Job: "backup", Device: d.ID}}
+			x := runlet.Execution{Workspace: ws.ID, Job: "backup", Device: d.ID}
 			if err := s.CreateExecution(ctx, &x); err != nil {
 				b.Fatal(err)
 			}
@@ -57,7 +57,7 @@ func Bench(b *testing.B, open func(b testing.TB) store.Store) {
 		s, ctx, ws, d := setup(b)
 		const tokens = 1000
 		for i := range tokens {
-			t := store.Token{Workspace: ws.ID, Kind: store.TokenDevice, Hash: store.HashSecret(fmt.Sprint(i)), Subject: d.ID}
+			t := runlet.Token{Workspace: ws.ID, Kind: runlet.TokenDevice, Hash: store.HashSecret(fmt.Sprint(i)), Subject: d.ID}
 			if err := s.CreateToken(ctx, &t); err != nil {
 				b.Fatal(err)
 			}

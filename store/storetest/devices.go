@@ -10,7 +10,7 @@ import (
 
 func testDevices(t *testing.T, e *env) {
 	ws := e.workspace(t, "default")
-	d := store.Device{Workspace: ws.ID, Name: "pi-1", OS: "linux", Arch: "arm64", Version: "0.1.0",
+	d := runlet.Device{Workspace: ws.ID, Name: "pi-1", OS: "linux", Arch: "arm64", Version: "0.1.0",
 		Labels: map[string]string{"room": "attic", "gpio": "yes"}}
 	ok(t, e.CreateDevice(e.ctx, &d))
 	if d.ID == "" || !d.Created.Equal(e.clock.Now()) || d.Revoked || !d.LastSeen.IsZero() {
@@ -47,16 +47,16 @@ func testDevices(t *testing.T, e *env) {
 	code(t, err, runlet.EINVALID)
 	_, err = e.UpdateDevice(e.ctx, ws.ID, "nope", store.DeviceUpdate{Name: &name})
 	code(t, err, runlet.ENOTFOUND)
-	code(t, e.CreateDevice(e.ctx, &store.Device{Workspace: ws.ID}), runlet.EINVALID)
-	code(t, e.CreateDevice(e.ctx, &store.Device{Workspace: "nope", Name: "x"}), runlet.ENOTFOUND)
-	code(t, e.CreateDevice(e.ctx, &store.Device{ID: d.ID, Workspace: ws.ID, Name: "x"}), runlet.ECONFLICT)
+	code(t, e.CreateDevice(e.ctx, &runlet.Device{Workspace: ws.ID}), runlet.EINVALID)
+	code(t, e.CreateDevice(e.ctx, &runlet.Device{Workspace: "nope", Name: "x"}), runlet.ENOTFOUND)
+	code(t, e.CreateDevice(e.ctx, &runlet.Device{ID: d.ID, Workspace: ws.ID, Name: "x"}), runlet.ECONFLICT)
 }
 
 func testDeviceNames(t *testing.T, e *env) {
 	a, b := e.workspace(t, "a"), e.workspace(t, "b")
 	pa := e.device(t, a.ID, "pi-1")
 	pb := e.device(t, b.ID, "pi-1") // the same name in another workspace
-	code(t, e.CreateDevice(e.ctx, &store.Device{Workspace: a.ID, Name: "pi-1"}), runlet.ECONFLICT)
+	code(t, e.CreateDevice(e.ctx, &runlet.Device{Workspace: a.ID, Name: "pi-1"}), runlet.ECONFLICT)
 
 	other := e.device(t, a.ID, "pi-2")
 	taken := "pi-1"
@@ -90,7 +90,7 @@ func testDeviceTouchRevoke(t *testing.T, e *env) {
 	equal(t, "LastSeen never moves back", got.LastSeen, later)
 	code(t, e.TouchDevice(e.ctx, ws.ID, "nope", later), runlet.ENOTFOUND)
 
-	secret := store.Token{Workspace: ws.ID, Kind: store.TokenDevice, Hash: store.HashSecret("device secret"), Subject: d.ID}
+	secret := runlet.Token{Workspace: ws.ID, Kind: runlet.TokenDevice, Hash: store.HashSecret("device secret"), Subject: d.ID}
 	ok(t, e.CreateToken(e.ctx, &secret))
 	ok(t, e.RevokeDevice(e.ctx, ws.ID, d.ID))
 	ok(t, e.RevokeDevice(e.ctx, ws.ID, d.ID)) // twice is fine

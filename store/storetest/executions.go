@@ -10,8 +10,8 @@ import (
 )
 
 // run returns a Pending execution of job on device.
-func run(ws, id, job, device string) *store.Execution {
-	return &store.Execution{Workspace: ws, Execution: runlet.Execution{ID: id, Job: job, Device: device, Client: "pi-1"}}
+func run(ws, id, job, device string) *runlet.Execution {
+	return &runlet.Execution{Workspace: ws, ID: id, Job: job, Device: device, Client: "pi-1"}
 }
 
 func testExecutions(t *testing.T, e *env) {
@@ -32,7 +32,7 @@ func testExecutions(t *testing.T, e *env) {
 	ok(t, e.CreateExecution(e.ctx, y))
 	targets, err := e.ExecutionTargets(e.ctx, ws.ID, x.ID)
 	ok(t, err)
-	equal(t, "targets", targets, []store.Execution{*x, *y})
+	equal(t, "targets", targets, []runlet.Execution{*x, *y})
 	code(t, e.CreateExecution(e.ctx, run(ws.ID, x.ID, "backup", "pi-2")), runlet.ECONFLICT)
 
 	// The other workspace sees none of it, and may use the same ID.
@@ -56,9 +56,9 @@ func testExecutions(t *testing.T, e *env) {
 func testExecutionsFanOut(t *testing.T, e *env) {
 	ws := e.workspace(t, "default")
 	id := store.NewID()
-	xs := []*store.Execution{run(ws.ID, id, "backup", "pi-1"), run(ws.ID, id, "backup", "pi-2"), run(ws.ID, id, "backup", "pi-3")}
+	xs := []*runlet.Execution{run(ws.ID, id, "backup", "pi-1"), run(ws.ID, id, "backup", "pi-2"), run(ws.ID, id, "backup", "pi-3")}
 	ok(t, e.CreateExecutions(e.ctx, xs))
-	var want []store.Execution
+	var want []runlet.Execution
 	for _, x := range xs {
 		if x.ID != id || x.Status != runlet.StatusPending || !x.Created.Equal(e.clock.Now()) {
 			t.Fatalf("created execution %+v: want ID %s, Pending, Created = now", x, id)
@@ -72,9 +72,9 @@ func testExecutionsFanOut(t *testing.T, e *env) {
 
 	// One target taken already, or one invalid: none of the others is stored.
 	other := store.NewID()
-	code(t, e.CreateExecutions(e.ctx, []*store.Execution{run(ws.ID, other, "backup", "pi-1"), run(ws.ID, id, "backup", "pi-2")}), runlet.ECONFLICT)
-	code(t, e.CreateExecutions(e.ctx, []*store.Execution{run(ws.ID, other, "backup", "pi-1"), run(ws.ID, other, "", "pi-2")}), runlet.EINVALID)
-	code(t, e.CreateExecutions(e.ctx, []*store.Execution{run(ws.ID, other, "backup", "pi-1"), run("nope", other, "backup", "pi-2")}), runlet.ENOTFOUND)
+	code(t, e.CreateExecutions(e.ctx, []*runlet.Execution{run(ws.ID, other, "backup", "pi-1"), run(ws.ID, id, "backup", "pi-2")}), runlet.ECONFLICT)
+	code(t, e.CreateExecutions(e.ctx, []*runlet.Execution{run(ws.ID, other, "backup", "pi-1"), run(ws.ID, other, "", "pi-2")}), runlet.EINVALID)
+	code(t, e.CreateExecutions(e.ctx, []*runlet.Execution{run(ws.ID, other, "backup", "pi-1"), run("nope", other, "backup", "pi-2")}), runlet.ENOTFOUND)
 	_, err = e.ExecutionTargets(e.ctx, ws.ID, other)
 	code(t, err, runlet.ENOTFOUND)
 }
@@ -228,7 +228,7 @@ func testStatusConcurrent(t *testing.T, e *env) {
 func testKillExpiry(t *testing.T, e *env) {
 	ws := e.workspace(t, "default")
 	soon, later := e.clock.Now().Add(time.Hour), e.clock.Now().Add(2*time.Hour)
-	mk := func(device string, expires time.Time) *store.Execution {
+	mk := func(device string, expires time.Time) *runlet.Execution {
 		x := run(ws.ID, "", "backup", device)
 		x.Expires = expires
 		ok(t, e.CreateExecution(e.ctx, x))
@@ -270,7 +270,7 @@ func testKillExpiry(t *testing.T, e *env) {
 	ok(t, err)
 	equal(t, "expired later", len(expired), 1)
 	equal(t, "expired later", expired[0].ID, patient.ID)
-	for _, x := range []*store.Execution{running, forever} {
+	for _, x := range []*runlet.Execution{running, forever} {
 		got, err := e.Execution(e.ctx, ws.ID, x.ID, x.Device)
 		ok(t, err)
 		if got.Status == runlet.StatusError {

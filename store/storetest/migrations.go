@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/store"
 )
 
@@ -35,7 +36,7 @@ func RunMigrations(t *testing.T, latest int, open func(ctx context.Context) (Mig
 		return v
 	}
 	equal(t, "schema version", version(db), latest)
-	ws := store.Workspace{Name: "default"}
+	ws := runlet.Workspace{Name: "default"}
 	ok(t, db.CreateWorkspace(ctx, &ws))
 	ok(t, db.Close())
 

@@ -92,25 +92,25 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 // workspace creates a workspace named name.
-func (e *env) workspace(t *testing.T, name string) store.Workspace {
+func (e *env) workspace(t *testing.T, name string) runlet.Workspace {
 	t.Helper()
-	w := store.Workspace{Name: name}
+	w := runlet.Workspace{Name: name}
 	ok(t, e.CreateWorkspace(e.ctx, &w))
 	return w
 }
 
 // user creates a user with the email.
-func (e *env) user(t *testing.T, email string) store.User {
+func (e *env) user(t *testing.T, email string) runlet.User {
 	t.Helper()
-	u := store.User{Email: email, Name: email}
+	u := runlet.User{Email: email, Name: email}
 	ok(t, e.CreateUser(e.ctx, &u))
 	return u
 }
 
 // device creates a device named name in ws.
-func (e *env) device(t *testing.T, ws, name string) store.Device {
+func (e *env) device(t *testing.T, ws, name string) runlet.Device {
 	t.Helper()
-	d := store.Device{Workspace: ws, Name: name, OS: "linux", Arch: "arm64"}
+	d := runlet.Device{Workspace: ws, Name: name, OS: "linux", Arch: "arm64"}
 	ok(t, e.CreateDevice(e.ctx, &d))
 	return d
 }

@@ -11,7 +11,7 @@ import (
 func testTokens(t *testing.T, e *env) {
 	ws := e.workspace(t, "default")
 	ann := e.user(t, "ann@example.com")
-	enroll := store.Token{Workspace: ws.ID, Kind: store.TokenEnrollment, Hash: store.HashSecret("enroll"), Subject: ann.ID}
+	enroll := runlet.Token{Workspace: ws.ID, Kind: runlet.TokenEnrollment, Hash: store.HashSecret("enroll"), Subject: ann.ID}
 	ok(t, e.CreateToken(e.ctx, &enroll))
 	if enroll.ID == "" || !enroll.Created.Equal(e.clock.Now()) || enroll.Revoked {
 		t.Fatalf("created token %+v: want an ID, Created = now, not revoked", enroll)
@@ -23,7 +23,7 @@ func testTokens(t *testing.T, e *env) {
 	code(t, err, runlet.ENOTFOUND)
 
 	// A session may have no workspace; the other kinds must.
-	session := store.Token{Kind: store.TokenSession, Hash: store.HashSecret("cookie"), Subject: ann.ID}
+	session := runlet.Token{Kind: runlet.TokenSession, Hash: store.HashSecret("cookie"), Subject: ann.ID}
 	ok(t, e.CreateToken(e.ctx, &session))
 	got, err = e.TokenByHash(e.ctx, store.HashSecret("cookie"))
 	ok(t, err)
@@ -34,7 +34,7 @@ func testTokens(t *testing.T, e *env) {
 
 	// An invitation is used once: revoked by whoever accepts it.
 	e.clock.Advance(time.Second)
-	invite := store.Token{Workspace: ws.ID, Kind: store.TokenInvite, Hash: store.HashSecret("invite"), Subject: ann.ID, Expires: e.clock.Now().Add(time.Hour)}
+	invite := runlet.Token{Workspace: ws.ID, Kind: runlet.TokenInvite, Hash: store.HashSecret("invite"), Subject: ann.ID, Expires: e.clock.Now().Add(time.Hour)}
 	ok(t, e.CreateToken(e.ctx, &invite))
 	got, err = e.TokenByHash(e.ctx, store.HashSecret("invite"))
 	ok(t, err)
@@ -42,35 +42,35 @@ func testTokens(t *testing.T, e *env) {
 	ok(t, e.RevokeToken(e.ctx, ws.ID, invite.ID))
 
 	e.clock.Advance(time.Second)
-	api := store.Token{Workspace: ws.ID, Kind: store.TokenAPI, Hash: store.HashSecret("api"), Subject: ann.ID}
+	api := runlet.Token{Workspace: ws.ID, Kind: runlet.TokenAPI, Hash: store.HashSecret("api"), Subject: ann.ID}
 	ok(t, e.CreateToken(e.ctx, &api))
 	list, err := e.ListTokens(e.ctx, ws.ID)
 	ok(t, err)
 	equal(t, "tokens newest first", []string{list[0].ID, list[1].ID, list[2].ID}, []string{api.ID, invite.ID, enroll.ID})
 
-	for name, bad := range map[string]store.Token{
+	for name, bad := range map[string]runlet.Token{
 		"kind":         {Workspace: ws.ID, Kind: "magic", Hash: store.HashSecret("x"), Subject: ann.ID},
-		"short hash":   {Workspace: ws.ID, Kind: store.TokenAPI, Hash: []byte("x"), Subject: ann.ID},
-		"no subject":   {Workspace: ws.ID, Kind: store.TokenAPI, Hash: store.HashSecret("x")},
-		"no workspace": {Kind: store.TokenDevice, Hash: store.HashSecret("x"), Subject: ann.ID},
+		"short hash":   {Workspace: ws.ID, Kind: runlet.TokenAPI, Hash: []byte("x"), Subject: ann.ID},
+		"no subject":   {Workspace: ws.ID, Kind: runlet.TokenAPI, Hash: store.HashSecret("x")},
+		"no workspace": {Kind: runlet.TokenDevice, Hash: store.HashSecret("x"), Subject: ann.ID},
 	} {
 		if err := e.CreateToken(e.ctx, &bad); runlet.ErrorCode(err) != runlet.EINVALID {
 			t.Errorf("token with bad %s: error %v, want EINVALID", name, err)
 		}
 	}
-	code(t, e.CreateToken(e.ctx, &store.Token{Workspace: ws.ID, Kind: store.TokenAPI, Hash: store.HashSecret("api"), Subject: ann.ID}), runlet.ECONFLICT)
-	code(t, e.CreateToken(e.ctx, &store.Token{Workspace: "nope", Kind: store.TokenAPI, Hash: store.HashSecret("y"), Subject: ann.ID}), runlet.ENOTFOUND)
+	code(t, e.CreateToken(e.ctx, &runlet.Token{Workspace: ws.ID, Kind: runlet.TokenAPI, Hash: store.HashSecret("api"), Subject: ann.ID}), runlet.ECONFLICT)
+	code(t, e.CreateToken(e.ctx, &runlet.Token{Workspace: "nope", Kind: runlet.TokenAPI, Hash: store.HashSecret("y"), Subject: ann.ID}), runlet.ENOTFOUND)
 }
 
 func testTokenExpiry(t *testing.T, e *env) {
 	ws := e.workspace(t, "default")
 	expires := e.clock.Now().Add(time.Hour)
-	short := store.Token{Workspace: ws.ID, Kind: store.TokenSession, Hash: store.HashSecret("short"), Subject: "u1", Expires: expires}
+	short := runlet.Token{Workspace: ws.ID, Kind: runlet.TokenSession, Hash: store.HashSecret("short"), Subject: "u1", Expires: expires}
 	ok(t, e.CreateToken(e.ctx, &short))
-	a := store.Token{Workspace: ws.ID, Kind: store.TokenDevice, Hash: store.HashSecret("a"), Subject: "dev-1"}
-	b := store.Token{Workspace: ws.ID, Kind: store.TokenDevice, Hash: store.HashSecret("b"), Subject: "dev-1"}
-	c := store.Token{Workspace: ws.ID, Kind: store.TokenDevice, Hash: store.HashSecret("c"), Subject: "dev-2"}
-	for _, tok := range []*store.Token{&a, &b, &c} {
+	a := runlet.Token{Workspace: ws.ID, Kind: runlet.TokenDevice, Hash: store.HashSecret("a"), Subject: "dev-1"}
+	b := runlet.Token{Workspace: ws.ID, Kind: runlet.TokenDevice, Hash: store.HashSecret("b"), Subject: "dev-1"}
+	c := runlet.Token{Workspace: ws.ID, Kind: runlet.TokenDevice, Hash: store.HashSecret("c"), Subject: "dev-2"}
+	for _, tok := range []*runlet.Token{&a, &b, &c} {
 		ok(t, e.CreateToken(e.ctx, tok))
 	}
 
@@ -112,14 +112,14 @@ func testDeviceCodeApproved(t *testing.T, e *env) {
 	ws := e.workspace(t, "default")
 	ann := e.user(t, "ann@example.com")
 	hash := store.HashSecret("device-code")
-	c := store.DeviceCode{Hash: hash, UserCode: "WDJB-MJHT", DeviceName: "pi-1",
-		Expires: e.clock.Now().Add(15 * time.Minute), Interval: 5 * time.Second, Status: store.DeviceCodeApproved}
+	c := runlet.DeviceCode{Hash: hash, UserCode: "WDJB-MJHT", DeviceName: "pi-1",
+		Expires: e.clock.Now().Add(15 * time.Minute), Interval: 5 * time.Second, Status: runlet.DeviceCodeApproved}
 	ok(t, e.CreateDeviceCode(e.ctx, &c))
-	equal(t, "status of a new code", c.Status, store.DeviceCodePending)
+	equal(t, "status of a new code", c.Status, runlet.DeviceCodePending)
 	got, err := e.DeviceCodeByUserCode(e.ctx, "WDJB-MJHT")
 	ok(t, err)
 	equal(t, "DeviceCodeByUserCode", got, c)
-	code(t, e.CreateDeviceCode(e.ctx, &store.DeviceCode{Hash: store.HashSecret("x"), UserCode: "WDJB-MJHT", Expires: c.Expires}), runlet.ECONFLICT)
+	code(t, e.CreateDeviceCode(e.ctx, &runlet.DeviceCode{Hash: store.HashSecret("x"), UserCode: "WDJB-MJHT", Expires: c.Expires}), runlet.ECONFLICT)
 
 	// The device polls while the user has not answered yet.
 	first, err := e.PollDeviceCode(e.ctx, hash)
@@ -131,7 +131,7 @@ func testDeviceCodeApproved(t *testing.T, e *env) {
 	second, err := e.PollDeviceCode(e.ctx, hash)
 	ok(t, err)
 	equal(t, "second poll sees the first", second.LastPoll, e.clock.Now().Add(-2*time.Second))
-	equal(t, "still pending", second.Status, store.DeviceCodePending)
+	equal(t, "still pending", second.Status, runlet.DeviceCodePending)
 
 	_, err = e.ApproveDeviceCode(e.ctx, "WDJB-MJHT", "nope", ann.ID)
 	code(t, err, runlet.ENOTFOUND)
@@ -146,7 +146,7 @@ func testDeviceCodeApproved(t *testing.T, e *env) {
 
 	consumed, err := e.ConsumeDeviceCode(e.ctx, hash)
 	ok(t, err)
-	equal(t, "consumed", consumed.Status, store.DeviceCodeConsumed)
+	equal(t, "consumed", consumed.Status, runlet.DeviceCodeConsumed)
 	equal(t, "consumed keeps the grant", []string{consumed.Workspace, consumed.DeviceName}, []string{ws.ID, "pi-1"})
 	_, err = e.ConsumeDeviceCode(e.ctx, hash)
 	code(t, err, runlet.ECONFLICT) // only once
@@ -155,7 +155,7 @@ func testDeviceCodeApproved(t *testing.T, e *env) {
 	_, err = e.PollDeviceCode(e.ctx, store.HashSecret("unknown"))
 	code(t, err, runlet.ENOTFOUND)
 
-	for _, bad := range []store.DeviceCode{
+	for _, bad := range []runlet.DeviceCode{
 		{Hash: []byte("short"), UserCode: "A", Expires: c.Expires},
 		{Hash: store.HashSecret("y"), Expires: c.Expires},
 		{Hash: store.HashSecret("y"), UserCode: "B"},
@@ -167,23 +167,23 @@ func testDeviceCodeApproved(t *testing.T, e *env) {
 func testDeviceCodeDenied(t *testing.T, e *env) {
 	ann := e.user(t, "ann@example.com")
 	ws := e.workspace(t, "default")
-	denied := store.DeviceCode{Hash: store.HashSecret("d1"), UserCode: "AAAA-AAAA", DeviceName: "pi-1",
+	denied := runlet.DeviceCode{Hash: store.HashSecret("d1"), UserCode: "AAAA-AAAA", DeviceName: "pi-1",
 		Expires: e.clock.Now().Add(10 * time.Minute), Interval: 5 * time.Second}
-	late := store.DeviceCode{Hash: store.HashSecret("d2"), UserCode: "BBBB-BBBB", DeviceName: "pi-2",
+	late := runlet.DeviceCode{Hash: store.HashSecret("d2"), UserCode: "BBBB-BBBB", DeviceName: "pi-2",
 		Expires: e.clock.Now().Add(5 * time.Minute), Interval: 5 * time.Second}
 	ok(t, e.CreateDeviceCode(e.ctx, &denied))
 	ok(t, e.CreateDeviceCode(e.ctx, &late))
 
 	got, err := e.DenyDeviceCode(e.ctx, "AAAA-AAAA", ann.ID)
 	ok(t, err)
-	equal(t, "denied", got.Status, store.DeviceCodeDenied)
+	equal(t, "denied", got.Status, runlet.DeviceCodeDenied)
 	_, err = e.ApproveDeviceCode(e.ctx, "AAAA-AAAA", ws.ID, ann.ID)
 	code(t, err, runlet.ECONFLICT)
 	_, err = e.ConsumeDeviceCode(e.ctx, denied.Hash)
 	code(t, err, runlet.ECONFLICT)
 	polled, err := e.PollDeviceCode(e.ctx, denied.Hash)
 	ok(t, err)
-	equal(t, "the device learns it was denied", polled.Status, store.DeviceCodeDenied)
+	equal(t, "the device learns it was denied", polled.Status, runlet.DeviceCodeDenied)
 
 	e.clock.Advance(5 * time.Minute) // late expires now
 	_, err = e.DeviceCodeByUserCode(e.ctx, "BBBB-BBBB")

@@ -1,10 +1,12 @@
 // app.js: the entry point of Runlet's web UI. It checks the session, draws
-// the header and routes paths to pages. A page is a function
-// (main, params) that fills main and may return a function to call when
-// the person leaves it (to stop polling, close WebSockets).
+// the header and routes paths to pages (navigation itself is router.js's).
+// A page is a function (main, params) that fills main and may return a
+// function to call when the person leaves it (to stop polling, close
+// WebSockets).
 
 import { loadSession, session, signOut, setUnauthorizedHandler } from './api.js';
 import { h, toast, guard } from './ui.js';
+import { navigate, startRouting } from './router.js';
 import { loginPage } from './pages/login.js';
 import { jobsPage } from './pages/jobs.js';
 import { devicesPage } from './pages/devices.js';
@@ -27,13 +29,6 @@ const routes = [
 ];
 
 let leave = null; // the current page's cleanup
-
-// navigate goes to an app path without reloading.
-export function navigate(to, { replace = false } = {}) {
-  if (replace) history.replaceState(null, '', to);
-  else history.pushState(null, '', to);
-  render();
-}
 
 // signInFirst sends the person to sign in, coming back here afterwards.
 function signInFirst() {
@@ -97,16 +92,7 @@ async function render() {
   }
 }
 
-// Links inside the app change the page without a reload.
-document.addEventListener('click', (ev) => {
-  const a = ev.target.closest('a[href]');
-  if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || a.target) return;
-  const url = new URL(a.href, location.href);
-  if (url.origin !== location.origin || url.pathname.startsWith('/api/') || url.pathname.startsWith('/static/')) return;
-  ev.preventDefault();
-  navigate(url.pathname + url.search);
-});
-window.addEventListener('popstate', render);
+startRouting(render);
 
 async function start() {
   try {

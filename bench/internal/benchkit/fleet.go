@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bus"
 	busconnect "github.com/runlet/runlet/bus/connect"
@@ -141,7 +142,7 @@ func (f *Fleet) Close() {
 // auth backend pointing at this server here, the device connects as guest
 // to the fleet's vhost.
 func (f *Fleet) Enroll(ctx context.Context, name string) (home.Dir, *home.Credentials, error) {
-	c, err := apiclient.New(f.Server.URL(), "").Enroll(ctx, apiclient.EnrollRequest{
+	c, err := apiclient.New(f.Server.URL(), "").Enroll(ctx, api.EnrollRequest{
 		Token: f.enroll, Name: name, OS: runtime.GOOS, Arch: runtime.GOARCH, Version: "bench",
 	})
 	if err != nil {

@@ -6,13 +6,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/store"
 )
 
 const deviceCols = `id, workspace_id, name, os, arch, version, labels, last_seen, created, revoked`
 
-func scanDevice(s scanner) (store.Device, error) {
-	var d store.Device
+func scanDevice(s scanner) (runlet.Device, error) {
+	var d runlet.Device
 	err := s.Scan(&d.ID, &d.Workspace, &d.Name, &d.OS, &d.Arch, &d.Version,
 		labelsCol{&d.Labels}, timeCol{&d.LastSeen}, timeCol{&d.Created}, &d.Revoked)
 	return d, err
@@ -27,7 +28,7 @@ func nameTaken(name string) string {
 }
 
 // CreateDevice implements store.Devices.
-func (db *DB) CreateDevice(ctx context.Context, d *store.Device) error {
+func (db *DB) CreateDevice(ctx context.Context, d *runlet.Device) error {
 	if strings.TrimSpace(d.Name) == "" {
 		return invalid("A device needs a name.")
 	}
@@ -52,21 +53,21 @@ func (db *DB) CreateDevice(ctx context.Context, d *store.Device) error {
 }
 
 // Device implements store.Devices.
-func (db *DB) Device(ctx context.Context, workspace, id string) (store.Device, error) {
+func (db *DB) Device(ctx context.Context, workspace, id string) (runlet.Device, error) {
 	d, err := scanDevice(db.r.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices
 		WHERE workspace_id = $1 AND id = $2`, workspace, id))
 	return d, notFound(err, "read device", deviceNotFound(workspace, id))
 }
 
 // DeviceByName implements store.Devices.
-func (db *DB) DeviceByName(ctx context.Context, workspace, name string) (store.Device, error) {
+func (db *DB) DeviceByName(ctx context.Context, workspace, name string) (runlet.Device, error) {
 	d, err := scanDevice(db.r.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM devices
 		WHERE workspace_id = $1 AND name = $2 AND NOT revoked`, workspace, name))
 	return d, notFound(err, "read device", "No device named "+quote(name)+" in this workspace.")
 }
 
 // ListDevices implements store.Devices.
-func (db *DB) ListDevices(ctx context.Context, workspace string) ([]store.Device, error) {
+func (db *DB) ListDevices(ctx context.Context, workspace string) ([]runlet.Device, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT `+deviceCols+` FROM devices
 		WHERE workspace_id = $1 ORDER BY name, created, id`, workspace)
 	ds, err := collect(rows, err, scanDevice)
@@ -74,9 +75,9 @@ func (db *DB) ListDevices(ctx context.Context, workspace string) ([]store.Device
 }
 
 // UpdateDevice implements store.Devices.
-func (db *DB) UpdateDevice(ctx context.Context, workspace, id string, upd store.DeviceUpdate) (store.Device, error) {
+func (db *DB) UpdateDevice(ctx context.Context, workspace, id string, upd store.DeviceUpdate) (runlet.Device, error) {
 	if upd.Name != nil && strings.TrimSpace(*upd.Name) == "" {
-		return store.Device{}, invalid("A device needs a name.")
+		return runlet.Device{}, invalid("A device needs a name.")
 	}
 	var labels *string
 	if upd.Labels != nil {

@@ -7,13 +7,12 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/store"
 )
 
 const deviceCodeCols = `hash, user_code, workspace_id, device_name, status, approved_by, created, expires, interval_seconds, last_poll`
 
-func scanDeviceCode(s scanner) (store.DeviceCode, error) {
-	var c store.DeviceCode
+func scanDeviceCode(s scanner) (runlet.DeviceCode, error) {
+	var c runlet.DeviceCode
 	var secs int64
 	err := s.Scan(&c.Hash, &c.UserCode, textCol{&c.Workspace}, &c.DeviceName, &c.Status, textCol{&c.ApprovedBy},
 		timeCol{&c.Created}, timeCol{&c.Expires}, &secs, timeCol{&c.LastPoll})
@@ -24,7 +23,7 @@ func scanDeviceCode(s scanner) (store.DeviceCode, error) {
 const codeNotFound = "The code is unknown or has expired; start the sign-in again."
 
 // CreateDeviceCode implements store.DeviceCodes.
-func (db *DB) CreateDeviceCode(ctx context.Context, c *store.DeviceCode) error {
+func (db *DB) CreateDeviceCode(ctx context.Context, c *runlet.DeviceCode) error {
 	switch {
 	case len(c.Hash) != 32:
 		return invalid("A device code hash must be the 32 bytes of a SHA-256, not %d.", len(c.Hash))
@@ -34,7 +33,7 @@ func (db *DB) CreateDeviceCode(ctx context.Context, c *store.DeviceCode) error {
 		return invalid("A device code needs an expiry.")
 	}
 	nc := *c
-	nc.Status = store.DeviceCodePending
+	nc.Status = runlet.DeviceCodePending
 	nc.Created = db.now()
 	nc.Expires = stamp(nc.Expires)
 	nc.Interval = nc.Interval.Truncate(time.Second)
@@ -52,14 +51,14 @@ func (db *DB) CreateDeviceCode(ctx context.Context, c *store.DeviceCode) error {
 }
 
 // DeviceCodeByUserCode implements store.DeviceCodes.
-func (db *DB) DeviceCodeByUserCode(ctx context.Context, userCode string) (store.DeviceCode, error) {
+func (db *DB) DeviceCodeByUserCode(ctx context.Context, userCode string) (runlet.DeviceCode, error) {
 	c, err := scanDeviceCode(db.r.QueryRowContext(ctx, `SELECT `+deviceCodeCols+` FROM device_codes
 		WHERE user_code = $1 AND expires > $2`, userCode, db.t(db.now())))
 	return c, notFound(err, "read device code", codeNotFound)
 }
 
 // ApproveDeviceCode implements store.DeviceCodes.
-func (db *DB) ApproveDeviceCode(ctx context.Context, userCode, workspace, user string) (store.DeviceCode, error) {
+func (db *DB) ApproveDeviceCode(ctx context.Context, userCode, workspace, user string) (runlet.DeviceCode, error) {
 	c, err := scanDeviceCode(db.w.QueryRowContext(ctx, `UPDATE device_codes
 		SET status = 'approved', workspace_id = $2, approved_by = $3
 		WHERE user_code = $1 AND status = 'pending' AND expires > $4 RETURNING `+deviceCodeCols,
@@ -67,13 +66,13 @@ func (db *DB) ApproveDeviceCode(ctx context.Context, userCode, workspace, user s
 	if err != nil && db.dialect.IsForeignKey(err) {
 		return c, db.constraint(err, "", "", "Workspace "+quote(workspace)+" or user "+quote(user)+" not found.")
 	}
-	return codeTransition(c, err, "approve device code", func() (store.DeviceCode, error) {
+	return codeTransition(c, err, "approve device code", func() (runlet.DeviceCode, error) {
 		return db.DeviceCodeByUserCode(ctx, userCode)
 	})
 }
 
 // DenyDeviceCode implements store.DeviceCodes.
-func (db *DB) DenyDeviceCode(ctx context.Context, userCode, user string) (store.DeviceCode, error) {
+func (db *DB) DenyDeviceCode(ctx context.Context, userCode, user string) (runlet.DeviceCode, error) {
 	c, err := scanDeviceCode(db.w.QueryRowContext(ctx, `UPDATE device_codes
 		SET status = 'denied', approved_by = $2
 		WHERE user_code = $1 AND status = 'pending' AND expires > $3 RETURNING `+deviceCodeCols,
@@ -81,14 +80,14 @@ func (db *DB) DenyDeviceCode(ctx context.Context, userCode, user string) (store.
 	if err != nil && db.dialect.IsForeignKey(err) {
 		return c, db.constraint(err, "", "", "User "+quote(user)+" not found.")
 	}
-	return codeTransition(c, err, "deny device code", func() (store.DeviceCode, error) {
+	return codeTransition(c, err, "deny device code", func() (runlet.DeviceCode, error) {
 		return db.DeviceCodeByUserCode(ctx, userCode)
 	})
 }
 
 // PollDeviceCode implements store.DeviceCodes.
-func (db *DB) PollDeviceCode(ctx context.Context, hash []byte) (store.DeviceCode, error) {
-	var c store.DeviceCode
+func (db *DB) PollDeviceCode(ctx context.Context, hash []byte) (runlet.DeviceCode, error) {
+	var c runlet.DeviceCode
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		c, err = scanDeviceCode(tx.QueryRowContext(ctx, `SELECT `+deviceCodeCols+` FROM device_codes WHERE hash = $1`, hash))
@@ -102,11 +101,11 @@ func (db *DB) PollDeviceCode(ctx context.Context, hash []byte) (store.DeviceCode
 }
 
 // ConsumeDeviceCode implements store.DeviceCodes.
-func (db *DB) ConsumeDeviceCode(ctx context.Context, hash []byte) (store.DeviceCode, error) {
+func (db *DB) ConsumeDeviceCode(ctx context.Context, hash []byte) (runlet.DeviceCode, error) {
 	c, err := scanDeviceCode(db.w.QueryRowContext(ctx, `UPDATE device_codes SET status = 'consumed'
 		WHERE hash = $1 AND status = 'approved' AND expires > $2 RETURNING `+deviceCodeCols,
 		hash, db.t(db.now())))
-	return codeTransition(c, err, "consume device code", func() (store.DeviceCode, error) {
+	return codeTransition(c, err, "consume device code", func() (runlet.DeviceCode, error) {
 		c, err := scanDeviceCode(db.r.QueryRowContext(ctx, `SELECT `+deviceCodeCols+` FROM device_codes
 			WHERE hash = $1 AND expires > $2`, hash, db.t(db.now())))
 		return c, notFound(err, "read device code", codeNotFound)
@@ -116,7 +115,7 @@ func (db *DB) ConsumeDeviceCode(ctx context.Context, hash []byte) (store.DeviceC
 // codeTransition explains why a conditional update changed no row: the
 // code is missing or expired (ENOTFOUND, from current) or in another status
 // (ECONFLICT).
-func codeTransition(c store.DeviceCode, err error, what string, current func() (store.DeviceCode, error)) (store.DeviceCode, error) {
+func codeTransition(c runlet.DeviceCode, err error, what string, current func() (runlet.DeviceCode, error)) (runlet.DeviceCode, error) {
 	if err == nil {
 		return c, nil
 	}
@@ -130,11 +129,11 @@ func codeTransition(c store.DeviceCode, err error, what string, current func() (
 	return cur, runlet.Errorf(runlet.ECONFLICT, "%s", codeStatusMessage[cur.Status])
 }
 
-var codeStatusMessage = map[store.DeviceCodeStatus]string{
-	store.DeviceCodePending:  "The sign-in request has not been approved yet.",
-	store.DeviceCodeApproved: "The sign-in request was approved already.",
-	store.DeviceCodeDenied:   "The sign-in request was denied.",
-	store.DeviceCodeConsumed: "The sign-in request was used already; start the sign-in again.",
+var codeStatusMessage = map[runlet.DeviceCodeStatus]string{
+	runlet.DeviceCodePending:  "The sign-in request has not been approved yet.",
+	runlet.DeviceCodeApproved: "The sign-in request was approved already.",
+	runlet.DeviceCodeDenied:   "The sign-in request was denied.",
+	runlet.DeviceCodeConsumed: "The sign-in request was used already; start the sign-in again.",
 }
 
 // DeleteExpiredDeviceCodes implements store.DeviceCodes.

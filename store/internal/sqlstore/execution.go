@@ -16,8 +16,8 @@ import (
 const executionCols = `workspace_id, id, device, job, client, status, created, scheduled, started, finished, expires,
 	exit_code, signal, killed, reason`
 
-func scanExecution(s scanner) (store.Execution, error) {
-	var e store.Execution
+func scanExecution(s scanner) (runlet.Execution, error) {
+	var e runlet.Execution
 	err := s.Scan(&e.Workspace, &e.ID, &e.Device, &e.Job, &e.Client, &e.Status,
 		timeCol{&e.Created}, timeCol{&e.Scheduled}, timeCol{&e.Started}, timeCol{&e.Finished}, timeCol{&e.Expires},
 		&e.ExitCode, &e.Signal, &e.Killed, &e.Reason)
@@ -29,7 +29,7 @@ func executionNotFound(id, device string) string {
 }
 
 // CreateExecution implements store.Executions.
-func (db *DB) CreateExecution(ctx context.Context, e *store.Execution) error {
+func (db *DB) CreateExecution(ctx context.Context, e *runlet.Execution) error {
 	ne, err := db.newExecution(e)
 	if err != nil {
 		return err
@@ -43,8 +43,8 @@ func (db *DB) CreateExecution(ctx context.Context, e *store.Execution) error {
 
 // CreateExecutions implements store.Executions: one transaction, so that
 // a fan-out to N devices costs one commit, not N.
-func (db *DB) CreateExecutions(ctx context.Context, es []*store.Execution) error {
-	made := make([]store.Execution, len(es))
+func (db *DB) CreateExecutions(ctx context.Context, es []*runlet.Execution) error {
+	made := make([]runlet.Execution, len(es))
 	for i, e := range es {
 		ne, err := db.newExecution(e)
 		if err != nil {
@@ -70,14 +70,14 @@ func (db *DB) CreateExecutions(ctx context.Context, es []*store.Execution) error
 }
 
 // newExecution checks e and fills what CreateExecution fills.
-func (db *DB) newExecution(e *store.Execution) (store.Execution, error) {
+func (db *DB) newExecution(e *runlet.Execution) (runlet.Execution, error) {
 	switch {
 	case e.Job == "":
-		return store.Execution{}, invalid("An execution needs a job.")
+		return runlet.Execution{}, invalid("An execution needs a job.")
 	case e.Device == "":
-		return store.Execution{}, invalid("An execution needs a device.")
+		return runlet.Execution{}, invalid("An execution needs a device.")
 	case e.Status != "" && e.Status != runlet.StatusPending:
-		return store.Execution{}, invalid("An execution starts Pending, not %s.", e.Status)
+		return runlet.Execution{}, invalid("An execution starts Pending, not %s.", e.Status)
 	}
 	ne := *e
 	if ne.ID == "" {
@@ -97,7 +97,7 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-func (db *DB) insertExecution(ctx context.Context, q execer, ne *store.Execution) error {
+func (db *DB) insertExecution(ctx context.Context, q execer, ne *runlet.Execution) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO executions (workspace_id, id, device, job, client, status,
 		created, scheduled, started, finished, expires, exit_code, signal, killed, reason)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
@@ -109,11 +109,11 @@ func (db *DB) insertExecution(ctx context.Context, q execer, ne *store.Execution
 }
 
 // Execution implements store.Executions.
-func (db *DB) Execution(ctx context.Context, workspace, id, device string) (store.Execution, error) {
+func (db *DB) Execution(ctx context.Context, workspace, id, device string) (runlet.Execution, error) {
 	return db.execution(ctx, db.r, workspace, id, device)
 }
 
-func (db *DB) execution(ctx context.Context, q querier, workspace, id, device string) (store.Execution, error) {
+func (db *DB) execution(ctx context.Context, q querier, workspace, id, device string) (runlet.Execution, error) {
 	e, err := scanExecution(q.QueryRowContext(ctx, `SELECT `+executionCols+` FROM executions
 		WHERE workspace_id = $1 AND id = $2 AND device = $3`, workspace, id, device))
 	return e, notFound(err, "read execution", executionNotFound(id, device))
@@ -125,7 +125,7 @@ type querier interface {
 }
 
 // ExecutionTargets implements store.Executions.
-func (db *DB) ExecutionTargets(ctx context.Context, workspace, id string) ([]store.Execution, error) {
+func (db *DB) ExecutionTargets(ctx context.Context, workspace, id string) ([]runlet.Execution, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT `+executionCols+` FROM executions
 		WHERE workspace_id = $1 AND id = $2 ORDER BY device`, workspace, id)
 	es, err := collect(rows, err, scanExecution)
@@ -139,7 +139,7 @@ func (db *DB) ExecutionTargets(ctx context.Context, workspace, id string) ([]sto
 }
 
 // ListExecutions implements store.Executions.
-func (db *DB) ListExecutions(ctx context.Context, workspace string, f store.ExecutionFilter) ([]store.Execution, error) {
+func (db *DB) ListExecutions(ctx context.Context, workspace string, f store.ExecutionFilter) ([]runlet.Execution, error) {
 	switch {
 	case f.Limit < 0 || f.Offset < 0:
 		return nil, invalid("A page needs a limit and offset of 0 or more.")
@@ -169,13 +169,13 @@ func (db *DB) ListExecutions(ctx context.Context, workspace string, f store.Exec
 // UpdateExecutionStatus implements store.Executions. One conditional UPDATE
 // makes the transition, so concurrent and replayed messages cannot move a
 // run backwards.
-func (db *DB) UpdateExecutionStatus(ctx context.Context, workspace, id, device string, u store.StatusUpdate) (store.Execution, bool, error) {
+func (db *DB) UpdateExecutionStatus(ctx context.Context, workspace, id, device string, u store.StatusUpdate) (runlet.Execution, bool, error) {
 	at := u.Time
 	if at.IsZero() {
 		at = db.Now()
 	}
 	var (
-		e   store.Execution
+		e   runlet.Execution
 		err error
 	)
 	key := []any{workspace, id, device, db.t(at)}
@@ -189,7 +189,7 @@ func (db *DB) UpdateExecutionStatus(ctx context.Context, workspace, id, device s
 			WHERE workspace_id = $1 AND id = $2 AND device = $3 AND status IN ('Pending', 'Running') RETURNING `+executionCols,
 			append(key, string(u.Status), u.ExitCode, u.Signal, u.Reason)...))
 	default:
-		return store.Execution{}, false, invalid("An execution cannot move to status %q.", u.Status)
+		return runlet.Execution{}, false, invalid("An execution cannot move to status %q.", u.Status)
 	}
 	if err == nil {
 		return e, true, nil
@@ -202,23 +202,23 @@ func (db *DB) UpdateExecutionStatus(ctx context.Context, workspace, id, device s
 }
 
 // MarkExecutionKilled implements store.Executions.
-func (db *DB) MarkExecutionKilled(ctx context.Context, workspace, id, device string) (store.Execution, error) {
+func (db *DB) MarkExecutionKilled(ctx context.Context, workspace, id, device string) (runlet.Execution, error) {
 	_, err := db.w.ExecContext(ctx, `UPDATE executions SET killed = TRUE
 		WHERE workspace_id = $1 AND id = $2 AND device = $3 AND status IN ('Pending', 'Running')`, workspace, id, device)
 	if err != nil {
-		return store.Execution{}, wrap(err, "mark execution killed")
+		return runlet.Execution{}, wrap(err, "mark execution killed")
 	}
 	return db.execution(ctx, db.w, workspace, id, device)
 }
 
 // ExpireExecutions implements store.Executions.
-func (db *DB) ExpireExecutions(ctx context.Context) ([]store.Execution, error) {
+func (db *DB) ExpireExecutions(ctx context.Context) ([]runlet.Execution, error) {
 	now := db.t(db.now())
 	rows, err := db.w.QueryContext(ctx, `UPDATE executions SET status = 'Error', finished = $1,
 		reason = 'expired: no device started it before its expiry'
 		WHERE status = 'Pending' AND expires IS NOT NULL AND expires <= $1 RETURNING `+executionCols, now)
 	es, err := collect(rows, err, scanExecution)
-	slices.SortFunc(es, func(a, b store.Execution) int { // RETURNING has no order
+	slices.SortFunc(es, func(a, b runlet.Execution) int { // RETURNING has no order
 		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.Workspace, b.Workspace),
 			cmp.Compare(a.ID, b.ID), cmp.Compare(a.Device, b.Device))
 	})

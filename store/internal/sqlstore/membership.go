@@ -4,19 +4,19 @@ import (
 	"context"
 	"database/sql"
 
-	"github.com/runlet/runlet/store"
+	"github.com/runlet/runlet"
 )
 
 const membershipCols = `workspace_id, user_id, role, created`
 
-func scanMembership(s scanner) (store.Membership, error) {
-	var m store.Membership
+func scanMembership(s scanner) (runlet.Membership, error) {
+	var m runlet.Membership
 	err := s.Scan(&m.Workspace, &m.User, &m.Role, timeCol{&m.Created})
 	return m, err
 }
 
 // PutMembership implements store.Memberships.
-func (db *DB) PutMembership(ctx context.Context, m *store.Membership) error {
+func (db *DB) PutMembership(ctx context.Context, m *runlet.Membership) error {
 	if !m.Role.Valid() {
 		return invalid("Unknown role %q: use owner, admin or member.", m.Role)
 	}
@@ -33,14 +33,14 @@ func (db *DB) PutMembership(ctx context.Context, m *store.Membership) error {
 }
 
 // Membership implements store.Memberships.
-func (db *DB) Membership(ctx context.Context, workspace, user string) (store.Membership, error) {
+func (db *DB) Membership(ctx context.Context, workspace, user string) (runlet.Membership, error) {
 	m, err := scanMembership(db.r.QueryRowContext(ctx, `SELECT `+membershipCols+` FROM memberships
 		WHERE workspace_id = $1 AND user_id = $2`, workspace, user))
 	return m, notFound(err, "read membership", "User "+quote(user)+" is not a member of workspace "+quote(workspace)+".")
 }
 
 // ListMembers implements store.Memberships.
-func (db *DB) ListMembers(ctx context.Context, workspace string) ([]store.Membership, error) {
+func (db *DB) ListMembers(ctx context.Context, workspace string) ([]runlet.Membership, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT `+membershipCols+` FROM memberships
 		WHERE workspace_id = $1 ORDER BY created, user_id`, workspace)
 	ms, err := collect(rows, err, scanMembership)
@@ -48,7 +48,7 @@ func (db *DB) ListMembers(ctx context.Context, workspace string) ([]store.Member
 }
 
 // ListUserMemberships implements store.Memberships.
-func (db *DB) ListUserMemberships(ctx context.Context, user string) ([]store.Membership, error) {
+func (db *DB) ListUserMemberships(ctx context.Context, user string) ([]runlet.Membership, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT `+membershipCols+` FROM memberships
 		WHERE user_id = $1 ORDER BY created, workspace_id`, user)
 	ms, err := collect(rows, err, scanMembership)

@@ -4,19 +4,20 @@ import (
 	"context"
 	"database/sql"
 
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/store"
 )
 
 const tokenCols = `id, workspace_id, kind, hash, subject, created, expires, revoked`
 
-func scanToken(s scanner) (store.Token, error) {
-	var t store.Token
+func scanToken(s scanner) (runlet.Token, error) {
+	var t runlet.Token
 	err := s.Scan(&t.ID, textCol{&t.Workspace}, &t.Kind, &t.Hash, &t.Subject,
 		timeCol{&t.Created}, timeCol{&t.Expires}, &t.Revoked)
 	return t, err
 }
 
-func validToken(t *store.Token) error {
+func validToken(t *runlet.Token) error {
 	switch {
 	case !t.Kind.Valid():
 		return invalid("Unknown token kind %q.", t.Kind)
@@ -24,14 +25,14 @@ func validToken(t *store.Token) error {
 		return invalid("A token hash must be the 32 bytes of a SHA-256, not %d.", len(t.Hash))
 	case t.Subject == "":
 		return invalid("A token needs a subject: the user or device it acts as.")
-	case t.Workspace == "" && t.Kind != store.TokenSession:
+	case t.Workspace == "" && t.Kind != runlet.TokenSession:
 		return invalid("A %s token needs a workspace.", t.Kind)
 	}
 	return nil
 }
 
 // CreateToken implements store.Tokens.
-func (db *DB) CreateToken(ctx context.Context, t *store.Token) error {
+func (db *DB) CreateToken(ctx context.Context, t *runlet.Token) error {
 	if err := validToken(t); err != nil {
 		return err
 	}
@@ -53,14 +54,14 @@ func (db *DB) CreateToken(ctx context.Context, t *store.Token) error {
 }
 
 // TokenByHash implements store.Tokens.
-func (db *DB) TokenByHash(ctx context.Context, hash []byte) (store.Token, error) {
+func (db *DB) TokenByHash(ctx context.Context, hash []byte) (runlet.Token, error) {
 	t, err := scanToken(db.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM tokens
 		WHERE hash = $1 AND NOT revoked AND (expires IS NULL OR expires > $2)`, hash, db.t(db.now())))
 	return t, notFound(err, "read token", "The token is unknown, revoked or expired.")
 }
 
 // ListTokens implements store.Tokens.
-func (db *DB) ListTokens(ctx context.Context, workspace string) ([]store.Token, error) {
+func (db *DB) ListTokens(ctx context.Context, workspace string) ([]runlet.Token, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens
 		WHERE workspace_id = $1 ORDER BY created DESC, id`, workspace)
 	ts, err := collect(rows, err, scanToken)

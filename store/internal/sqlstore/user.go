@@ -4,13 +4,14 @@ import (
 	"context"
 	"strings"
 
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/store"
 )
 
 const userCols = `id, email, name, avatar_url, type, password_hash, created`
 
-func scanUser(s scanner) (store.User, error) {
-	var u store.User
+func scanUser(s scanner) (runlet.User, error) {
+	var u runlet.User
 	err := s.Scan(&u.ID, &u.Email, &u.Name, &u.AvatarURL, &u.Type, &u.PasswordHash, timeCol{&u.Created})
 	return u, err
 }
@@ -19,11 +20,11 @@ func scanUser(s scanner) (store.User, error) {
 func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
 // CreateUser implements store.Users.
-func (db *DB) CreateUser(ctx context.Context, u *store.User) error {
+func (db *DB) CreateUser(ctx context.Context, u *runlet.User) error {
 	nu := *u
 	nu.Email = strings.TrimSpace(nu.Email)
 	if nu.Type == "" {
-		nu.Type = store.UserBasic
+		nu.Type = runlet.UserBasic
 	}
 	switch {
 	case nu.Email == "":
@@ -46,21 +47,21 @@ func (db *DB) CreateUser(ctx context.Context, u *store.User) error {
 }
 
 // User implements store.Users.
-func (db *DB) User(ctx context.Context, id string) (store.User, error) {
+func (db *DB) User(ctx context.Context, id string) (runlet.User, error) {
 	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
 	return u, notFound(err, "read user", "User "+quote(id)+" not found.")
 }
 
 // UserByEmail implements store.Users.
-func (db *DB) UserByEmail(ctx context.Context, email string) (store.User, error) {
+func (db *DB) UserByEmail(ctx context.Context, email string) (runlet.User, error) {
 	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email_key = $1`, emailKey(email)))
 	return u, notFound(err, "read user", "No user with the email "+quote(email)+".")
 }
 
 // UpdateUser implements store.Users.
-func (db *DB) UpdateUser(ctx context.Context, id string, upd store.UserUpdate) (store.User, error) {
+func (db *DB) UpdateUser(ctx context.Context, id string, upd store.UserUpdate) (runlet.User, error) {
 	if upd.Type != nil && !upd.Type.Valid() {
-		return store.User{}, invalid("Unknown user type %q: use basic or pro.", *upd.Type)
+		return runlet.User{}, invalid("Unknown user type %q: use basic or pro.", *upd.Type)
 	}
 	var typ *string
 	if upd.Type != nil {

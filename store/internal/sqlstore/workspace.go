@@ -6,19 +6,20 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/store"
 )
 
 const workspaceCols = `id, name, created`
 
-func scanWorkspace(s scanner) (store.Workspace, error) {
-	var w store.Workspace
+func scanWorkspace(s scanner) (runlet.Workspace, error) {
+	var w runlet.Workspace
 	err := s.Scan(&w.ID, &w.Name, timeCol{&w.Created})
 	return w, err
 }
 
 // CreateWorkspace implements store.Workspaces.
-func (db *DB) CreateWorkspace(ctx context.Context, w *store.Workspace) error {
+func (db *DB) CreateWorkspace(ctx context.Context, w *runlet.Workspace) error {
 	if strings.TrimSpace(w.Name) == "" {
 		return invalid("A workspace needs a name.")
 	}
@@ -37,19 +38,19 @@ func (db *DB) CreateWorkspace(ctx context.Context, w *store.Workspace) error {
 }
 
 // Workspace implements store.Workspaces.
-func (db *DB) Workspace(ctx context.Context, id string) (store.Workspace, error) {
+func (db *DB) Workspace(ctx context.Context, id string) (runlet.Workspace, error) {
 	w, err := scanWorkspace(db.r.QueryRowContext(ctx, `SELECT `+workspaceCols+` FROM workspaces WHERE id = $1`, id))
 	return w, notFound(err, "read workspace", "Workspace "+quote(id)+" not found.")
 }
 
 // WorkspaceByName implements store.Workspaces.
-func (db *DB) WorkspaceByName(ctx context.Context, name string) (store.Workspace, error) {
+func (db *DB) WorkspaceByName(ctx context.Context, name string) (runlet.Workspace, error) {
 	w, err := scanWorkspace(db.r.QueryRowContext(ctx, `SELECT `+workspaceCols+` FROM workspaces WHERE name = $1`, name))
 	return w, notFound(err, "read workspace", "Workspace "+quote(name)+" not found.")
 }
 
 // ListWorkspaces implements store.Workspaces.
-func (db *DB) ListWorkspaces(ctx context.Context) ([]store.Workspace, error) {
+func (db *DB) ListWorkspaces(ctx context.Context) ([]runlet.Workspace, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT `+workspaceCols+` FROM workspaces ORDER BY name`)
 	ws, err := collect(rows, err, scanWorkspace)
 	return ws, wrap(err, "list workspaces")
@@ -63,10 +64,10 @@ func (db *DB) workspaceExists(ctx context.Context, id string) error {
 }
 
 // RenameWorkspace implements store.Workspaces.
-func (db *DB) RenameWorkspace(ctx context.Context, id, name string) (store.Workspace, error) {
+func (db *DB) RenameWorkspace(ctx context.Context, id, name string) (runlet.Workspace, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return store.Workspace{}, invalid("A workspace needs a name.")
+		return runlet.Workspace{}, invalid("A workspace needs a name.")
 	}
 	w, err := scanWorkspace(db.w.QueryRowContext(ctx, `UPDATE workspaces SET name = $2 WHERE id = $1
 		RETURNING `+workspaceCols, id, name))

@@ -2,7 +2,7 @@
 // (its terminal replays the output kept on the device).
 import { api, list } from '../api.js';
 import { h, empty, statusBadge, duration, runDuration, formatTime, setTitle, toast } from '../ui.js';
-import { navigate } from '../app.js';
+import { navigate } from '../router.js';
 
 const statuses = ['', 'Pending', 'Running', 'Finished', 'Error'];
 

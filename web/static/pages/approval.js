@@ -2,7 +2,7 @@
 // device that asks to join and its code, and approves or denies it.
 import { api } from '../api.js';
 import { h, field, setTitle, toast, empty } from '../ui.js';
-import { navigate } from '../app.js';
+import { navigate } from '../router.js';
 
 export async function approvalPage(main, _, params) {
   setTitle('Approve a device');

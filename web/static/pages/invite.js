@@ -2,7 +2,7 @@
 // password and is signed in.
 import { acceptInvite } from '../api.js';
 import { h, field, setTitle, empty } from '../ui.js';
-import { navigate } from '../app.js';
+import { navigate } from '../router.js';
 
 export async function invitePage(main, _, params) {
   setTitle('Accept the invitation');

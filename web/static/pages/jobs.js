@@ -2,7 +2,7 @@
 // YAML editor (?edit=NAME, ?new) and the run dialog.
 import { api } from '../api.js';
 import { h, toast, guard, empty, confirmDialog, setTitle } from '../ui.js';
-import { navigate } from '../app.js';
+import { navigate } from '../router.js';
 import { yamlEditor } from './editor.js';
 import { runDialog } from './run.js';
 

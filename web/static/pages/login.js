@@ -1,7 +1,7 @@
 // The sign-in page: email and password, then back where the person was going.
 import { signIn, session } from '../api.js';
 import { h, field, setTitle } from '../ui.js';
-import { navigate } from '../app.js';
+import { navigate } from '../router.js';
 
 // safeNext keeps only paths of this app, so a crafted link cannot send the
 // person elsewhere after signing in.

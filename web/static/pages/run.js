@@ -3,7 +3,7 @@
 // its arguments. Starting the run opens its execution page.
 import { api, list } from '../api.js';
 import { h, modal, ago } from '../ui.js';
-import { navigate } from '../app.js';
+import { navigate } from '../router.js';
 
 export async function runDialog(job) {
   const devicesBox = h('fieldset.devices-pick', { 'data-device-picker': '' }, h('legend', 'Devices'), h('p.muted', 'Loading devices…'));

@@ -1,10 +1,10 @@
-package apiclient
+package api
 
 import (
 	"time"
 
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/jobspec"
-	"github.com/runlet/runlet/pty"
 )
 
 // DeviceCodeRequest starts the device authorization flow (RFC 8628 3.1):
@@ -82,7 +82,7 @@ type RunRequest struct {
 	Args  []string      `json:"args,omitempty"` // the ARGS after the job name: {{ index .Args 1 }} is Args[0]
 	Where jobspec.Where `json:"where,omitempty"`
 	On    []string      `json:"on,omitempty"`
-	Size  *pty.Size     `json:"size,omitempty"`
+	Size  *runlet.Size  `json:"size,omitempty"`
 }
 
 // RunResponse names the execution and where it went.
