@@ -224,3 +224,9 @@ const (
 
 // DispatchQueue names the durable queue holding DispatchKey(device).
 func DispatchQueue(device string) string { return "device." + Word(device) }
+
+// DeviceQueue is the device's durable dispatch queue: DispatchQueue bound
+// to DispatchKey. The server declares it, the device consumes it.
+func DeviceQueue(device string) Queue {
+	return Queue{Name: DispatchQueue(device), Pattern: DispatchKey(device)}
+}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/runlet/runlet"
@@ -41,9 +39,9 @@ func (m *Main) openBus(ctx context.Context, cred *home.Credentials) (bus.Bus, er
 	if cred.Broker == "" {
 		return nil, runlet.Errorf(runlet.EINVALID, "the credentials in %s name no broker; sign in again", m.home)
 	}
-	u, err := brokerURL(cred)
+	u, err := bus.WithCredentials(cred.Broker, cred.BrokerUser, cred.BrokerPassword)
 	if err != nil {
-		return nil, err
+		return nil, runlet.Errorf(runlet.EINVALID, "the broker URL in %s is not valid (%v); sign in again", m.home, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, brokerWait)
 	defer cancel()
@@ -55,24 +53,6 @@ func (m *Main) openBus(ctx context.Context, cred *home.Credentials) (bus.Bus, er
 		return nil, runlet.Errorf(runlet.EUNAVAILABLE, "cannot reach the message broker %s: %v", cred.Broker, err)
 	}
 	return b, nil
-}
-
-// brokerURL puts the device's broker user and password into the broker URL
-// (every server of a comma-separated NATS list).
-func brokerURL(cred *home.Credentials) (string, error) {
-	if cred.BrokerUser == "" {
-		return cred.Broker, nil
-	}
-	parts := strings.Split(cred.Broker, ",")
-	for i, p := range parts {
-		u, err := url.Parse(strings.TrimSpace(p))
-		if err != nil || u.Host == "" {
-			return "", runlet.Errorf(runlet.EINVALID, "the broker URL %q in the credentials is not valid; sign in again", p)
-		}
-		u.User = url.UserPassword(cred.BrokerUser, cred.BrokerPassword)
-		parts[i] = u.String()
-	}
-	return strings.Join(parts, ","), nil
 }
 
 // printJSON writes v as indented JSON on standard output.

@@ -6,27 +6,8 @@ import (
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/apiclient"
-	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/jobspec"
 )
-
-func TestBrokerURL(t *testing.T) {
-	for _, tc := range []struct {
-		broker, user, pass, want string
-		bad                      bool
-	}{
-		{broker: "nats://10.0.0.2:4322", user: "dev1", pass: "s3cret", want: "nats://dev1:s3cret@10.0.0.2:4322"},
-		{broker: "nats://a:4322,nats://b:4322", user: "d", pass: "p", want: "nats://d:p@a:4322,nats://d:p@b:4322"},
-		{broker: "amqp://rabbit:5672/ws", user: "d", pass: "p/w@x", want: "amqp://d:p%2Fw%40x@rabbit:5672/ws"},
-		{broker: "nats://10.0.0.2:4322", want: "nats://10.0.0.2:4322"},
-		{broker: "not a url", user: "d", pass: "p", bad: true},
-	} {
-		got, err := brokerURL(&home.Credentials{Broker: tc.broker, BrokerUser: tc.user, BrokerPassword: tc.pass})
-		if (err != nil) != tc.bad || got != tc.want {
-			t.Errorf("brokerURL(%q) = %q, %v; want %q (error: %v)", tc.broker, got, err, tc.want, tc.bad)
-		}
-	}
-}
 
 func TestPrefixer(t *testing.T) {
 	var b strings.Builder

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/jobspec"
 	"github.com/runlet/runlet/runner"
 )
@@ -87,7 +88,7 @@ func (m *Main) runOffline(ctx context.Context, file, name string, args []string)
 	if err != nil {
 		return runlet.Errorf(runlet.EINVALID, "%v", err)
 	}
-	logDir := filepath.Join(m.home, "logs", "offline")
+	logDir := filepath.Join(home.Dir(m.home).LogDir(), "offline")
 	if err := os.MkdirAll(logDir, 0o700); err != nil {
 		return fmt.Errorf("create log directory: %w", err)
 	}

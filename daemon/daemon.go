@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"sync"
 	"time"
 
@@ -64,7 +63,7 @@ type Daemon struct {
 
 	bus     bus.Bus
 	runner  *runner.Runner
-	outbox  *outbox
+	outbox  *statusOutbox
 	records *records
 
 	// ctx ends the goroutines the daemon owns (output followers,
@@ -229,14 +228,11 @@ func (d *Daemon) connect(ctx context.Context) error {
 		d.bus = d.cfg.Bus
 		return nil
 	}
-	u, err := url.Parse(d.creds.Broker)
+	u, err := bus.WithCredentials(d.creds.Broker, d.creds.BrokerUser, d.creds.BrokerPassword)
 	if err != nil {
-		return fmt.Errorf("daemon: broker URL %q in the credentials: %w", d.creds.Broker, err)
+		return runlet.Errorf(runlet.EINVALID, "daemon: the broker URL in the credentials is not valid (%v); sign in again", err)
 	}
-	if d.creds.BrokerUser != "" {
-		u.User = url.UserPassword(d.creds.BrokerUser, d.creds.BrokerPassword)
-	}
-	b, err := connect.Open(ctx, u.String(), bus.Options{
+	b, err := connect.Open(ctx, u, bus.Options{
 		Name:   "runlet-daemon " + d.creds.Device,
 		Logger: d.log,
 		TLS:    tlspin.Config(d.creds.ServerFingerprint, d.cfg.RootCAs),

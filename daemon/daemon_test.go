@@ -210,7 +210,11 @@ func TestExpiredDispatchNeverRuns(t *testing.T) {
 		if h := s.history(exec); len(h) != 1 {
 			t.Errorf("statuses %s; want only Error", statusSeq(h))
 		}
-		if _, err := os.Stat(filepath.Join(dir.LogDir(), exec+".log")); err == nil {
+		logFile, err := dir.LogPath(exec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(logFile); err == nil {
 			t.Errorf("expired execution %s has a log: it ran", exec)
 		}
 	}
@@ -356,7 +360,11 @@ func TestStatusSurvivesOutageAndRestart(t *testing.T) {
 
 // logText is the output recorded in an execution's log so far.
 func logText(dir home.Dir, exec string) string {
-	l, err := runner.OpenLog(filepath.Join(dir.LogDir(), exec+".log"))
+	logFile, err := dir.LogPath(exec)
+	if err != nil {
+		return ""
+	}
+	l, err := runner.OpenLog(logFile)
 	if err != nil {
 		return ""
 	}

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -152,11 +151,13 @@ type server struct {
 
 func newServer(t testing.TB, b *broker, devices ...string) *server {
 	t.Helper()
-	u, _ := url.Parse(b.url())
-	u.User = url.UserPassword("server", serverPassword)
+	u, err := bus.WithCredentials(b.url(), "server", serverPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
-	nb, err := natsbus.Open(ctx, u.String(), bus.Options{Name: "test-server", Logger: quiet(),
+	nb, err := natsbus.Open(ctx, u, bus.Options{Name: "test-server", Logger: quiet(),
 		ReconnectWait: 50 * time.Millisecond, MaxReconnectWait: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -269,11 +270,11 @@ func (s *server) waitStatus(exec string, want runlet.Status) wire.Status {
 // control sends a control request for exec on device.
 func (s *server) control(exec, device string, c wire.Control) {
 	s.t.Helper()
-	body, err := wire.Encode(c)
+	m, err := wire.ControlMessage(bus.ControlKey(exec, device), c)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	s.publish(bus.Message{Key: bus.ControlKey(exec, device), Body: body})
+	s.publish(m)
 }
 
 func (s *server) publish(m bus.Message) {

@@ -1,7 +1,10 @@
 package daemon
 
 import (
+	"encoding/json"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/runlet/runlet"
@@ -52,19 +55,48 @@ func TestOutboxKeepsOrderAcrossReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(o2.pending) != len(want) {
-		t.Fatalf("reopened outbox holds %d statuses, want %d", len(o2.pending), len(want))
+	sts := o2.statuses()
+	if len(sts) != len(want) {
+		t.Fatalf("reopened outbox holds %d statuses, want %d", len(sts), len(want))
 	}
-	for i, e := range o2.pending {
-		if e.st.Status != want[i] {
-			t.Errorf("status %d is %s, want %s", i, e.st.Status, want[i])
+	for i, st := range sts {
+		if st.Status != want[i] {
+			t.Errorf("status %d is %s, want %s", i, st.Status, want[i])
 		}
 	}
 	// A later daemon numbers after what it found.
 	if err := o2.add(wire.Status{Execution: runlet.Execution{ID: "y", Device: "d", Status: runlet.StatusPending}}); err != nil {
 		t.Fatal(err)
 	}
-	if last := o2.pending[len(o2.pending)-1]; last.file <= o2.pending[len(want)-1].file {
-		t.Errorf("new file %s sorts before %s", last.file, o2.pending[len(want)-1].file)
+	o3, err := openOutbox(dir, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sts := o3.statuses(); len(sts) != len(want)+1 || sts[len(sts)-1].ID != "y" {
+		t.Errorf("the status a later daemon added does not come last: %+v", sts)
+	}
+}
+
+// A status a daemon from before package outbox left in its outbox (a
+// wire.Status in JSON) is still sent, with its usual id and key.
+func TestOutboxReadsOlderEntries(t *testing.T) {
+	dir := t.TempDir()
+	old := wire.Status{Execution: runlet.Execution{ID: "x", Device: "d", Status: runlet.StatusFinished}, LastSeq: 4}
+	b, err := json.Marshal(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "00000000000000000001.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o, err := openOutbox(dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, ok := o.latest("x"); !ok || st.Status != runlet.StatusFinished || st.LastSeq != 4 {
+		t.Fatalf("latest status of x: %+v, %v", st, ok)
+	}
+	if m := o.q.Pending()[0]; m.ID != statusMessageID(old) || m.Key != bus.StatusKey("x", "d") {
+		t.Errorf("message %s on %s", m.ID, m.Key)
 	}
 }

@@ -3,174 +3,127 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/outbox"
 	"github.com/runlet/runlet/wire"
 )
 
-// outbox holds the status transitions not yet confirmed by the broker, one
-// fsynced file each, and publishes them in order, retrying until the broker
-// confirms. A status survives a broker outage and a daemon restart; the
-// message id (exec/device/status) lets the broker drop a resend.
-type outbox struct {
-	dir string
+// statusOutbox holds the status transitions not yet confirmed by the
+// broker, in a durable queue under the daemon's state, and publishes them in
+// order, retrying until the broker confirms. A status survives a broker
+// outage and a daemon restart; the message id (exec/device/status) lets the
+// broker drop a resend.
+type statusOutbox struct {
+	q   *outbox.Queue
 	log *slog.Logger
-
-	mu      sync.Mutex
-	next    uint64 // the number of the next file
-	pending []outboxEntry
-	wake    chan struct{} // has a token when pending grew
-	changed chan struct{} // closed and replaced when pending shrank
 }
 
-type outboxEntry struct {
-	file string
-	st   wire.Status
-}
-
-// Backoff of the outbox between attempts while the broker does not confirm.
 const (
+	// retryFirst is the first pause of the daemon's retries (of the
+	// dispatch consumer; the outbox has its own).
 	retryFirst = 100 * time.Millisecond
-	retryMost  = 5 * time.Second
-	// publishWait bounds one attempt.
+	// publishWait bounds one attempt to send a status.
 	publishWait = 10 * time.Second
 )
 
 // openOutbox loads what a previous daemon left unsent.
-func openOutbox(dir string, log *slog.Logger) (*outbox, error) {
+func openOutbox(dir string, log *slog.Logger) (*statusOutbox, error) {
 	if err := makeDir(dir); err != nil {
 		return nil, err
 	}
-	o := &outbox{dir: dir, log: log, wake: make(chan struct{}, 1), changed: make(chan struct{})}
-	entries, err := os.ReadDir(dir)
+	q, err := outbox.Open(dir, outbox.Options{
+		Name:   "the daemon's state in " + dir,
+		Logger: log,
+		Legacy: legacyStatus,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("daemon: read the status outbox: %w", err)
+		return nil, fmt.Errorf("daemon: open the status outbox: %w", err)
 	}
-	for _, de := range entries {
-		name := de.Name()
-		num, ok := strings.CutSuffix(name, ".json")
-		n, err := strconv.ParseUint(num, 10, 64)
-		if !ok || err != nil {
-			continue // a temporary file of a write a crash cut short
-		}
+	if n := q.Len(); n > 0 {
+		log.Info("resending statuses a previous run left unconfirmed", "count", n)
+	}
+	return &statusOutbox{q: q, log: log}, nil
+}
+
+// statusMessage is what carries st to the servers.
+func statusMessage(st wire.Status) (bus.Message, error) {
+	body, err := wire.Encode(st)
+	if err != nil {
+		return bus.Message{}, err
+	}
+	return bus.Message{
+		ID:   statusMessageID(st),
+		Key:  bus.StatusKey(st.ID, st.Device),
+		Body: body,
+	}, nil
+}
+
+// legacyStatus reads an entry the daemon wrote before it used package
+// outbox: a wire.Status in JSON.
+func legacyStatus(b []byte) (bus.Message, error) {
+	var st wire.Status
+	if err := json.Unmarshal(b, &st); err != nil {
+		return bus.Message{}, err
+	}
+	if st.ID == "" || st.Device == "" || st.Status == "" {
+		return bus.Message{}, errors.New("not a status")
+	}
+	return statusMessage(st)
+}
+
+// statuses are the statuses waiting to be sent, oldest first.
+func (o *statusOutbox) statuses() []wire.Status {
+	var out []wire.Status
+	for _, m := range o.q.Pending() {
 		var st wire.Status
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err == nil {
-			err = json.Unmarshal(b, &st)
-		}
-		if err != nil {
-			log.Error("dropping a damaged status from the outbox", "file", name, "err", err)
-			_ = os.Remove(filepath.Join(dir, name))
+		if err := wire.Decode(m.Body, &st); err != nil {
+			o.log.Error("a message of the status outbox is no status", "id", m.ID, "err", err)
 			continue
 		}
-		o.pending = append(o.pending, outboxEntry{file: name, st: st})
-		o.next = max(o.next, n+1)
+		out = append(out, st)
 	}
-	slices.SortFunc(o.pending, func(a, b outboxEntry) int { return strings.Compare(a.file, b.file) })
-	o.next = max(o.next, uint64(time.Now().UnixNano()))
-	if len(o.pending) > 0 {
-		log.Info("resending statuses a previous run left unconfirmed", "count", len(o.pending))
-		o.wake <- struct{}{}
-	}
-	return o, nil
+	return out
 }
 
 // latest returns the newest status of execution id still waiting to be
 // sent, if any.
-func (o *outbox) latest(id string) (wire.Status, bool) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for i := len(o.pending) - 1; i >= 0; i-- {
-		if o.pending[i].st.ID == id {
-			return o.pending[i].st, true
+func (o *statusOutbox) latest(id string) (wire.Status, bool) {
+	sts := o.statuses()
+	for i := len(sts) - 1; i >= 0; i-- {
+		if sts[i].ID == id {
+			return sts[i], true
 		}
 	}
 	return wire.Status{}, false
 }
 
 // add stores st durably and queues it for publishing.
-func (o *outbox) add(st wire.Status) error {
-	b, err := json.Marshal(st)
+func (o *statusOutbox) add(st wire.Status) error {
+	m, err := statusMessage(st)
+	if err == nil {
+		err = o.q.Put(context.Background(), m)
+	}
 	if err != nil {
-		return err
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	// Zero-padded numbers sort like the order of the transitions.
-	name := fmt.Sprintf("%020d.json", o.next)
-	o.next++
-	if err := writeFileSync(filepath.Join(o.dir, name), b); err != nil {
 		return fmt.Errorf("daemon: store status %s of execution %s: %w", st.Status, st.ID, err)
-	}
-	o.pending = append(o.pending, outboxEntry{file: name, st: st})
-	select {
-	case o.wake <- struct{}{}:
-	default:
 	}
 	return nil
 }
 
 // run publishes the pending statuses until ctx ends.
-func (o *outbox) run(ctx context.Context, b bus.Bus, ws string) {
-	wait := retryFirst
-	for {
-		o.mu.Lock()
-		var head outboxEntry
-		ok := len(o.pending) > 0
-		if ok {
-			head = o.pending[0]
-		}
-		o.mu.Unlock()
-		if !ok {
-			select {
-			case <-o.wake:
-				continue
-			case <-ctx.Done():
-				return
-			}
-		}
-		if err := o.publish(ctx, b, ws, head.st); err != nil {
-			if wait == retryFirst {
-				o.log.Warn("the broker does not confirm statuses; they wait on disk and are retried", "pending", o.len(), "err", err)
-			}
-			o.log.Debug("status not confirmed yet; retrying", "execution", head.st.ID, "status", head.st.Status, "in", wait, "err", err)
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
-				return
-			}
-			wait = min(2*wait, retryMost)
-			continue
-		}
-		if wait != retryFirst {
-			o.log.Info("the broker confirms statuses again", "pending", o.len()-1)
-		}
-		wait = retryFirst
-		o.done(head.file)
-	}
-}
-
-func (o *outbox) publish(ctx context.Context, b bus.Bus, ws string, st wire.Status) error {
-	body, err := wire.Encode(st)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, publishWait)
-	defer cancel()
-	return b.PublishDurable(ctx, ws, bus.Message{
-		ID:   statusMessageID(st),
-		Key:  bus.StatusKey(st.ID, st.Device),
-		Body: body,
+func (o *statusOutbox) run(ctx context.Context, b bus.Bus, ws string) {
+	err := o.q.Drain(ctx, func(ctx context.Context, m bus.Message) error {
+		ctx, cancel := context.WithTimeout(ctx, publishWait)
+		defer cancel()
+		return b.PublishDurable(ctx, ws, m)
 	})
+	if ctx.Err() == nil {
+		o.log.Error("the status outbox stopped sending", "err", err)
+	}
 }
 
 // statusMessageID lets the broker and the server drop a status sent twice.
@@ -178,43 +131,16 @@ func statusMessageID(st wire.Status) string {
 	return st.ID + "/" + st.Device + "/" + string(st.Status)
 }
 
-// done forgets the confirmed head of the outbox.
-func (o *outbox) done(file string) {
-	// A removal lost in a crash only means one more resend, which the
-	// message id makes harmless.
-	if err := os.Remove(filepath.Join(o.dir, file)); err != nil {
-		o.log.Error("remove a sent status from the outbox", "file", file, "err", err)
-	}
-	o.mu.Lock()
-	o.pending = o.pending[1:]
-	close(o.changed)
-	o.changed = make(chan struct{})
-	o.mu.Unlock()
-}
-
 // len is the number of statuses not confirmed yet.
-func (o *outbox) len() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.pending)
-}
+func (o *statusOutbox) len() int { return o.q.Len() }
 
 // flush waits until the outbox is empty or d has passed.
-func (o *outbox) flush(d time.Duration) bool {
-	deadline := time.NewTimer(d)
-	defer deadline.Stop()
-	for {
-		o.mu.Lock()
-		n, changed := len(o.pending), o.changed
-		o.mu.Unlock()
-		if n == 0 {
-			return true
-		}
-		select {
-		case <-changed:
-		case <-deadline.C:
-			o.log.Warn("stopping with statuses the broker has not confirmed; they go out at the next start", "count", n)
-			return false
-		}
+func (o *statusOutbox) flush(d time.Duration) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	if err := o.q.Wait(ctx); err != nil {
+		o.log.Warn("stopping with statuses the broker has not confirmed; they go out at the next start", "count", o.q.Len())
+		return false
 	}
+	return true
 }

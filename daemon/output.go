@@ -106,12 +106,12 @@ func (d *Daemon) replayLive(ctx context.Context, x *runner.Execution, key bus.Ke
 }
 
 // replayLog replays an execution the runner no longer holds (it ended, or
-// an earlier daemon ran it) from its log file.
+// an earlier daemon ran it) from its log.
 func (d *Daemon) replayLog(exec string, key bus.Key, from uint64) {
 	if !goodID(exec) {
 		return
 	}
-	l, err := runner.OpenLog(d.logPath(exec))
+	l, err := d.runner.ReadLog(exec)
 	if errors.Is(err, fs.ErrNotExist) {
 		if d.records.known(exec) {
 			d.publish(wire.EndMessage(key, 0)) // it never started

@@ -3,12 +3,10 @@ package daemon
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 	"time"
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/bus"
-	"github.com/runlet/runlet/runner"
 	"github.com/runlet/runlet/wire"
 )
 
@@ -104,15 +102,10 @@ func (d *Daemon) recover() error {
 	return nil
 }
 
-// logPath is where the runner writes the log of execution id.
-func (d *Daemon) logPath(id string) string {
-	return filepath.Join(d.cfg.Home.LogDir(), id+".log")
-}
-
 // lastLogged is the sequence number of the last complete frame in the log
 // of execution id, 0 if none.
 func (d *Daemon) lastLogged(id string) uint64 {
-	l, err := runner.OpenLog(d.logPath(id))
+	l, err := d.runner.ReadLog(id)
 	if err != nil {
 		return 0
 	}

@@ -26,6 +26,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/runlet/runlet/internal/testenv"
 )
 
 // chromium is where Debian's chromium package puts the browser.
@@ -357,7 +359,7 @@ func TestBrowserUI(t *testing.T) {
 	// page shows the device and the code and approves it.
 	signin := startProc(t, "signin laptop", "--home", filepath.Join(t.TempDir(), "laptop"), "@signin", "--server", f.url, "--name", "laptop")
 	codeRE := regexp.MustCompile(`\b[A-Z0-9]{4}-[A-Z0-9]{4}\b`)
-	eventually(t, 60*time.Second, "runlet @signin to show a code", func() bool { return codeRE.MatchString(signin.out.String()) })
+	testenv.EventuallyEvery(t, "runlet @signin to show a code", 60*time.Second, pace, func() bool { return codeRE.MatchString(signin.out.String()) })
 	code := codeRE.FindString(signin.out.String())
 	p.open("/device?code=" + code)
 	p.waitVisible(`[data-approval-device]`)

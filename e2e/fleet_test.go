@@ -115,7 +115,7 @@ func (f *fleet) startServer() {
 	args := append([]string{"server", "--listen", f.listen, "--broker-listen", f.broker, "--data", f.data}, f.serverArgs...)
 	f.server = startProc(f.t, "server", args...)
 	client := &http.Client{Timeout: 2 * time.Second}
-	eventually(f.t, 60*time.Second, "the server to be ready", func() bool {
+	testenv.EventuallyEvery(f.t, "the server to be ready", 60*time.Second, pace, func() bool {
 		if !f.server.running() {
 			f.t.Fatalf("the server ended: %v\n%s", f.server.err, f.server.out)
 		}
@@ -135,7 +135,7 @@ func (f *fleet) startDaemon(name string) *proc {
 	f.daemonRuns[name]++
 	p := startProc(f.t, fmt.Sprintf("daemon %s (start %d)", name, f.daemonRuns[name]), "daemon", "--home", f.homes[name])
 	f.daemons[name] = p
-	eventually(f.t, 60*time.Second, name+" to be online", func() bool {
+	testenv.EventuallyEvery(f.t, name+" to be online", 60*time.Second, pace, func() bool {
 		if !p.running() {
 			f.t.Fatalf("the daemon of %s ended: %v\n%s", name, p.err, p.out)
 		}
@@ -226,18 +226,14 @@ func (f *fleet) execution(exec, device string) (runlet.Execution, bool) {
 func (f *fleet) waitExecution(exec, device, what string, ok func(runlet.Execution) bool) runlet.Execution {
 	f.t.Helper()
 	var last runlet.Execution
-	end := time.Now().Add(60 * time.Second)
-	for {
+	if !testenv.Poll(60*time.Second, pace, func() bool {
 		e, found := f.execution(exec, device)
-		if found && ok(e) {
-			return e
-		}
 		last = e
-		if time.Now().After(end) {
-			f.t.Fatalf("timed out waiting for execution %s on %s to be %s; last seen: %+v", exec, device, what, last)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return found && ok(e)
+	}) {
+		f.t.Fatalf("timed out waiting for execution %s on %s to be %s; last seen: %+v", exec, device, what, last)
 	}
+	return last
 }
 
 // waitStatus waits until the run of exec on device has status st.
@@ -249,7 +245,7 @@ func (f *fleet) waitStatus(exec, device string, st runlet.Status) runlet.Executi
 // waitFile waits until a job has created path.
 func waitFile(t *testing.T, path string) {
 	t.Helper()
-	eventually(t, 60*time.Second, "the job to create "+path, func() bool {
+	testenv.EventuallyEvery(t, "the job to create "+path, 60*time.Second, pace, func() bool {
 		_, err := os.Stat(path)
 		return err == nil
 	})

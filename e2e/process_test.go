@@ -9,36 +9,19 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/runlet/runlet/internal/testenv"
 )
-
-// syncBuffer is a bytes.Buffer that a process writes while a test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // proc is a long-running runlet process (server or daemon). Its output is
 // kept and shown in the test log if the test fails.
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testenv.Buffer
 	done chan struct{}
 	err  error // how it ended, once done is closed
 }
@@ -47,7 +30,7 @@ type proc struct {
 // SIGKILL) and logs its output when the test failed.
 func startProc(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{name: name, out: &testenv.Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(runletBinary, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	p.cmd.Env = append(os.Environ(), "RUNLET_ADMIN_PASSWORD=correct horse battery")
@@ -133,15 +116,6 @@ func mustRun(t *testing.T, home string, args ...string) string {
 	return r.stdout
 }
 
-// eventually polls cond every 200 ms until it is true, failing the test
-// after the deadline with what describes the wait.
-func eventually(t *testing.T, deadline time.Duration, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(deadline)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("timed out after %v waiting for %s", deadline, what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
+// pace is how often these tests poll a condition (testenv.EventuallyEvery,
+// testenv.Poll): most conditions run a runlet command.
+const pace = 200 * time.Millisecond

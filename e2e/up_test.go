@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/runlet/runlet/internal/testenv"
 )
 
 // The README's first command: `runlet up` is a server and a signed-in daemon
@@ -17,7 +19,7 @@ func TestUpRunsAJobOnThisMachine(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "home")
 	up := startProc(t, "up", "up", "--home", home, "--listen", listen, "--broker-listen", brokerListen,
 		"--data", t.TempDir(), "--name", "box")
-	eventually(t, 60*time.Second, "runlet up to say it is up", func() bool {
+	testenv.EventuallyEvery(t, "runlet up to say it is up", 60*time.Second, pace, func() bool {
 		if !up.running() {
 			t.Fatalf("runlet up ended: %v\n%s", up.err, up.out)
 		}

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/runlet/runlet"
 )
@@ -52,6 +53,22 @@ func (d Dir) Path(elem ...string) string {
 
 // LogDir is where execution logs go.
 func (d Dir) LogDir() string { return d.Path("logs") }
+
+// LogPath is the output log of execution exec in this home: LogFile in
+// LogDir.
+func (d Dir) LogPath(exec string) (string, error) { return LogFile(d.LogDir(), exec) }
+
+// LogFile is the output log of execution exec in the log directory dir:
+// dir/<exec>.log, the one place that says so. Execution ids come from the
+// bus (dispatches, replay requests), so an id that would name a file
+// anywhere else ("../x", "a/b", "C:x", "") is refused with EINVALID.
+func LogFile(dir, exec string) (string, error) {
+	name := exec + ".log"
+	if exec == "" || strings.ContainsAny(exec, `/\:`+"\x00") || !filepath.IsLocal(name) {
+		return "", runlet.Errorf(runlet.EINVALID, "execution id %q cannot name a log file: use one file name, without '/', '\\' or ':'", exec)
+	}
+	return filepath.Join(dir, name), nil
+}
 
 // StateDir is where the daemon keeps what must survive a restart.
 func (d Dir) StateDir() string { return d.Path("state") }

@@ -2,7 +2,9 @@ package home
 
 import (
 	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/runlet/runlet"
@@ -45,5 +47,28 @@ func TestDamagedCredentials(t *testing.T) {
 	}
 	if _, err := d.Credentials(); err == nil {
 		t.Fatal("damaged credentials accepted")
+	}
+}
+
+func TestLogPath(t *testing.T) {
+	d := Dir(t.TempDir())
+	// ".." is no way out once ".log" is appended: it names "...log" here.
+	for _, exec := range []string{"e1", "Exec-1.log_2", "..", "...", "é", strings.Repeat("z", 128)} {
+		got, err := d.LogPath(exec)
+		if err != nil || got != filepath.Join(d.LogDir(), exec+".log") || filepath.Dir(got) != d.LogDir() {
+			t.Errorf("LogPath(%q) = %q, %v; want %s/%s.log", exec, got, err, d.LogDir(), exec)
+		}
+	}
+	// Ids come from the bus: none may name a file outside the log directory.
+	for _, exec := range []string{
+		"", "../credentials.json", "../../etc/passwd", "a/b", "/etc/passwd",
+		`..\x`, `a\b`, "C:x", "a:b", "a\x00b", "logs/../../x",
+	} {
+		if got, err := d.LogPath(exec); runlet.ErrorCode(err) != runlet.EINVALID || got != "" {
+			t.Errorf("LogPath(%q) = %q, %v; want EINVALID", exec, got, err)
+		}
+	}
+	if got, err := LogFile("/var/log/runlet", "e1"); err != nil || got != filepath.Join("/var/log/runlet", "e1.log") {
+		t.Errorf("LogFile: %q, %v", got, err)
 	}
 }

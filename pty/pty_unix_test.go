@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/pty"
 )
 
@@ -202,12 +203,8 @@ func TestKillReachesTheWholeGroup(t *testing.T) {
 	if st.Code != -1 || st.Signal != "SIGKILL" {
 		t.Errorf("exit status %+v, want -1 SIGKILL", st)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for alive(child) {
-		if time.Now().After(deadline) {
-			t.Fatalf("background child %d still runs after the group was killed", child)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testenv.Poll(20*time.Second, testenv.Interval, func() bool { return !alive(child) }) {
+		t.Fatalf("background child %d still runs after the group was killed", child)
 	}
 }
 

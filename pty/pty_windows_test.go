@@ -15,6 +15,7 @@ import (
 	"unsafe"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/internal/testenv"
 	"golang.org/x/sys/windows"
 )
 
@@ -408,18 +409,15 @@ type winJobAccounting struct {
 func waitJobProcesses(t *testing.T, term *Terminal, what string, ok func(uint32) bool) {
 	t.Helper()
 	var info winJobAccounting
-	for end := time.Now().Add(winDeadline); ; {
+	// Polling a condition: there is no event to wait for.
+	if !testenv.Poll(winDeadline, testenv.Interval, func() bool {
 		err := windows.QueryInformationJobObject(term.job, windows.JobObjectBasicAccountingInformation,
 			uintptr(unsafe.Pointer(&info)), uint32(unsafe.Sizeof(info)), nil)
 		if err != nil {
 			t.Fatalf("query job: %v", err)
 		}
-		if ok(info.ActiveProcesses) {
-			return
-		}
-		if time.Now().After(end) {
-			t.Fatalf("no %s after %v: %d processes in the job", what, winDeadline, info.ActiveProcesses)
-		}
-		time.Sleep(20 * time.Millisecond) // polling a condition; there is no event to wait for
+		return ok(info.ActiveProcesses)
+	}) {
+		t.Fatalf("no %s after %v: %d processes in the job", what, winDeadline, info.ActiveProcesses)
 	}
 }

@@ -38,7 +38,7 @@ type Execution struct {
 	killReq    bool
 	closing    bool // the runner is closing
 	stopTimer  *time.Timer
-	log        *LogWriter
+	log        FrameWriter // set once the log is created
 	ring       ring
 	lastSeq    uint64
 	framesDone bool          // lastSeq is the last frame there will be
@@ -86,15 +86,16 @@ func (e *Execution) LastSeq() uint64 {
 	return e.lastSeq
 }
 
-// LogPath is the execution's log file, or "" if it never started one.
+// LogPath is the execution's log file, or "" if it never started one or
+// its log is not a file of FileLogs (Config.Logs).
 func (e *Execution) LogPath() string {
-	if l := e.logWriter(); l != nil {
+	if l, ok := e.logWriter().(*LogWriter); ok {
 		return l.Path()
 	}
 	return ""
 }
 
-func (e *Execution) logWriter() *LogWriter {
+func (e *Execution) logWriter() FrameWriter {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.log

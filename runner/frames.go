@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -56,13 +57,16 @@ func (r *ring) first() uint64 {
 }
 
 // Cursor reads an execution's frames in order: the recorded ones first (from
-// memory, or from the log file for those the ring has let go), then live
-// ones as they come. A cursor never slows the execution down and never
-// misses a frame. One goroutine at a time may use a cursor.
+// memory, or from the log for those the ring has let go), then live ones as
+// they come. A cursor never slows the execution down and never misses a
+// frame. One goroutine at a time may use a cursor.
 type Cursor struct {
 	e    *Execution
 	next uint64
-	file *os.File // the log, open while reading frames the ring has dropped
+	// The log, open while reading frames the ring has dropped: file for a
+	// log of FileLogs, read in place; reader for any other LogStore.
+	file   *os.File
+	reader FrameReader
 }
 
 // Next returns the next frame, waiting for it if needed. It returns io.EOF
@@ -97,9 +101,17 @@ func (c *Cursor) Next(ctx context.Context) (Frame, error) {
 	}
 }
 
-// fromLog reads frame seq back from the execution's log file.
+// fromLog reads frame seq back from the execution's log.
 func (c *Cursor) fromLog(seq uint64) (Frame, error) {
-	log := c.e.logWriter()
+	if log, ok := c.e.logWriter().(*LogWriter); ok {
+		return c.fromFile(log, seq)
+	}
+	return c.fromStore(seq)
+}
+
+// fromFile reads frame seq at its offset in the log file, which its writer
+// knows: a replay from the middle of a long log reads only what it sends.
+func (c *Cursor) fromFile(log *LogWriter, seq uint64) (Frame, error) {
 	off, ok := log.Offset(seq)
 	if !ok {
 		return Frame{}, fmt.Errorf("execution %s: frame %d is not in its log", c.e.id, seq)
@@ -121,13 +133,68 @@ func (c *Cursor) fromLog(seq uint64) (Frame, error) {
 	return fr, nil
 }
 
-// Close releases the log file a cursor may hold open. Next closes it by
-// itself at io.EOF; Close is for a cursor given up before that.
-func (c *Cursor) Close() error {
-	if c.file == nil {
+// fromStore reads frame seq through Config.Logs. A store's reader reads
+// from the start of the log, so the cursor keeps it open and reads on from
+// where it is; one opened earlier in the run may end before frames written
+// since, and is opened again.
+func (c *Cursor) fromStore(seq uint64) (Frame, error) {
+	for {
+		fresh := c.reader == nil
+		if fresh {
+			r, err := c.e.r.cfg.Logs.Open(c.e.id)
+			if err != nil {
+				return Frame{}, fmt.Errorf("replay execution %s: %w", c.e.id, err)
+			}
+			c.reader = r
+		}
+		fr, err := readTo(c.reader, seq)
+		if err == nil {
+			return fr, nil
+		}
+		c.closeReader()
+		if errors.Is(err, io.EOF) {
+			if !fresh {
+				continue
+			}
+			err = fmt.Errorf("frame %d is not in its log", seq)
+		}
+		return Frame{}, fmt.Errorf("replay execution %s: %w", c.e.id, err)
+	}
+}
+
+// readTo reads r on to frame seq, which it returns; io.EOF if the log ends
+// before it.
+func readTo(r FrameReader, seq uint64) (Frame, error) {
+	for {
+		fr, err := r.Next()
+		switch {
+		case err != nil:
+			return Frame{}, err
+		case fr.Seq == seq:
+			return fr, nil
+		case fr.Seq > seq:
+			return Frame{}, fmt.Errorf("found frame %d where frame %d should be", fr.Seq, seq)
+		}
+	}
+}
+
+func (c *Cursor) closeReader() error {
+	if c.reader == nil {
 		return nil
 	}
-	err := c.file.Close()
-	c.file = nil
+	err := c.reader.Close()
+	c.reader = nil
 	return err
+}
+
+// Close releases the log a cursor may hold open. Next closes it by itself
+// at io.EOF; Close is for a cursor given up before that.
+func (c *Cursor) Close() error {
+	err := c.closeReader()
+	if c.file == nil {
+		return err
+	}
+	ferr := c.file.Close()
+	c.file = nil
+	return errors.Join(err, ferr)
 }

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/internal/testenv"
 )
 
 // plainShell skips the login profile, which the queue tests do not need
@@ -19,17 +21,39 @@ var plainShell = []string{"/bin/bash"}
 
 // R-JOB-3: 20 jobs queued at once, never more than Parallel at a time, as
 // seen by the jobs themselves and by OnStatus.
+//
+// Nothing here depends on timing. Each job marks its start, then holds its
+// slot until the test creates its gate file. The test opens the gates one
+// at a time, in the order the jobs started, and each only once the runner
+// has filled every slot it may: so Parallel jobs are certain to run at
+// once however slow the machine, and a job started beyond the limit would
+// mark its start while the others still hold theirs.
 func TestParallelismLimitHolds(t *testing.T) {
 	const parallel, jobs = 3, 20
-	marks := filepath.Join(t.TempDir(), "marks")
+	dir := t.TempDir()
+	marks := filepath.Join(dir, "marks")
+	gate := func(i string) string { return filepath.Join(dir, "gate-"+i) }
 	var st statusLog
 	r := newRunner(t, Config{Parallel: parallel, OnStatus: st.add})
 	var all []*Execution
 	for i := range jobs {
 		all = append(all, enqueue(t, r, Spec{
 			Entrypoint: plainShell,
-			Script:     fmt.Sprintf("echo start %d >> %s; sleep 0.3; echo end %d >> %s", i, marks, i, marks),
+			Script: fmt.Sprintf("echo start %d >> %s; until [ -e %s ]; do sleep 0.05; done; echo end %d >> %s",
+				i, marks, gate(strconv.Itoa(i)), i, marks),
 		}))
+	}
+	for opened := 0; opened < jobs; opened++ {
+		want := min(opened+parallel, jobs)
+		var started []string
+		testenv.Eventually(t, fmt.Sprintf("%d jobs started, %d of them let go", want, opened), patience, func() bool {
+			started = startedJobs(t, marks)
+			return len(started) >= want
+		})
+		// The gates opened so far are those of started[:opened].
+		if err := os.WriteFile(gate(started[opened]), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, e := range all {
 		if end := waitDone(t, e); end.Status != runlet.StatusFinished {
@@ -55,6 +79,23 @@ func TestParallelismLimitHolds(t *testing.T) {
 	if most := mostAtOnce(events, string(runlet.StatusRunning), string(runlet.StatusFinished)); most > parallel {
 		t.Errorf("OnStatus saw %d running at once, more than %d", most, parallel)
 	}
+}
+
+// startedJobs lists the jobs whose "start N" mark is in the file marks, in
+// the order they wrote it; a line still being written is not counted.
+func startedJobs(t testing.TB, marks string) []string {
+	t.Helper()
+	b, err := os.ReadFile(marks)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	var ids []string
+	for line := range strings.Lines(string(b)) {
+		if f := strings.Fields(line); strings.HasSuffix(line, "\n") && len(f) == 2 && f[0] == "start" {
+			ids = append(ids, f[1])
+		}
+	}
+	return ids
 }
 
 // mostAtOnce counts the most lines starting with open not yet matched by a

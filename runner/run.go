@@ -60,7 +60,7 @@ func (e *Execution) execute() {
 // play writes the log and the script file, runs the script in a terminal
 // and copies its output into frames until it ends.
 func (e *Execution) play() result {
-	log, err := CreateLog(e.r.logPath(e.id))
+	log, err := e.r.cfg.Logs.Create(e.id)
 	if err != nil {
 		return result{reason: cannotRecord(err)}
 	}

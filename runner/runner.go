@@ -1,9 +1,9 @@
 // Package runner is the device-side executor: a FIFO queue with a
 // parallelism limit feeds executions that run a job's script in a
-// pseudo-terminal, record its output as numbered frames in a log file, and
-// let any number of viewers replay and follow those frames while input,
-// resize, stop and kill reach the job (R-JOB-3..6, R-JOB-8, R-INT-3). It
-// knows nothing of the bus or the server.
+// pseudo-terminal, record its output as numbered frames in a log (a file by
+// default; Config.Logs), and let any number of viewers replay and follow
+// those frames while input, resize, stop and kill reach the job (R-JOB-3..6,
+// R-JOB-8, R-INT-3). It knows nothing of the bus or the server.
 package runner
 
 import (
@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
@@ -23,8 +22,12 @@ import (
 type Config struct {
 	// Parallel is how many executions run at once; 0 means runtime.NumCPU().
 	Parallel int
-	// LogDir is where each execution's log file (<id>.log) goes. Required.
+	// LogDir is where each execution's log file (<id>.log) goes. Required
+	// unless Logs is set.
 	LogDir string
+	// Logs writes each execution's log and reads it back for replay; nil
+	// means FileLogs{Dir: LogDir}.
+	Logs LogStore
 	// TempDir is where script files go; "" means os.TempDir().
 	TempDir string
 	// StopGrace is how long Stop waits after SIGTERM before SIGKILL; 0
@@ -65,7 +68,7 @@ type Runner struct {
 // New checks cfg and creates LogDir if needed.
 func New(cfg Config) (*Runner, error) {
 	switch {
-	case cfg.LogDir == "":
+	case cfg.LogDir == "" && cfg.Logs == nil:
 		return nil, runlet.Errorf(runlet.EINVALID, "runner: a log directory is required")
 	case cfg.Parallel < 0:
 		return nil, runlet.Errorf(runlet.EINVALID, "runner: parallelism %d is negative; use 0 for one per CPU", cfg.Parallel)
@@ -95,8 +98,11 @@ func New(cfg Config) (*Runner, error) {
 	if cfg.OnStatus == nil {
 		cfg.OnStatus = func(runlet.Execution) {}
 	}
-	if err := os.MkdirAll(cfg.LogDir, 0o700); err != nil {
-		return nil, fmt.Errorf("runner: create log directory: %w", err)
+	if cfg.Logs == nil {
+		if err := os.MkdirAll(cfg.LogDir, 0o700); err != nil {
+			return nil, fmt.Errorf("runner: create log directory: %w", err)
+		}
+		cfg.Logs = FileLogs{Dir: cfg.LogDir}
 	}
 	return &Runner{cfg: cfg, log: cfg.Logger, execs: make(map[string]*Execution)}, nil
 }
@@ -282,4 +288,13 @@ func (r *Runner) Close() error {
 	return nil
 }
 
-func (r *Runner) logPath(id string) string { return filepath.Join(r.cfg.LogDir, id+".log") }
+// ReadLog opens the log of execution id for reading from its first frame,
+// whether this runner ran it or an earlier one did: the replay of an
+// execution the runner no longer holds. EINVALID: a bad id; an error
+// wrapping fs.ErrNotExist: no such log.
+func (r *Runner) ReadLog(id string) (FrameReader, error) {
+	if !ValidID(id) {
+		return nil, runlet.Errorf(runlet.EINVALID, "execution id %q: use 1 to 128 letters, digits, '.', '_' or '-'", id)
+	}
+	return r.cfg.Logs.Open(id)
+}

@@ -50,7 +50,7 @@ func (s *Server) handleApprovalForm(w http.ResponseWriter, r *http.Request) {
 		s.renderApproval(w, http.StatusBadRequest, approvalData{Error: "The form could not be read."})
 		return
 	}
-	ctx, source := r.Context(), s.source(r)
+	ctx, source := r.Context(), s.auth.Source(r)
 	d := approvalData{Code: normalizeUserCode(r.PostForm.Get("code")), Email: r.PostForm.Get("email")}
 	c, err := s.lookUpUserCode(ctx, source, d.Code)
 	if err != nil {
@@ -60,7 +60,7 @@ func (s *Server) handleApprovalForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Device = c.DeviceName
-	u, _, err := s.checkUser(ctx, source, d.Email, r.PostForm.Get("password"))
+	u, _, err := s.auth.CheckUser(ctx, source, d.Email, r.PostForm.Get("password"))
 	if err == nil {
 		// Devices sign in to the default workspace this round; the user
 		// must belong to it.
@@ -108,7 +108,7 @@ func statusOf(err error) int {
 // knowing the code is what lets one see it.
 func (s *Server) handleGetApproval(w http.ResponseWriter, r *http.Request) {
 	code := normalizeUserCode(r.URL.Query().Get("code"))
-	c, err := s.lookUpUserCode(r.Context(), s.source(r), code)
+	c, err := s.lookUpUserCode(r.Context(), s.auth.Source(r), code)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -121,13 +121,12 @@ var errUnknownCode = runlet.Errorf(runlet.ENOTFOUND, "This code is unknown or ex
 // lookUpUserCode finds the unexpired device code with the user code, a
 // guess counted against the source address; errUnknownCode if none.
 func (s *Server) lookUpUserCode(ctx context.Context, source, code string) (runlet.DeviceCode, error) {
-	if err := s.beginGuess(source); err != nil {
-		return runlet.DeviceCode{}, err
-	}
-	c, err := s.db.DeviceCodeByUserCode(ctx, code)
-	unknown := runlet.ErrorCode(err) == runlet.ENOTFOUND
-	s.endGuess(ctx, source, unknown)
-	if unknown {
+	var c runlet.DeviceCode
+	err := s.auth.Guess(ctx, source, func() (err error) {
+		c, err = s.db.DeviceCodeByUserCode(ctx, code)
+		return err
+	})
+	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
 		err = errUnknownCode
 	}
 	return c, err
@@ -148,7 +147,7 @@ func (s *Server) handlePostApproval(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	code := normalizeUserCode(req.Code)
-	dc, err := s.lookUpUserCode(ctx, s.source(r), code)
+	dc, err := s.lookUpUserCode(ctx, s.auth.Source(r), code)
 	if err != nil {
 		s.error(w, r, err)
 		return

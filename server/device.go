@@ -10,7 +10,7 @@ import (
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
-	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/auth"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/store"
 	"github.com/runlet/runlet/wire"
@@ -95,7 +95,7 @@ func (s *Server) handleDeviceCode(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	secret := newSecret("rld_")
+	secret := auth.NewSecret("rld_")
 	c := runlet.DeviceCode{Hash: store.HashSecret(secret), DeviceName: req.Name,
 		Expires: s.now().Add(s.cfg.CodeTTL), Interval: s.cfg.PollInterval}
 	var err error
@@ -128,17 +128,19 @@ func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	ctx, source := r.Context(), s.source(r)
-	// A guess of device codes is answered 429, as slow_down: a client
-	// that knows RFC 8628 waits, and keeps polling.
-	if err := s.beginGuess(source); err != nil {
-		setRetryAfter(w, err)
+	ctx := r.Context()
+	hash := store.HashSecret(req.DeviceCode)
+	var c runlet.DeviceCode
+	err := s.auth.Guess(ctx, s.auth.Source(r), func() (err error) {
+		c, err = s.db.PollDeviceCode(ctx, hash)
+		return err
+	})
+	if setRetryAfter(w, err) > 0 {
+		// A guess of device codes is answered 429, as slow_down: a client
+		// that knows RFC 8628 waits, and keeps polling.
 		writeJSON(w, http.StatusTooManyRequests, api.OAuthErrorBody{Error: api.SlowDown, Description: runlet.ErrorMessage(err)})
 		return
 	}
-	hash := store.HashSecret(req.DeviceCode)
-	c, err := s.db.PollDeviceCode(ctx, hash)
-	s.endGuess(ctx, source, runlet.ErrorCode(err) == runlet.ENOTFOUND)
 	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
 		oauthError(w, "invalid_grant", "Unknown device code: start the sign-in again.")
 		return
@@ -184,7 +186,7 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	t, err := s.guessToken(ctx, s.source(r), req.Token, runlet.TokenEnrollment)
+	t, err := s.auth.GuessToken(ctx, s.auth.Source(r), req.Token, runlet.TokenEnrollment)
 	if err != nil {
 		if runlet.ErrorCode(err) == runlet.ENOTFOUND {
 			err = runlet.Errorf(runlet.EUNAUTHORIZED, "The enrollment token is unknown, revoked or expired (the server keeps it in DATA/%s).", EnrollTokenFile)
@@ -219,13 +221,10 @@ func (s *Server) createDevice(ctx context.Context, wsID string, req api.EnrollRe
 	} else if err != nil {
 		return nil, err
 	}
-	if err := s.attach(ctx, ws.ID); err != nil {
+	if err := s.intake.DeviceAdded(ctx, ws.ID, d.Name); err != nil {
 		return nil, err
 	}
-	if err := s.bus.DeclareQueue(ctx, ws.ID, dispatchQueue(d.Name)); err != nil {
-		return nil, runlet.Errorf(runlet.EUNAVAILABLE, "The broker did not create the device's queue: %v.", err)
-	}
-	secret := newSecret("rlt_")
+	secret := auth.NewSecret("rlt_")
 	t := runlet.Token{Workspace: ws.ID, Kind: runlet.TokenDevice, Hash: store.HashSecret(secret), Subject: d.ID}
 	if err := s.db.CreateToken(ctx, &t); err != nil {
 		return nil, err
@@ -236,10 +235,6 @@ func (s *Server) createDevice(ctx context.Context, wsID string, req api.EnrollRe
 		Device: d.Name, DeviceID: d.ID, Token: secret,
 		Broker: s.brokerURL, BrokerUser: d.ID, BrokerPassword: secret,
 	}, nil
-}
-
-func dispatchQueue(device string) bus.Queue {
-	return bus.Queue{Name: bus.DispatchQueue(device), Pattern: bus.DispatchKey(device)}
 }
 
 func (s *Server) handleSignout(w http.ResponseWriter, r *http.Request) {
@@ -253,11 +248,8 @@ func (s *Server) handleSignout(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.revokedDevice(*c.Device)
-	if err := s.bus.DeleteQueue(ctx, c.Workspace.ID, bus.DispatchQueue(c.Device.Name)); err != nil {
-		s.log.Warn("could not delete a signed-out device's queue", "device", c.Device.Name, "err", err)
-	}
-	s.presence.forget(c.Workspace.ID, c.Device.Name)
+	s.auth.RevokedDevice(*c.Device)
+	s.intake.DeviceRemoved(ctx, c.Workspace.ID, c.Device.Name)
 	s.log.Info("device signed out", "workspace", c.Workspace.Name, "device", c.Device.Name)
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -119,12 +118,11 @@ func (s *testServer) adminClient(t testing.TB) *apiclient.Client {
 
 // deviceBus connects to the broker as the device, like its daemon would.
 func deviceBus(ctx context.Context, cred *home.Credentials) (bus.Bus, error) {
-	u, err := url.Parse(cred.Broker)
+	u, err := bus.WithCredentials(cred.Broker, cred.BrokerUser, cred.BrokerPassword)
 	if err != nil {
 		return nil, err
 	}
-	u.User = url.UserPassword(cred.BrokerUser, cred.BrokerPassword)
-	return natsbus.Open(ctx, u.String(), bus.Options{Name: cred.Device, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return natsbus.Open(ctx, u, bus.Options{Name: cred.Device, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
 // patience bounds every wait for an event (testenv.Eventually).

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -12,32 +11,10 @@ import (
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
+	"github.com/runlet/runlet/dispatch"
 	"github.com/runlet/runlet/jobspec"
 	"github.com/runlet/runlet/wire"
 )
-
-// jobsFile is the name problems in the workspace's job set are reported
-// under.
-const jobsFile = "jobs.yaml"
-
-// loadJobs returns the workspace's job set, parsed (an empty set when it
-// has none).
-func (s *Server) loadJobs(ctx context.Context, ws string) (*jobspec.File, int64, error) {
-	src, version, updated, err := s.db.GetJobs(ctx, ws)
-	if err != nil {
-		return nil, 0, err
-	}
-	if len(bytes.TrimSpace(src)) == 0 {
-		return &jobspec.File{Name: jobsFile, Source: src}, version, nil
-	}
-	f, err := jobspec.ParseWith(jobsFile, src, jobspec.Options{Saved: updated})
-	if err != nil {
-		// Only valid files are stored, but a newer server may read them
-		// differently: say so rather than fail as internal.
-		return nil, version, runlet.Errorf(runlet.EINVALID, "The stored job set no longer parses; fix it with 'runlet @config':\n%s", runlet.ErrorMessage(err))
-	}
-	return f, version, nil
-}
 
 func jobsOf(f *jobspec.File) []*jobspec.Job {
 	if f.Jobs == nil {
@@ -48,7 +25,7 @@ func jobsOf(f *jobspec.File) []*jobspec.Job {
 
 func (s *Server) handleGetJobs(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
-	f, version, err := s.loadJobs(r.Context(), c.Workspace.ID)
+	f, version, err := s.dispatch.Jobs(r.Context(), c.Workspace.ID)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -74,7 +51,7 @@ func (s *Server) handlePutJobs(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, errNoJobFile)
 		return
 	}
-	f, err := jobspec.Parse(jobsFile, src)
+	f, err := jobspec.Parse(dispatch.JobsFile, src)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -87,7 +64,7 @@ func (s *Server) handlePutJobs(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.publishEvent(c.Workspace.ID, wire.Event{Type: wire.EventJobs, Version: version})
+	s.intake.Event(c.Workspace.ID, wire.Event{Type: wire.EventJobs, Version: version})
 	writeJSON(w, http.StatusOK, api.Jobs{Source: string(src), Version: version, Jobs: jobsOf(f)})
 }
 
@@ -112,13 +89,13 @@ func (s *Server) handleDeleteJob(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
 	name := r.PathValue("name")
 	ctx := r.Context()
-	f, version, err := s.loadJobs(ctx, c.Workspace.ID)
+	f, version, err := s.dispatch.Jobs(ctx, c.Workspace.ID)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	if f.Job(name) == nil {
-		s.error(w, r, unknownJob(name, f))
+		s.error(w, r, dispatch.UnknownJob(name, f))
 		return
 	}
 	src, err := removeKey(f.Source, name)
@@ -134,19 +111,8 @@ func (s *Server) handleDeleteJob(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.publishEvent(c.Workspace.ID, wire.Event{Type: wire.EventJobs, Version: version})
+	s.intake.Event(c.Workspace.ID, wire.Event{Type: wire.EventJobs, Version: version})
 	writeJSON(w, http.StatusOK, api.DeleteJobResponse{Version: version})
-}
-
-func unknownJob(name string, f *jobspec.File) error {
-	names := make([]string, len(f.Jobs))
-	for i, j := range f.Jobs {
-		names[i] = j.Name
-	}
-	if len(names) == 0 {
-		return runlet.Errorf(runlet.ENOTFOUND, "There is no job %q: the workspace has no jobs yet (add some with 'runlet @config').", name)
-	}
-	return runlet.Errorf(runlet.ENOTFOUND, "There is no job %q; the jobs are: %s.", name, strings.Join(names, ", "))
 }
 
 // removeKey deletes a top-level key from a YAML mapping, keeping the rest

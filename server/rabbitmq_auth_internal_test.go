@@ -8,13 +8,17 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/runlet/runlet/bus/amqp/rabbitauth"
 )
 
 // TestRabbitMQAuthCaller: the endpoints answer loopback callers only, or
 // with a secret, only the path that carries it; the server's own user is
 // checked against its broker URL.
 func TestRabbitMQAuthCaller(t *testing.T) {
-	s := &Server{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	cfg := func(secret string) rabbitauth.Config {
+		return rabbitauth.Config{Secret: secret, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	}
 	form := url.Values{"username": {"runlet"}, "password": {"p%ss"}}.Encode()
 	ask := func(a *rabbitAuth, path, remote, body string) (int, string) {
 		mux := http.NewServeMux()
@@ -26,14 +30,14 @@ func TestRabbitMQAuthCaller(t *testing.T) {
 		mux.ServeHTTP(w, r)
 		return w.Code, w.Body.String()
 	}
-	open, err := newRabbitAuth(s, "amqp://runlet:p%25ss@127.0.0.1:5672/a%2Fb", "")
+	open, err := newRabbitBackend("amqp://runlet:p%25ss@127.0.0.1:5672/a%2Fb", cfg(""))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if open.vhost != "a/b" || open.password != "p%ss" {
 		t.Errorf("read from the URL: vhost %q, password %q", open.vhost, open.password)
 	}
-	secret, err := newRabbitAuth(s, "amqp://runlet:p%25ss@127.0.0.1:5672/", "s3cret")
+	secret, err := newRabbitBackend("amqp://runlet:p%25ss@127.0.0.1:5672/", cfg("s3cret"))
 	if err != nil {
 		t.Fatal(err)
 	}

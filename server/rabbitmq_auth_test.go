@@ -60,12 +60,11 @@ func startRabbitServer(t testing.TB) *testServer {
 
 // amqpBus connects as the device, like its daemon does.
 func amqpBus(ctx context.Context, cred *home.Credentials) (bus.Bus, error) {
-	u, err := url.Parse(cred.Broker)
+	u, err := bus.WithCredentials(cred.Broker, cred.BrokerUser, cred.BrokerPassword)
 	if err != nil {
 		return nil, err
 	}
-	u.User = url.UserPassword(cred.BrokerUser, cred.BrokerPassword)
-	return busconnect.Open(ctx, u.String(), bus.Options{Name: "test " + cred.Device, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	return busconnect.Open(ctx, u, bus.Options{Name: "test " + cred.Device, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 
 func mustAMQPBus(t *testing.T, cred *home.Credentials) bus.Bus {
@@ -195,7 +194,7 @@ func TestRabbitMQCredentialsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Connected before the revocation: the server closed the connection
-	// (revoke.go), its reconnection is refused, and what it asks for
+	// (auth.Service.RevokedDevice), its reconnection is refused, and what it asks for
 	// fails.
 	short, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,12 +43,11 @@ func testRevocationCutsBroker(t *testing.T, s *testServer) {
 
 	// A live connection of the device's own, to watch it being cut.
 	lost := make(chan time.Time, 16)
-	u, err := url.Parse(pi.Broker)
+	u, err := bus.WithCredentials(pi.Broker, pi.BrokerUser, pi.BrokerPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.User = url.UserPassword(pi.BrokerUser, pi.BrokerPassword)
-	watch, err := busconnect.Open(ctx, u.String(), bus.Options{Name: "watch", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	watch, err := busconnect.Open(ctx, u, bus.Options{Name: "watch", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		OnState: func(st bus.State) {
 			if st == bus.Reconnecting {
 				lost <- time.Now()
@@ -167,13 +165,12 @@ func BenchmarkRevocation(b *testing.B) {
 			var total time.Duration
 			for i := range b.N {
 				cred := s.enroll(b, "pi-"+strconv.Itoa(i))
-				u, err := url.Parse(cred.Broker)
+				u, err := bus.WithCredentials(cred.Broker, cred.BrokerUser, cred.BrokerPassword)
 				if err != nil {
 					b.Fatal(err)
 				}
-				u.User = url.UserPassword(cred.BrokerUser, cred.BrokerPassword)
 				lost := make(chan time.Time, 4)
-				conn, err := busconnect.Open(ctxT(b), u.String(), bus.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				conn, err := busconnect.Open(ctxT(b), u, bus.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 					OnState: func(st bus.State) {
 						if st == bus.Reconnecting {
 							lost <- time.Now()

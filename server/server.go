@@ -23,10 +23,13 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/auth"
 	"github.com/runlet/runlet/bus"
 	amqpbus "github.com/runlet/runlet/bus/amqp"
 	busconnect "github.com/runlet/runlet/bus/connect"
 	"github.com/runlet/runlet/bus/nats/embedded"
+	"github.com/runlet/runlet/dispatch"
+	"github.com/runlet/runlet/intake"
 	"github.com/runlet/runlet/store"
 	storeconnect "github.com/runlet/runlet/store/connect"
 )
@@ -40,15 +43,16 @@ const (
 	DefaultPollInterval = 5 * time.Second
 	// DefaultTerminalQueue is Config.TerminalQueue when zero.
 	DefaultTerminalQueue = 1024
-	SessionTTL           = 12 * time.Hour
+	// SessionTTL is how long a session (CLI login or browser cookie) lasts.
+	SessionTTL = auth.SessionTTL
 	// MaxBody bounds every request body.
 	MaxBody = 1 << 20
 	// AdminEmail is the user made on first start.
-	AdminEmail = "admin@localhost"
+	AdminEmail = auth.AdminEmail
 	// DefaultWorkspace is the workspace made on first start.
-	DefaultWorkspace = "default"
+	DefaultWorkspace = auth.DefaultWorkspace
 	// EnrollTokenFile is the file under DataDir holding the enrollment token.
-	EnrollTokenFile = "enroll-token"
+	EnrollTokenFile = auth.EnrollTokenFile
 )
 
 // Config configures a Server. Zero fields take the defaults documented.
@@ -137,17 +141,13 @@ type Server struct {
 
 	publicURL string
 	brokerURL string
-	csrfKey   []byte // of the X-CSRF-Token of browser sessions (session.go)
 	defaultWS runlet.Workspace
 
-	// signin holds the limits of sign-in (throttle.go).
-	signin *signinGuard
-
-	presence *presence
+	auth     *auth.Service
+	intake   *intake.Service
+	dispatch *dispatch.Service
 	rabbit   *rabbitAuth  // nil unless the broker is RabbitMQ
-	cutter   brokerCutter // closes a revoked device's broker connections
-	revMu    sync.Mutex
-	revCh    chan struct{} // closed at each revocation (revoke.go)
+	cutter   brokerCutter // the auth service's, set by openBus (cutter.go)
 	// cert is what the API and the embedded broker serve TLS with, when
 	// apiTLS and brokerTLS say they do; fingerprint is its tlspin
 	// fingerprint, and pinHint says no authority vouches for it (tls.go).
@@ -159,9 +159,8 @@ type Server struct {
 
 	ready    atomic.Bool // the API answers once the bus and bootstrap are done
 	wsMu     sync.Mutex
-	attached map[string][]bus.Subscription // workspace id → its consumers
-	stopping bool                          // detachAll ran: attach no more
-	sockets  sync.WaitGroup                // terminal WebSockets; Add under wsMu while !stopping
+	stopping bool           // Close began: no new WebSocket or goroutine
+	sockets  sync.WaitGroup // terminal WebSockets; Add under wsMu while !stopping
 
 	ctx    context.Context // ends at Close: the owner of every goroutine
 	cancel context.CancelFunc
@@ -207,13 +206,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, attached: map[string][]bus.Subscription{}, revCh: make(chan struct{})}
-	s.presence = newPresence()
-	var err error
-	if s.signin, err = newSigninGuard(cfg); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now}, nil
 }
 
 // Start opens the store and the bus, bootstraps the first start, listens
@@ -227,9 +220,6 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	}()
 	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
-	}
-	if err := s.loadCSRFKey(); err != nil {
-		return err
 	}
 	if s.db, err = storeconnect.Open(ctx, s.cfg.DB); err != nil {
 		return fmt.Errorf("open the database: %w", err)
@@ -250,6 +240,9 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if s.publicURL == "" {
 		s.publicURL = s.scheme() + "://" + dialable(s.ln.Addr().String())
 	}
+	if s.auth, err = s.newAuth(); err != nil {
+		return err
+	}
 	if isAMQP(s.cfg.Broker) {
 		if s.rabbit, err = newRabbitAuth(s, s.cfg.Broker, s.cfg.RabbitMQAuthSecret); err != nil {
 			return err
@@ -269,18 +262,24 @@ func (s *Server) Start(ctx context.Context) (err error) {
 	if err := s.openBus(ctx); err != nil {
 		return err
 	}
-	if err := s.bootstrap(ctx); err != nil {
+	if s.intake, err = intake.New(intake.Config{Store: s.db, Bus: s.bus, SweepInterval: s.cfg.SweepInterval, Now: s.now, Logger: s.log}); err != nil {
 		return err
 	}
-	if err := s.attachAll(ctx); err != nil {
+	if s.dispatch, err = dispatch.New(dispatch.Config{
+		Store: s.db, Bus: s.bus, Events: s.intake, Workspaces: s.intake,
+		BrokerStore: s.brokerStore(), CheckBroker: s.checkBrokerStore, Now: s.now, Logger: s.log,
+	}); err != nil {
+		return err
+	}
+	boot, err := s.auth.Bootstrap(ctx, auth.BootstrapConfig{AdminPassword: s.cfg.AdminPassword, Out: s.cfg.Out})
+	if err != nil {
+		return err
+	}
+	s.defaultWS = boot.Workspace
+	if err := s.intake.Start(ctx); err != nil {
 		return err
 	}
 	s.ready.Store(true)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		s.sweep()
-	}()
 	s.log.Info("runlet server started", "api", s.publicURL, "broker", s.brokerURL, "data", s.cfg.DataDir)
 	fmt.Fprintf(s.cfg.Out, "Runlet server: API at %s, broker at %s\n", s.publicURL, s.brokerURL)
 	return nil
@@ -298,7 +297,10 @@ func (s *Server) openBus(ctx context.Context) error {
 		s.bus = b
 		s.brokerURL = s.cfg.BrokerPublicURL
 		if s.brokerURL == "" {
-			s.brokerURL = stripUserinfo(s.cfg.Broker)
+			// Devices get the address, never the server's credentials.
+			if s.brokerURL, err = bus.WithoutCredentials(s.cfg.Broker); err != nil {
+				return fmt.Errorf("the broker URL for devices: %w", err)
+			}
 		}
 		if s.rabbit != nil {
 			m := s.cfg.RabbitMQManagement
@@ -307,7 +309,7 @@ func (s *Server) openBus(ctx context.Context) error {
 					return err
 				}
 			}
-			s.cutter = rabbitCutter{m: amqpbus.Management{URL: m}}
+			s.cutter.set(rabbitCutter{m: amqpbus.Management{URL: m}})
 		}
 		return nil
 	}
@@ -315,14 +317,14 @@ func (s *Server) openBus(ctx context.Context) error {
 		Dir:           filepath.Join(s.cfg.DataDir, "nats"),
 		Addr:          s.cfg.BrokerListen,
 		TLS:           s.tlsConfig(s.brokerTLS),
-		Authenticator: s.brokerAuth,
+		Authenticator: s.auth.BrokerUser,
 		Logger:        s.log,
 	})
 	if err != nil {
 		return fmt.Errorf("start the embedded broker: %w", err)
 	}
 	s.nats = ns
-	s.cutter = natsCutter{ns}
+	s.cutter.set(natsCutter{ns})
 	b, err := ns.Bus(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("connect to the embedded broker: %w", err)
@@ -370,9 +372,17 @@ func (s *Server) Close() error {
 		}
 		// Consumers first, while their handlers can still commit what
 		// they hold; then the goroutines that s.ctx owns.
-		s.detachAll()
+		s.wsMu.Lock()
+		s.stopping = true
+		s.wsMu.Unlock()
+		if s.intake != nil {
+			s.intake.Close()
+		}
 		if s.cancel != nil {
 			s.cancel() // ends the terminal WebSockets too
+		}
+		if s.auth != nil {
+			s.auth.Close() // its cuts of broker connections
 		}
 		s.sockets.Wait()
 		if s.rabbit != nil {
@@ -428,13 +438,4 @@ func dialable(addr string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
-}
-
-func stripUserinfo(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	u.User = nil
-	return u.String()
 }

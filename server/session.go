@@ -2,145 +2,28 @@ package server
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"errors"
-	"fmt"
-	"io/fs"
 	"net/http"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
+	"github.com/runlet/runlet/auth"
 )
 
 // Browser sessions: the web UI signs in with email and password and gets
-// the same session token as POST /login, but in an HttpOnly cookie. A
-// cookie is sent by the browser on its own, so cookie requests must also
-// prove they come from the UI: a same-site Origin, and on every method
-// that changes something the X-CSRF-Token header, an HMAC of the session
-// token's hash that only a page of this server could have read (from
-// GET /api/v1/session). Bearer requests need neither.
+// the same session token as POST /login, but in an HttpOnly cookie; the
+// rules of cookie requests (a same-site Origin, the X-CSRF-Token of
+// GET /api/v1/session on every change) are package auth's.
 const (
 	// SessionCookie is the name of the browser session cookie.
-	SessionCookie = "runlet_session"
+	SessionCookie = auth.SessionCookie
 	// CSRFHeader carries Session.CSRF on cookie requests that change state.
-	CSRFHeader = "X-CSRF-Token"
+	CSRFHeader = auth.CSRFHeader
 	// CSRFKeyFile is the file under DataDir holding the key of the CSRF
 	// tokens.
-	CSRFKeyFile = "csrf-key"
+	CSRFKeyFile = auth.CSRFKeyFile
 )
-
-var (
-	errNoSession  = runlet.Errorf(runlet.EUNAUTHORIZED, "Your session is unknown or expired: sign in again.")
-	errCSRF       = runlet.Errorf(runlet.EFORBIDDEN, "This request lacks the X-CSRF-Token of your session: reload the page.")
-	errCrossSite  = runlet.Errorf(runlet.EFORBIDDEN, "Requests from another site are refused.")
-	errNotSession = runlet.Errorf(runlet.EUNAUTHORIZED, "The cookie does not hold a browser session: sign in again.")
-)
-
-// loadCSRFKey reads DATA/csrf-key, making it on the first start.
-func (s *Server) loadCSRFKey() error {
-	path := filepath.Join(s.cfg.DataDir, CSRFKeyFile)
-	key, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		key = make([]byte, 32)
-		_, _ = rand.Read(key)
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return fmt.Errorf("create the CSRF key %s: %w", path, err)
-		}
-		_, err = f.Write(key)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("write the CSRF key %s: %w", path, err)
-		}
-	} else if err != nil {
-		return fmt.Errorf("read the CSRF key: %w", err)
-	}
-	if len(key) < 32 {
-		return fmt.Errorf("the CSRF key %s is shorter than 32 bytes: delete it and start again", path)
-	}
-	s.csrfKey = key
-	return nil
-}
-
-// csrfToken is the X-CSRF-Token of the session whose token has hash.
-func (s *Server) csrfToken(hash []byte) string {
-	m := hmac.New(sha256.New, s.csrfKey)
-	m.Write(hash)
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-// sameOrigin reports whether the request's Origin, if it has one, is this
-// server: the public URL's scheme and host, or the Host the request was
-// sent to (a server reached by several names).
-func (s *Server) sameOrigin(r *http.Request) bool {
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
-	}
-	u, err := url.Parse(o)
-	if err != nil || u.Host == "" {
-		return false // includes "null", sent by sandboxed and file pages
-	}
-	if pu, err := url.Parse(s.publicURL); err == nil && strings.EqualFold(u.Scheme, pu.Scheme) && strings.EqualFold(hostPort(u), hostPort(pu)) {
-		return true
-	}
-	return strings.EqualFold(u.Host, r.Host) // browsers leave default ports out of both
-}
-
-// hostPort is u's host with its port, unless the port is the scheme's
-// default: how browsers write an Origin.
-func hostPort(u *url.URL) string {
-	if p := u.Port(); (p == "443" && u.Scheme == "https") || (p == "80" && u.Scheme == "http") {
-		return strings.TrimSuffix(u.Host, ":"+p)
-	}
-	return u.Host
-}
-
-// checkCookieRequest applies the rules of cookie requests to a request
-// authenticated with the session token t.
-func (s *Server) checkCookieRequest(r *http.Request, t runlet.Token) error {
-	if t.Kind != runlet.TokenSession {
-		return errNotSession
-	}
-	if !s.sameOrigin(r) {
-		return errCrossSite
-	}
-	switch r.Method {
-	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		return nil
-	}
-	got := r.Header.Get(CSRFHeader)
-	if got == "" || !hmac.Equal([]byte(got), []byte(s.csrfToken(t.Hash))) {
-		return errCSRF
-	}
-	return nil
-}
-
-// credential is the secret a request authenticates with: the bearer token,
-// or else the session cookie.
-func credential(r *http.Request) (secret string, cookie bool) {
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		secret, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok {
-			return "", false
-		}
-		return strings.TrimSpace(secret), false
-	}
-	if c, err := r.Cookie(SessionCookie); err == nil {
-		return c.Value, true
-	}
-	return "", false
-}
 
 // roleName is how a role appears in the API: an owner can do what an
 // admin can, and the UI knows only those two.
@@ -155,12 +38,12 @@ func roleName(r runlet.Role) string {
 // the cookie and answers the Session.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u runlet.User, ws runlet.Workspace) {
 	ctx := r.Context()
-	secret, t, err := s.newSessionToken(ctx, u, ws)
+	secret, t, err := s.auth.NewSession(ctx, u, ws)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	sess, err := s.session(ctx, &caller{Workspace: ws, Token: t, User: &u})
+	sess, err := s.session(ctx, &auth.Caller{Workspace: ws, Token: t, User: &u})
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -183,14 +66,14 @@ func (s *Server) sessionCookie(value string, expires time.Time) *http.Cookie {
 }
 
 // session describes the caller's session for the UI.
-func (s *Server) session(ctx context.Context, c *caller) (api.Session, error) {
+func (s *Server) session(ctx context.Context, c *auth.Caller) (api.Session, error) {
 	if c.User == nil {
 		return api.Session{}, runlet.Errorf(runlet.EINVALID, "A device has no browser session; this is a device token.")
 	}
 	m, err := s.db.Membership(ctx, c.Workspace.ID, c.User.ID)
 	if err != nil {
 		if runlet.ErrorCode(err) == runlet.ENOTFOUND {
-			return api.Session{}, errNoSession
+			return api.Session{}, auth.ErrNoSession
 		}
 		return api.Session{}, err
 	}
@@ -198,7 +81,7 @@ func (s *Server) session(ctx context.Context, c *caller) (api.Session, error) {
 		User:      userOf(*c.User),
 		Workspace: api.WorkspaceInfo{ID: c.Workspace.ID, Name: c.Workspace.Name},
 		Role:      roleName(m.Role),
-		CSRF:      s.csrfToken(c.Token.Hash),
+		CSRF:      s.auth.CSRF(c.Token),
 		Expires:   c.Token.Expires,
 	}, nil
 }
@@ -209,8 +92,8 @@ func userOf(u runlet.User) api.UserInfo {
 
 // handleCreateSession is POST /session: sign in with email and password.
 func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request) {
-	if !s.sameOrigin(r) {
-		s.error(w, r, errCrossSite)
+	if err := s.auth.CheckOrigin(r); err != nil {
+		s.error(w, r, err)
 		return
 	}
 	var req api.LoginRequest
@@ -218,7 +101,7 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	u, ws, err := s.checkUser(r.Context(), s.source(r), req.Email, req.Password)
+	u, ws, err := s.auth.CheckUser(r.Context(), s.auth.Source(r), req.Email, req.Password)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -247,7 +130,7 @@ func (s *Server) handleDeleteSession(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.revoked()
+	s.auth.Revoked()
 	http.SetCookie(w, s.sessionCookie("", time.Time{}))
 	w.WriteHeader(http.StatusNoContent)
 }

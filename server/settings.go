@@ -12,6 +12,7 @@ import (
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
+	"github.com/runlet/runlet/auth"
 	"github.com/runlet/runlet/store"
 )
 
@@ -31,7 +32,7 @@ const (
 var errAdminOnly = runlet.Errorf(runlet.EFORBIDDEN, "Only an admin of the workspace may do this.")
 
 // member returns the caller's membership; a device has none.
-func (s *Server) member(ctx context.Context, c *caller) (runlet.Membership, error) {
+func (s *Server) member(ctx context.Context, c *auth.Caller) (runlet.Membership, error) {
 	if c.User == nil {
 		return runlet.Membership{}, runlet.Errorf(runlet.EFORBIDDEN, "A device token cannot change the workspace's settings: sign in as a user.")
 	}
@@ -152,7 +153,7 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) {
 	}
 	out := api.InviteResponse{Member: memberOf(m, u)}
 	if u.PasswordHash == "" {
-		secret := newSecret("rli_")
+		secret := auth.NewSecret("rli_")
 		t := runlet.Token{Workspace: c.Workspace.ID, Kind: runlet.TokenInvite, Hash: store.HashSecret(secret), Subject: u.ID, Expires: s.now().Add(InviteTTL)}
 		if err := s.db.CreateToken(ctx, &t); err != nil {
 			s.error(w, r, err)
@@ -200,7 +201,7 @@ func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.revoked()
+	s.auth.Revoked()
 	s.log.Info("member removed", "workspace", c.Workspace.Name, "user", id, "by", c.User.Email)
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -208,8 +209,8 @@ func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
 // handleAcceptInvite is POST /invites/accept: the invited user sets a name
 // and password with the link's token, once, and is signed in.
 func (s *Server) handleAcceptInvite(w http.ResponseWriter, r *http.Request) {
-	if !s.sameOrigin(r) {
-		s.error(w, r, errCrossSite)
+	if err := s.auth.CheckOrigin(r); err != nil {
+		s.error(w, r, err)
 		return
 	}
 	var req api.AcceptInviteRequest
@@ -222,7 +223,7 @@ func (s *Server) handleAcceptInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	t, err := s.guessToken(ctx, s.source(r), req.Token, runlet.TokenInvite)
+	t, err := s.auth.GuessToken(ctx, s.auth.Source(r), req.Token, runlet.TokenInvite)
 	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
 		err = runlet.Errorf(runlet.ENOTFOUND, "This invitation is unknown, used or expired: ask an admin for a new one.")
 	}
@@ -239,7 +240,7 @@ func (s *Server) handleAcceptInvite(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	hash, err := hashPassword(req.Password)
+	hash, err := s.auth.HashPassword(req.Password)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -287,7 +288,7 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	if err := s.checkCurrentPassword(ctx, s.source(r), u, req.Current); err != nil {
+	if err := s.auth.CheckPassword(ctx, s.auth.Source(r), u, req.Current); err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -295,7 +296,7 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	hash, err := hashPassword(req.New)
+	hash, err := s.auth.HashPassword(req.New)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -305,7 +306,7 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, err := s.revokeOtherSessions(ctx, u.ID, c.Token.ID)
-	s.revoked()
+	s.auth.Revoked()
 	if err != nil {
 		s.error(w, r, fmt.Errorf("the password is changed, but the user's other sessions could not all be signed out: %w", err))
 		return
@@ -382,7 +383,7 @@ func hint(secret string) string { return secret[:min(8, len(secret))] }
 // secret's first four random characters, so the list can show which token
 // is which (the hint) without keeping any of the secret.
 func newEnrollmentToken() (secret, id string) {
-	secret = newSecret("rle_")
+	secret = auth.NewSecret("rle_")
 	return secret, secret[4:8] + store.NewID()[4:]
 }
 
@@ -446,7 +447,7 @@ func (s *Server) handleRevokeEnrollmentToken(w http.ResponseWriter, r *http.Requ
 		s.error(w, r, err)
 		return
 	}
-	s.revoked()
+	s.auth.Revoked()
 	if boot := s.bootstrapEnrollToken(); boot != "" && string(store.HashSecret(boot)) == string(found.Hash) {
 		if err := os.Remove(filepath.Join(s.cfg.DataDir, EnrollTokenFile)); err != nil {
 			s.log.Warn("could not delete the revoked enrollment token's file", "err", err)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
+	"github.com/runlet/runlet/auth"
 	"github.com/runlet/runlet/viewer"
 	"github.com/runlet/runlet/wire"
 )
@@ -41,15 +42,15 @@ const (
 var errSlowBrowser = errors.New("the browser reads too slowly")
 
 func (s *Server) handleTerminal(w http.ResponseWriter, r *http.Request) {
-	c, err := s.authenticate(r)
+	c, err := s.auth.Authenticate(r)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	// Checked here for every caller, not only cookies: a page of another
 	// site must not open a terminal with any credential the browser holds.
-	if !s.sameOrigin(r) {
-		s.error(w, r, errCrossSite)
+	if err := s.auth.CheckOrigin(r); err != nil {
+		s.error(w, r, err)
 		return
 	}
 	q := r.URL.Query()
@@ -61,7 +62,7 @@ func (s *Server) handleTerminal(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	id, device := r.PathValue("id"), q.Get("device")
-	ts, err := s.targets(r.Context(), c.Workspace.ID, id, device)
+	ts, err := s.dispatch.Targets(r.Context(), c.Workspace.ID, id, device)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -88,7 +89,7 @@ func (s *Server) handleTerminal(w http.ResponseWriter, r *http.Request) {
 	// does not do.
 	// Taken before the socket opens, so that a revocation from now on
 	// wakes its guard.
-	rev := s.revocations()
+	rev := s.auth.Revocations()
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		return // Accept answered the request
@@ -106,12 +107,12 @@ func (s *Server) handleTerminal(w http.ResponseWriter, r *http.Request) {
 // terminal is one WebSocket bound to one viewer.
 type terminal struct {
 	s      *Server
-	c      *caller
+	c      *auth.Caller
 	conn   *websocket.Conn
 	v      *viewer.Viewer
 	exec   string
 	device string
-	rev    <-chan struct{} // closed at the next revocation (revoke.go)
+	rev    <-chan struct{} // closed at the next revocation (auth.Service.Revocations)
 }
 
 // run serves the socket until the output ends, the browser leaves or the
@@ -211,13 +212,13 @@ func (t *terminal) guard(ctx context.Context) bool {
 		case <-ctx.Done():
 			return false
 		case <-t.rev:
-			t.rev = t.s.revocations()
+			t.rev = t.s.auth.Revocations()
 		case <-tick.C:
 		}
 		c, cancel := context.WithTimeout(ctx, CutWithin)
-		err := t.s.stillValid(c, t.c)
+		err := t.s.auth.StillValid(c, t.c)
 		cancel()
-		if errors.Is(err, errRevoked) {
+		if errors.Is(err, auth.ErrRevoked) {
 			return true
 		}
 	}
@@ -262,9 +263,9 @@ func (t *terminal) apply(ctx context.Context, ev api.TerminalEvent) error {
 	case "resize":
 		return t.v.Resize(ctx, runlet.Size{Cols: ev.Cols, Rows: ev.Rows})
 	case "stop":
-		return t.s.controlTarget(ctx, t.c, t.exec, t.device, wire.OpStop)
+		return t.s.dispatch.Stop(ctx, t.c.Workspace.ID, t.exec, t.device, clientOf(t.c))
 	case "kill":
-		return t.s.controlTarget(ctx, t.c, t.exec, t.device, wire.OpKill)
+		return t.s.dispatch.Kill(ctx, t.c.Workspace.ID, t.exec, t.device, clientOf(t.c))
 	}
 	return runlet.Errorf(runlet.EINVALID, "Unknown message type %q: use input, resize, stop or kill.", ev.Type)
 }

@@ -180,14 +180,13 @@ func enrollPinned(t *testing.T, s *server.Server, name, fp string) *home.Credent
 
 // pinnedBus joins the broker as the device with cfg for TLS.
 func pinnedBus(cred *home.Credentials, cfg *tls.Config, wait time.Duration) (bus.Bus, error) {
-	u, err := url.Parse(cred.Broker)
+	u, err := bus.WithCredentials(cred.Broker, cred.BrokerUser, cred.BrokerPassword)
 	if err != nil {
 		return nil, err
 	}
-	u.User = url.UserPassword(cred.BrokerUser, cred.BrokerPassword)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	return natsbus.Open(ctx, u.String(), bus.Options{Name: cred.Device, Logger: slog.New(slog.DiscardHandler), TLS: cfg})
+	return natsbus.Open(ctx, u, bus.Options{Name: cred.Device, Logger: slog.New(slog.DiscardHandler), TLS: cfg})
 }
 
 func first(a, _ string) string { return a }

@@ -254,14 +254,10 @@ func (v *Viewer) control(ctx context.Context, c wire.Control) error {
 	if c.By == "" {
 		c.By = v.cfg.ID
 	}
-	if err := c.Validate(); err != nil {
-		return err
-	}
-	body, err := wire.Encode(c)
+	m, err := wire.ControlMessage(bus.ControlKey(v.cfg.Execution, v.cfg.Device), c)
 	if err != nil {
 		return err
 	}
-	m := bus.Message{Key: bus.ControlKey(v.cfg.Execution, v.cfg.Device), Body: body}
 	if err := v.bus.Publish(ctx, v.cfg.Workspace, m); err != nil {
 		return fmt.Errorf("send %s to %s: %w", c.Op, v.cfg.Device, err)
 	}

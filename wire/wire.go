@@ -87,6 +87,20 @@ func (c *Control) Validate() error {
 	return nil
 }
 
+// ControlMessage is the bus message carrying c on key (bus.ControlKey of
+// the execution and its device): the one way to build one, so that no
+// request the device would refuse (Validate) leaves for the bus.
+func ControlMessage(key bus.Key, c Control) (bus.Message, error) {
+	if err := c.Validate(); err != nil {
+		return bus.Message{}, err
+	}
+	body, err := Encode(c)
+	if err != nil {
+		return bus.Message{}, err
+	}
+	return bus.Message{Key: key, Body: body}, nil
+}
+
 // Status is an execution's state as the device reports it; the server
 // applies it to the database, where transitions only move forward.
 type Status struct {

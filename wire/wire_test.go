@@ -55,6 +55,24 @@ func TestControlValidate(t *testing.T) {
 	}
 }
 
+func TestControlMessage(t *testing.T) {
+	key := bus.ControlKey("e1", "pi-1")
+	want := Control{Op: OpReplay, From: 3, Viewer: "v1", By: "ann"}
+	m, err := ControlMessage(key, want)
+	if err != nil || m.Key != key {
+		t.Fatalf("ControlMessage = %+v, %v", m, err)
+	}
+	var got Control
+	if err := Decode(m.Body, &got); err != nil || got != want {
+		t.Errorf("decoded %+v, %v; want %+v", got, err, want)
+	}
+	for _, c := range []Control{{Op: "reboot"}, {Op: OpResize}, {Op: OpReplay, From: 1}} {
+		if m, err := ControlMessage(key, c); err == nil {
+			t.Errorf("%+v became %+v; want an error", c, m)
+		}
+	}
+}
+
 func TestDecodeRefusesJunk(t *testing.T) {
 	var d Dispatch
 	if err := Decode([]byte("{"), &d); err == nil {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,7 +104,9 @@ func (fb *fleetBench) run(ctx context.Context, o Output, n int, raw bool) (resul
 		return result{}, fmt.Errorf("run %s: %w", o.Name, err)
 	}
 	exec := resp.Execution
-	defer os.Remove(filepath.Join(fb.daemon.Home.LogDir(), exec+".log"))
+	if logFile, err := fb.daemon.Home.LogPath(exec); err == nil {
+		defer os.Remove(logFile)
+	}
 
 	var sub *rawReader
 	if raw {

@@ -17,6 +17,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/internal/redact"
 )
 
 // Type is the adapter's name, as in the URL schemes it takes.
@@ -67,7 +68,7 @@ type queueID struct{ workspace, name string }
 // Open, losses are repaired in the background.
 func Open(ctx context.Context, url string, opts bus.Options) (*Bus, error) {
 	if !strings.HasPrefix(url, "amqp://") && !strings.HasPrefix(url, "amqps://") {
-		return nil, fmt.Errorf("amqp: open %s: %w", redact(url), bus.ErrScheme)
+		return nil, fmt.Errorf("amqp: open %s: %w", redact.URL(url), bus.ErrScheme)
 	}
 	if opts.ReconnectWait <= 0 {
 		opts.ReconnectWait = 100 * time.Millisecond
@@ -164,18 +165,4 @@ func (b *Bus) setState(s bus.State) {
 func (b *Bus) broadcast() {
 	close(b.changed)
 	b.changed = make(chan struct{})
-}
-
-// redact hides the password of a URL for error messages.
-func redact(url string) string {
-	at := strings.LastIndex(url, "@")
-	scheme := strings.Index(url, "://")
-	if at < 0 || scheme < 0 {
-		return url
-	}
-	user := url[scheme+3 : at]
-	if i := strings.Index(user, ":"); i >= 0 {
-		user = user[:i] + ":xxx"
-	}
-	return url[:scheme+3] + user + url[at:]
 }

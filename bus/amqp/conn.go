@@ -10,6 +10,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/internal/redact"
 )
 
 // handshakeTimeout bounds the TCP, TLS and AMQP handshake of one attempt.
@@ -54,12 +55,12 @@ func dialError(url string, err error) error {
 	if errors.As(err, &ae) {
 		switch ae.Code {
 		case amqp.AccessRefused:
-			return fmt.Errorf("amqp: connect to %s: %w: %s", redact(url), bus.ErrAuth, ae.Reason)
+			return fmt.Errorf("amqp: connect to %s: %w: %s", redact.URL(url), bus.ErrAuth, ae.Reason)
 		case amqp.NotAllowed:
-			return fmt.Errorf("amqp: connect to %s: %w: %s", redact(url), bus.ErrForbidden, ae.Reason)
+			return fmt.Errorf("amqp: connect to %s: %w: %s", redact.URL(url), bus.ErrForbidden, ae.Reason)
 		}
 	}
-	return fmt.Errorf("amqp: connect to %s: %w", redact(url), err)
+	return fmt.Errorf("amqp: connect to %s: %w", redact.URL(url), err)
 }
 
 // setConn makes conn the current connection, unless the bus was closed

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/runlet/runlet/internal/redact"
 )
 
 // Management speaks to RabbitMQ's management HTTP API, for what AMQP
@@ -28,7 +30,8 @@ type Management struct {
 func ManagementURL(broker string) (string, error) {
 	u, err := url.Parse(broker)
 	if err != nil {
-		return "", fmt.Errorf("read the broker URL: %w", err)
+		// Not err: url.Parse quotes the URL, password and all.
+		return "", fmt.Errorf("the broker URL %s is not a valid URL", redact.URL(broker))
 	}
 	m := url.URL{Scheme: "http", Host: u.Hostname() + ":15672", User: u.User}
 	if u.Scheme == "amqps" {
@@ -47,7 +50,7 @@ func (m Management) CloseUser(ctx context.Context, user, reason string) error {
 func (m Management) do(ctx context.Context, method, path, reason string, out any) error {
 	base, err := url.Parse(m.URL)
 	if err != nil {
-		return fmt.Errorf("read the RabbitMQ management URL: %w", err)
+		return fmt.Errorf("the RabbitMQ management URL %s is not a valid URL", redact.URL(m.URL))
 	}
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(base.Scheme+"://"+base.Host+base.Path, "/")+path, nil)
 	if err != nil {

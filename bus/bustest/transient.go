@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/internal/testenv"
 )
 
 func testConnected(t *testing.T, h Harness) {
@@ -126,16 +127,15 @@ func testSubscriptionContext(t *testing.T, h Harness) {
 	cancel()
 	// The end is asynchronous: probe until a probe reaches the control
 	// subscriber and, three probes later, still has not reached r.
-	deadline := time.Now().Add(Wait)
-	for i := 0; ; i++ {
-		if time.Now().After(deadline) {
-			t.Fatalf("subscription still delivers %v after its context ended", Wait)
-		}
+	i := 0
+	if !testenv.Poll(Wait, 0, func() bool {
 		publish(t, pub, ws, msg(bus.EventKey, fmt.Sprint("p", i)))
 		control.waitID(t, fmt.Sprint("p", i))
-		if i >= 3 && !hasID(r.Messages(), fmt.Sprint("p", i-3)) {
-			return
-		}
+		ended := i >= 3 && !hasID(r.Messages(), fmt.Sprint("p", i-3))
+		i++
+		return ended
+	}) {
+		t.Fatalf("subscription still delivers %v after its context ended", Wait)
 	}
 }
 

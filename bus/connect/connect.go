@@ -11,13 +11,14 @@ import (
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/bus/amqp"
 	"github.com/runlet/runlet/bus/nats"
+	"github.com/runlet/runlet/internal/redact"
 )
 
 // Open connects to the broker at url.
 func Open(ctx context.Context, url string, opts bus.Options) (bus.Bus, error) {
 	scheme, _, ok := strings.Cut(url, "://")
 	if !ok {
-		return nil, fmt.Errorf("%w: %q has no scheme", bus.ErrScheme, redact(url))
+		return nil, fmt.Errorf("%w: %q has no scheme", bus.ErrScheme, redact.URL(url))
 	}
 	switch strings.ToLower(scheme) {
 	case "nats", "tls":
@@ -25,16 +26,5 @@ func Open(ctx context.Context, url string, opts bus.Options) (bus.Bus, error) {
 	case "amqp", "amqps":
 		return amqp.Open(ctx, url, opts)
 	}
-	return nil, fmt.Errorf("%w: %q in %q", bus.ErrScheme, scheme, redact(url))
-}
-
-// redact drops what may be a password from a URL shown in an error.
-func redact(url string) string {
-	if at := strings.LastIndex(url, "@"); at >= 0 {
-		if i := strings.Index(url, "://"); i >= 0 && i < at {
-			return url[:i+3] + "…" + url[at:]
-		}
-		return "…" + url[at:]
-	}
-	return url
+	return nil, fmt.Errorf("%w: %q in %q", bus.ErrScheme, scheme, redact.URL(url))
 }

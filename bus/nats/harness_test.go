@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,12 +48,11 @@ func open(t testing.TB, u string, opts bus.Options) *natsbus.Bus {
 }
 
 func withUser(base, user, password string) string {
-	u, err := url.Parse(base)
+	u, err := bus.WithCredentials(base, user, password)
 	if err != nil {
 		panic(err)
 	}
-	u.User = url.UserPassword(user, password)
-	return u.String()
+	return u
 }
 
 // testPassword is every test workspace principal's password.

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/internal/redact"
 )
 
 // Type names the adapter in URLs and logs.
@@ -114,14 +115,14 @@ func connect(ctx context.Context, url string, nopts []natsgo.Option, opts bus.Op
 			return nc, nil
 		}
 		if authError(err) {
-			return nil, fmt.Errorf("%w: nats at %s: %v", bus.ErrAuth, redact(url), err)
+			return nil, fmt.Errorf("%w: nats at %s: %v", bus.ErrAuth, redact.URL(url), err)
 		}
 		if certError(err) {
-			return nil, fmt.Errorf("bus: nats: %s: %w", redact(url), err)
+			return nil, fmt.Errorf("bus: nats: %s: %w", redact.URL(url), err)
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("bus: nats: cannot connect to %s: %w (gave up: %v)", redact(url), err, ctx.Err())
+			return nil, fmt.Errorf("bus: nats: cannot connect to %s: %w (gave up: %v)", redact.URL(url), err, ctx.Err())
 		case <-time.After(wait(attempt)):
 		}
 	}
@@ -168,7 +169,7 @@ func (b *Bus) natsOptions(opts bus.Options) []natsgo.Option {
 			b.setState(bus.Reconnecting)
 		}),
 		natsgo.ReconnectHandler(func(nc *natsgo.Conn) {
-			b.log.Info("reconnected to NATS", "server", nc.ConnectedUrlRedacted())
+			b.log.Info("reconnected to NATS", "server", redact.URL(nc.ConnectedUrl()))
 			b.setState(bus.Connected)
 			b.redeclare()
 		}),
@@ -321,17 +322,4 @@ func urlUser(url string) string {
 		return u
 	}
 	return user
-}
-
-// redact hides the password of a URL in messages.
-func redact(u string) string {
-	start, at := strings.Index(u, "://"), strings.LastIndex(u, "@")
-	if start < 0 || at < start {
-		return u
-	}
-	user := u[start+3 : at]
-	if c := strings.Index(user, ":"); c >= 0 {
-		user = user[:c] + ":xxxxx"
-	}
-	return u[:start+3] + user + u[at:]
 }

@@ -48,31 +48,34 @@ func servers(raw string) []string {
 }
 
 // startsURL reports whether s begins, after blanks, with "scheme://".
-func startsURL(s string) bool {
-	s = strings.TrimLeft(s, " \t")
-	scheme, _, ok := strings.Cut(s, "://")
+func startsURL(s string) bool { return authority(s) > 0 }
+
+// authority is where the authority of URL s begins: after its "scheme://"
+// (leading blanks and a list's comma allowed), or 0 when s does not begin
+// with one. A "://" after anything but a scheme is no separator: in
+// "u:pa://ss@h" it is part of the password.
+func authority(s string) int {
+	rest := strings.TrimLeft(s, ", \t")
+	scheme, _, ok := strings.Cut(rest, "://")
 	if !ok || scheme == "" {
-		return false
+		return 0
 	}
 	for i := range len(scheme) {
 		switch c := scheme[i]; {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
 		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
 		default:
-			return false
+			return 0
 		}
 	}
-	return true
+	return len(s) - len(rest) + len(scheme) + len("://")
 }
 
 // server redacts one URL of a list. The query comes first, as a '@' in a
 // password parameter would otherwise be taken for the end of the userinfo.
 func server(s string) string {
 	s = queryPasswords(s)
-	start := 0
-	if i := strings.Index(s, "://"); i >= 0 {
-		start = i + len("://")
-	}
+	start := authority(s)
 	at := strings.LastIndex(s, "@")
 	if at < start {
 		return s

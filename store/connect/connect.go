@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/internal/redact"
 	"github.com/runlet/runlet/store"
 	"github.com/runlet/runlet/store/postgres"
 	"github.com/runlet/runlet/store/sqlite"
@@ -22,7 +23,7 @@ func Open(ctx context.Context, url string) (store.Store, error) {
 		return opened(postgres.Open(ctx, url))
 	}
 	return nil, runlet.Errorf(runlet.EINVALID,
-		"Unknown database URL %q: use sqlite:PATH (a file) or postgres://USER@HOST/DB.", redact(url))
+		"Unknown database URL %q: use sqlite:PATH (a file) or postgres://USER@HOST/DB.", redact.URL(url))
 }
 
 // opened returns a dialect's Open as a Store, nil when it failed: a nil
@@ -32,20 +33,4 @@ func opened[DB store.Store](db DB, err error) (store.Store, error) {
 		return nil, err
 	}
 	return db, nil
-}
-
-// redact hides a password in url, as error messages end up in logs.
-func redact(url string) string {
-	scheme, rest, ok := strings.Cut(url, "://")
-	if !ok {
-		return url
-	}
-	userinfo, host, ok := strings.Cut(rest, "@")
-	if !ok {
-		return url
-	}
-	if user, _, hasPass := strings.Cut(userinfo, ":"); hasPass {
-		return scheme + "://" + user + ":xxxxx@" + host
-	}
-	return url
 }

@@ -176,20 +176,14 @@ func rabbitmqctl(args ...string) ([]byte, error) {
 	return out, err
 }
 
-// BrokerURL is c's broker URL with its user and password in it.
-func BrokerURL(c *home.Credentials) string {
-	u, err := url.Parse(c.Broker)
-	if err != nil || c.BrokerUser == "" {
-		return c.Broker
-	}
-	u.User = url.UserPassword(c.BrokerUser, c.BrokerPassword)
-	return u.String()
-}
-
 // OpenBus connects to the broker as the device of c: how a CLI on that
 // device reaches the bus.
 func OpenBus(ctx context.Context, c *home.Credentials) (bus.Bus, error) {
-	return busconnect.Open(ctx, BrokerURL(c), bus.Options{Name: "runlet-bench " + c.Device, Logger: Quiet})
+	u, err := bus.WithCredentials(c.Broker, c.BrokerUser, c.BrokerPassword)
+	if err != nil {
+		return nil, err
+	}
+	return busconnect.Open(ctx, u, bus.Options{Name: "runlet-bench " + c.Device, Logger: Quiet})
 }
 
 // Daemon is a device's daemon running in this process.

@@ -120,7 +120,7 @@ func Start(ctx context.Context, c *home.Credentials, open Opener, cfg Config) (_
 		}
 		d.subs = append(d.subs, sub)
 	}
-	q := bus.Queue{Name: bus.DispatchQueue(d.name), Pattern: bus.DispatchKey(d.name)}
+	q := bus.DeviceQueue(d.name)
 	sub, err := b.Consume(runCtx, d.ws, q, d.onDispatch)
 	if err != nil {
 		return nil, fmt.Errorf("device %s: consume the dispatch queue: %w", d.name, err)

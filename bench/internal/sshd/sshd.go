@@ -5,7 +5,6 @@
 package sshd
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -15,8 +14,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/runlet/runlet/internal/testenv"
 )
 
 // Binary is where Debian's openssh-server installs the daemon.
@@ -212,23 +212,13 @@ func sparePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// lockedBuffer collects sshd's log for error messages.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// lockedBuffer collects sshd's log for error messages: a testenv.Buffer
+// that stops keeping what comes after its first 64 KiB.
+type lockedBuffer struct{ testenv.Buffer }
 
 func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.b.Len() > 64<<10 {
+	if b.Len() > 64<<10 { // sshd is the only writer: the length only grows
 		return len(p), nil
 	}
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	return b.Buffer.Write(p)
 }

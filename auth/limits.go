@@ -1,15 +1,12 @@
-package server
+package auth
 
 import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -23,7 +20,7 @@ import (
 // typed, known or not, so that the answers do not tell them apart) and per
 // source address; unknown device codes, user codes and tokens count per
 // source address. Past the free failures, a key waits (signinPolicy) and
-// is answered 429 with Retry-After; a right password resets its account.
+// is refused with a *TooManyError; a right password resets its account.
 // Each lockout is logged and kept in the audit log.
 
 // signinGuard holds the limits of sign-in.
@@ -32,33 +29,34 @@ type signinGuard struct {
 	addresses *loginLimiter // failed passwords per source address
 	guesses   *loginLimiter // unknown codes and tokens per source address
 	proxies   []netip.Prefix
-	// dummyHash is a bcrypt hash, of passwordCost, of a secret nobody
-	// knows: a password for an account without a hash is checked against
-	// it, so that unknown accounts cost the same time as known ones.
+	// dummyHash is a bcrypt hash, of the cost of real ones, of a secret
+	// nobody knows: a password for an account without a hash is checked
+	// against it, so that unknown accounts cost the same time as known
+	// ones.
 	dummyHash string
 	// verify checks a password against a hash: checkPassword, which tests
 	// watch.
 	verify func(hash, password string) bool
 }
 
-func newSigninGuard(cfg Config) (*signinGuard, error) {
+func newSigninGuard(now func() time.Time, cost int, proxies []string) (*signinGuard, error) {
 	g := &signinGuard{
-		accounts:  newLoginLimiter(cfg.Now, signinPolicy),
-		addresses: newLoginLimiter(cfg.Now, signinPolicy),
-		guesses:   newLoginLimiter(cfg.Now, signinPolicy),
+		accounts:  newLoginLimiter(now, signinPolicy),
+		addresses: newLoginLimiter(now, signinPolicy),
+		guesses:   newLoginLimiter(now, signinPolicy),
 		verify:    checkPassword,
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(rand.Text()), passwordCost)
+	h, err := bcrypt.GenerateFromPassword([]byte(rand.Text()), cost)
 	if err != nil {
-		return nil, fmt.Errorf("server: make the dummy password hash: %w", err)
+		return nil, fmt.Errorf("auth: make the dummy password hash: %w", err)
 	}
 	g.dummyHash = string(h)
-	for _, p := range cfg.TrustedProxies {
+	for _, p := range proxies {
 		prefix, err := netip.ParsePrefix(p)
 		if err != nil {
 			a, aerr := netip.ParseAddr(p)
 			if aerr != nil {
-				return nil, fmt.Errorf("server: the trusted proxy %q is neither an address nor a CIDR prefix", p)
+				return nil, fmt.Errorf("auth: the trusted proxy %q is neither an address nor a CIDR prefix", p)
 			}
 			prefix = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
 		}
@@ -67,38 +65,27 @@ func newSigninGuard(cfg Config) (*signinGuard, error) {
 	return g, nil
 }
 
-// tooManyError refuses an attempt: ETOOMANY for people, and the wait for
-// Retry-After.
-type tooManyError struct {
-	err  *runlet.Error
-	wait time.Duration
+// TooManyError refuses an attempt under the limits of sign-in: Err is the
+// ETOOMANY for people, Wait how long until the next attempt may go ahead
+// (an HTTP Retry-After).
+type TooManyError struct {
+	Err  *runlet.Error
+	Wait time.Duration
 }
 
-func (e *tooManyError) Error() string { return e.err.Message }
-func (e *tooManyError) Unwrap() error { return e.err }
+func (e *TooManyError) Error() string { return e.Err.Message }
+func (e *TooManyError) Unwrap() error { return e.Err }
 
-func (s *Server) tooMany(what string, wait time.Duration) error {
+func (s *Service) tooMany(what string, wait time.Duration) error {
 	at := s.now().Add(wait).UTC().Format("15:04:05 MST")
-	return &tooManyError{wait: wait, err: runlet.Errorf(runlet.ETOOMANY,
+	return &TooManyError{Wait: wait, Err: runlet.Errorf(runlet.ETOOMANY,
 		"Too many failed attempts %s: try again in %s (after %s).", what, wait.Round(time.Second), at)}
-}
-
-// setRetryAfter sets the Retry-After header of a refused attempt and
-// returns its seconds; 0 for any other error.
-func setRetryAfter(w http.ResponseWriter, err error) int {
-	var tm *tooManyError
-	if !errors.As(err, &tm) {
-		return 0
-	}
-	secs := max(1, int(math.Ceil(tm.wait.Seconds())))
-	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	return secs
 }
 
 // verifyUser checks the password of the account with the email under the
 // limits, and returns its user. An unknown account is checked against the
 // dummy hash and counted like a known one.
-func (s *Server) verifyUser(ctx context.Context, source, email, password string) (runlet.User, error) {
+func (s *Service) verifyUser(ctx context.Context, source, email, password string) (runlet.User, error) {
 	account := strings.ToLower(email)
 	if err := s.beginPassword(account, source); err != nil {
 		return runlet.User{}, err
@@ -115,15 +102,17 @@ func (s *Server) verifyUser(ctx context.Context, source, email, password string)
 	return u, nil
 }
 
-// checkCurrentPassword checks the password of a signed-in user under the
-// same limits: a stolen session must not guess it either.
-func (s *Server) checkCurrentPassword(ctx context.Context, source string, u runlet.User, password string) error {
+// CheckPassword checks the current password of a signed-in user, from the
+// source address, under the same limits as CheckUser: a stolen session
+// must not guess it either. EFORBIDDEN when it is wrong (the session
+// itself is fine), ETOOMANY (a *TooManyError) while the account or the
+// address waits.
+func (s *Service) CheckPassword(ctx context.Context, source string, u runlet.User, password string) error {
 	account := strings.ToLower(u.Email)
 	if err := s.beginPassword(account, source); err != nil {
 		return err
 	}
 	if !s.endPassword(ctx, account, source, u, password) {
-		// 403, not 401: the session is fine, and the UI must not sign out.
 		return runlet.Errorf(runlet.EFORBIDDEN, "The current password is wrong.")
 	}
 	return nil
@@ -131,7 +120,7 @@ func (s *Server) checkCurrentPassword(ctx context.Context, source string, u runl
 
 // beginPassword asks to check a password for the account from the source
 // address; endPassword must follow a nil answer.
-func (s *Server) beginPassword(account, source string) error {
+func (s *Service) beginPassword(account, source string) error {
 	if wait := s.signin.accounts.begin(accountKey(account)); wait > 0 {
 		return s.tooMany("for this account", wait)
 	}
@@ -151,7 +140,7 @@ func accountKey(account string) string {
 
 // endPassword checks the password of u (the zero User for an unknown
 // account) and counts the outcome; a right one resets the account.
-func (s *Server) endPassword(ctx context.Context, account, source string, u runlet.User, password string) bool {
+func (s *Service) endPassword(ctx context.Context, account, source string, u runlet.User, password string) bool {
 	if !s.signin.checkHash(u.PasswordHash, password) {
 		s.passwordFailed(ctx, account, source, u)
 		return false
@@ -173,11 +162,11 @@ func (g *signinGuard) checkHash(hash, password string) bool {
 }
 
 // passwordFailed counts a wrong password for the account and the address.
-func (s *Server) passwordFailed(ctx context.Context, account, source string, u runlet.User) {
+func (s *Service) passwordFailed(ctx context.Context, account, source string, u runlet.User) {
 	if n, wait := s.signin.accounts.done(accountKey(account), true); wait > 0 {
 		ev := store.AuditEvent{Kind: store.AuditAccountLocked, Subject: clip(account, 254), User: u.ID, Source: source}
 		if u.ID != "" {
-			// The workspace the user signs in to (checkUser).
+			// The workspace the user signs in to (CheckUser).
 			if ms, err := s.db.ListUserMemberships(ctx, u.ID); err == nil && len(ms) > 0 {
 				ev.Workspace = ms[0].Workspace
 			}
@@ -189,35 +178,34 @@ func (s *Server) passwordFailed(ctx context.Context, account, source string, u r
 	}
 }
 
-// beginGuess asks to look up a device code, user code or token from the
-// source address; endGuess must follow a nil answer.
-func (s *Server) beginGuess(source string) error {
+// Guess runs lookup, the search for a device code, user code or token a
+// client presented from the source address, as a guess counted against
+// that address: ETOOMANY (a *TooManyError, lookup not run) while the
+// address waits, else lookup's error, whose ENOTFOUND counts as a wrong
+// guess.
+func (s *Service) Guess(ctx context.Context, source string, lookup func() error) error {
 	if wait := s.signin.guesses.begin(source); wait > 0 {
 		return s.tooMany("with unknown codes or tokens from your address", wait)
 	}
-	return nil
-}
-
-// endGuess counts the lookup begun by beginGuess; unknown tells a wrong
-// guess.
-func (s *Server) endGuess(ctx context.Context, source string, unknown bool) {
-	if n, wait := s.signin.guesses.done(source, unknown); wait > 0 {
+	err := lookup()
+	if n, wait := s.signin.guesses.done(source, runlet.ErrorCode(err) == runlet.ENOTFOUND); wait > 0 {
 		s.lockedOut(ctx, store.AuditEvent{Kind: store.AuditGuessesLocked, Subject: source, Source: source}, n, wait)
 	}
+	return err
 }
 
-// guessToken looks up a token of kind by the secret a client presented,
-// counted as a guess from its address: ETOOMANY while the address waits,
-// ENOTFOUND when no usable token of that kind has the secret.
-func (s *Server) guessToken(ctx context.Context, source, secret string, kind runlet.TokenKind) (runlet.Token, error) {
-	if err := s.beginGuess(source); err != nil {
-		return runlet.Token{}, err
-	}
-	t, err := s.db.TokenByHash(ctx, store.HashSecret(strings.TrimSpace(secret)))
-	if err == nil && t.Kind != kind {
-		err = runlet.Errorf(runlet.ENOTFOUND, "The token is unknown, revoked or expired.")
-	}
-	s.endGuess(ctx, source, runlet.ErrorCode(err) == runlet.ENOTFOUND)
+// GuessToken looks up a token of kind by the secret a client presented,
+// a Guess from its address: ETOOMANY while the address waits, ENOTFOUND
+// when no usable token of that kind has the secret.
+func (s *Service) GuessToken(ctx context.Context, source, secret string, kind runlet.TokenKind) (runlet.Token, error) {
+	var t runlet.Token
+	err := s.Guess(ctx, source, func() (err error) {
+		t, err = s.db.TokenByHash(ctx, store.HashSecret(strings.TrimSpace(secret)))
+		if err == nil && t.Kind != kind {
+			err = runlet.Errorf(runlet.ENOTFOUND, "The token is unknown, revoked or expired.")
+		}
+		return err
+	})
 	return t, err
 }
 
@@ -230,7 +218,7 @@ func clip(s string, n int) string {
 }
 
 // lockedOut logs a lockout and keeps it in the audit log.
-func (s *Server) lockedOut(ctx context.Context, ev store.AuditEvent, failures int, wait time.Duration) {
+func (s *Service) lockedOut(ctx context.Context, ev store.AuditEvent, failures int, wait time.Duration) {
 	ev.Time = s.now()
 	ev.Detail = fmt.Sprintf("%d failed attempts in a row: no attempt before %s.", failures, ev.Time.Add(wait).UTC().Format(time.RFC3339))
 	s.log.Warn("sign-in lockout", "kind", ev.Kind, "subject", ev.Subject, "source", ev.Source, "failures", failures, "wait", wait)
@@ -240,11 +228,11 @@ func (s *Server) lockedOut(ctx context.Context, ev store.AuditEvent, failures in
 	}
 }
 
-// source is the address a request comes from, as the limits count it: the
+// Source is the address a request comes from, as the limits count it: the
 // peer's or, from a trusted proxy, the last address of X-Forwarded-For that
 // is not a trusted proxy. IPv6 addresses count per /64, what one
 // subscriber gets.
-func (s *Server) source(r *http.Request) string {
+func (s *Service) Source(r *http.Request) string {
 	peer, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

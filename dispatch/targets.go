@@ -1,0 +1,186 @@
+package dispatch
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/jobspec"
+	"github.com/runlet/runlet/wire"
+)
+
+// resolveTargets applies R-JOB-2: the request's where/on, else the job's.
+func (s *Service) resolveTargets(ctx context.Context, req Request, job *jobspec.Job, set jobspec.Settings) ([]string, error) {
+	where, on := job.Where, job.WhereCustom
+	if req.Where != "" {
+		where, on = req.Where, req.On
+	} else if len(req.On) > 0 {
+		where, on = jobspec.WhereCustom, req.On
+	}
+	if where == "" {
+		where = jobspec.WhereLocal
+	}
+	devices, err := s.db.ListDevices(ctx, req.Workspace)
+	if err != nil {
+		return nil, err
+	}
+	var known []string
+	for _, d := range devices {
+		if !d.Revoked {
+			known = append(known, d.Name)
+		}
+	}
+	var names []string
+	switch where {
+	case jobspec.WhereLocal:
+		if req.Client.Device == "" {
+			return nil, runlet.Errorf(runlet.EINVALID, "Job %q runs where it is started (local), and a user has no device: choose --where all, any or custom --on NAMES.", job.Name)
+		}
+		names = []string{req.Client.Device}
+	case jobspec.WhereAll:
+		names = known
+	case jobspec.WhereAny:
+		return s.pickAny(req.Workspace, job.Name, known, set)
+	case jobspec.WhereCustom:
+		names, err = customTargets(job.Name, on, known)
+		if err != nil {
+			return nil, err
+		}
+	default:
+		return nil, runlet.Errorf(runlet.EINVALID, "Unknown target %q: use local, all, any or custom.", where)
+	}
+	var out, off []string
+	for _, n := range names {
+		if set.DeviceEnabled(n) {
+			out = append(out, n)
+		} else {
+			off = append(off, n)
+		}
+	}
+	if len(out) == 0 {
+		if len(off) > 0 {
+			return nil, runlet.Errorf(runlet.EINVALID, "Job %q has no device to run on: %s switched off in settings.daemons.", job.Name, strings.Join(off, ", "))
+		}
+		return nil, runlet.Errorf(runlet.EINVALID, "Job %q has no device to run on: no device is signed in to this workspace.", job.Name)
+	}
+	return out, nil
+}
+
+func customTargets(job string, on, known []string) ([]string, error) {
+	var names, unknown []string
+	for _, n := range on {
+		for _, p := range strings.Split(n, ",") {
+			if p = strings.TrimSpace(p); p == "" || slices.Contains(names, p) {
+				continue
+			}
+			if !slices.Contains(known, p) {
+				unknown = append(unknown, p)
+			}
+			names = append(names, p)
+		}
+	}
+	if len(unknown) > 0 {
+		list := "none"
+		if len(known) > 0 {
+			list = strings.Join(known, ", ")
+		}
+		return nil, runlet.Errorf(runlet.EINVALID, "Unknown device %s; the devices of this workspace are: %s.", strings.Join(unknown, ", "), list)
+	}
+	if len(names) == 0 {
+		return nil, runlet.Errorf(runlet.EINVALID, "Job %q targets custom devices but names none: give --on NAMES.", job)
+	}
+	return names, nil
+}
+
+// pickAny chooses the online, enabled device with the least running and
+// queued executions (by their last heartbeat), ties by name.
+func (s *Service) pickAny(ws, job string, known []string, set jobspec.Settings) ([]string, error) {
+	best, load := "", 0
+	for _, n := range known {
+		hb, online := s.cfg.Workspaces.Presence(ws, n)
+		if !online || !set.DeviceEnabled(n) {
+			continue
+		}
+		if l := hb.Running + hb.Queued; best == "" || l < load {
+			best, load = n, l
+		}
+	}
+	if best == "" {
+		return nil, runlet.Errorf(runlet.EUNAVAILABLE, "Job %q runs on any online device, and none is online now.", job)
+	}
+	return []string{best}, nil
+}
+
+// Targets returns the runs of an execution, only device's when given.
+func (s *Service) Targets(ctx context.Context, ws, id, device string) ([]runlet.Execution, error) {
+	ts, err := s.db.ExecutionTargets(ctx, ws, id)
+	if runlet.ErrorCode(err) == runlet.ENOTFOUND {
+		return nil, runlet.Errorf(runlet.ENOTFOUND, "There is no execution %s in this workspace.", id)
+	} else if err != nil {
+		return nil, err
+	}
+	if device == "" {
+		return ts, nil
+	}
+	var names []string
+	for _, t := range ts {
+		if t.Device == device {
+			return []runlet.Execution{t}, nil
+		}
+		names = append(names, t.Device)
+	}
+	return nil, runlet.Errorf(runlet.ENOTFOUND, "Execution %s does not run on %s; it runs on %s.", id, device, strings.Join(names, ", "))
+}
+
+// Stop asks the devices of an execution's unfinished targets (only
+// device's, when given) to stop it: a TERM to the job, a KILL later.
+func (s *Service) Stop(ctx context.Context, ws, exec, device string, by Client) error {
+	return s.control(ctx, ws, exec, device, wire.OpStop, by)
+}
+
+// Kill asks for a KILL at once, as Stop does.
+func (s *Service) Kill(ctx context.Context, ws, exec, device string, by Client) error {
+	return s.control(ctx, ws, exec, device, wire.OpKill, by)
+}
+
+// control records the stop or kill and asks each unfinished target's
+// device for it.
+func (s *Service) control(ctx context.Context, ws, exec, device string, op wire.ControlOp, by Client) error {
+	ts, err := s.Targets(ctx, ws, exec, device)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if t.Status.Final() {
+			continue
+		}
+		if err := s.controlTarget(ctx, ws, exec, t.Device, op, by); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// controlTarget records a stop or kill of the execution on device, asks the
+// device for it and tells the workspace; a target already final is left
+// alone.
+func (s *Service) controlTarget(ctx context.Context, ws, exec, device string, op wire.ControlOp, by Client) error {
+	m, err := wire.ControlMessage(bus.ControlKey(exec, device), wire.Control{Op: op, By: by.Name})
+	if err != nil {
+		return err
+	}
+	e, err := s.db.MarkExecutionKilled(ctx, ws, exec, device)
+	if err != nil {
+		return err
+	}
+	if e.Status.Final() {
+		return nil
+	}
+	if err := s.bus.Publish(ctx, ws, m); err != nil {
+		return runlet.Errorf(runlet.EUNAVAILABLE, "The broker did not take the %s request: %v.", op, err)
+	}
+	s.cfg.Events.Event(ws, wire.Event{Type: wire.EventExecution, Execution: &e})
+	return nil
+}

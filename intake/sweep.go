@@ -1,0 +1,54 @@
+package intake
+
+import (
+	"context"
+	"time"
+
+	"github.com/runlet/runlet/wire"
+)
+
+// sweep runs the periodic chores until Close: expiring queued executions,
+// dropping old device codes, reporting devices gone silent, and attaching
+// workspaces created behind the server's back.
+func (s *Service) sweep() {
+	t := time.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.sweepOnce()
+	}
+}
+
+func (s *Service) sweepOnce() {
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	// A chore cut short by Close is not worth a warning.
+	warn := func(msg string, err error) {
+		if s.ctx.Err() == nil {
+			s.log.Warn(msg, "err", err)
+		}
+	}
+	expired, err := s.db.ExpireExecutions(ctx)
+	if err != nil {
+		warn("expiry sweep failed", err)
+	}
+	for _, e := range expired {
+		s.Event(e.Workspace, wire.Event{Type: wire.EventExecution, Execution: &e})
+	}
+	if _, err := s.db.DeleteExpiredDeviceCodes(ctx); err != nil {
+		warn("device code sweep failed", err)
+	}
+	for ws, names := range s.presence.wentOffline(s.now()) {
+		for _, n := range names {
+			offline := false
+			s.Event(ws, wire.Event{Type: wire.EventDevice, Device: n, Online: &offline})
+		}
+	}
+	if err := s.attachAll(ctx); err != nil {
+		warn("attaching new workspaces failed", err)
+	}
+}
