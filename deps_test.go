@@ -49,7 +49,7 @@ var layout = []pkg{
 	{path: "bus/nats", what: "NATS adapter (JetStream)", may: []string{".", "bus", "internal/redact"}, never: concat(services, []string{"server", "daemon", "cli", "store"}), other: "nats.go"},
 	{path: "bus/nats/embedded", what: "the embedded NATS server: permissions from `bus.Policy`, storage limits from free space", may: []string{".", "bus", "bus/nats", "internal/disk"}, never: concat(services, []string{"server", "daemon", "cli", "store"}), other: "nats-server"},
 	{path: "bus/amqp", what: "RabbitMQ adapter (AMQP 0-9-1), and the management API client that closes a revoked user's connections", may: []string{".", "bus", "internal/redact"}, never: concat(services, []string{"server", "daemon", "cli", "store"}), other: "amqp091-go"},
-	{path: "bus/amqp/rabbitauth", what: "RabbitMQ's HTTP auth backend answered from `bus.PolicyFor`, with its cache", may: []string{".", "bus", "bus/amqp"}, never: concat(services, []string{"server", "daemon", "cli", "store"})},
+	{path: "bus/amqp/rabbitauth", what: "RabbitMQ's HTTP auth backend answered from `bus.PolicyFor`, with its cache", may: []string{".", "bus", "bus/amqp", "internal/redact"}, never: concat(services, []string{"server", "daemon", "cli", "store"})},
 	{path: "bus/connect", what: "`Open(url)`: picks the bus adapter by URL scheme", may: []string{".", "bus", "bus/amqp", "bus/nats", "internal/redact"}, never: concat(services, []string{"server", "daemon", "cli", "store"})},
 	{path: "store", what: "the relational store contract: one interface per concern, the store's own update and filter types", may: []string{"."}, never: concat(edges, []string{"bus"})},
 	{path: "store/internal/sqlstore", what: "the SQL shared by the dialects", may: []string{".", "store"}, never: concat(services, []string{"bus", "server"})},
@@ -69,7 +69,7 @@ var layout = []pkg{
 	{path: "dispatch", what: "starts and stops runs for any client (user, device, system actor): targets, rendering, the durable dispatch, stop and kill", may: []string{".", "bus", "jobspec", "store", "wire"}, never: concat(adapters, drivers, []string{"server", "auth", "intake", "daemon", "apiclient"})},
 	{path: "server", what: "HTTP only: routes, one handler file per concern (sign-in, sessions, jobs, runs, devices, settings), the terminal WebSocket, TLS, the OpenAPI route; it is handed the store, the bus and the services", may: []string{".", "api", "auth", "bus", "dispatch", "home", "intake", "internal/redact", "jobspec", "store", "tlspin", "viewer", "web", "wire"}, never: concat(adapters, drivers, []string{"daemon", "apiclient", "cli", "runner", "pty"}), other: "coder/websocket, yaml"},
 	{path: "apiclient", what: "the Go client of the HTTP API (CLI, `runlet up`)", may: []string{".", "api", "home", "jobspec"}, never: concat(adapters, drivers, services, []string{"store", "pty", "server", "bus"})},
-	{path: "cli", what: "the `runlet` verbs; `runlet server` and `runlet up` run what `cmd/assemble` assembles", may: []string{".", "api", "apiclient", "bus", "cmd/assemble", "daemon", "home", "jobspec", "runner", "tlspin", "viewer", "wire"}, other: "cobra, x/term, qrterminal"},
+	{path: "cli", what: "the `runlet` verbs; `runlet server` and `runlet up` run what `cmd/assemble` assembles", may: []string{".", "api", "apiclient", "bus", "cmd/assemble", "daemon", "home", "jobspec", "runner", "server", "tlspin", "viewer", "wire"}, other: "cobra, x/term, qrterminal"},
 	{path: "cmd/assemble", what: "the wiring: opens the store, the bus and the embedded broker from URLs, builds the services and hands them to the HTTP server, the daemon or the CLI; no logic of its own", may: []string{"*"}},
 	{path: "cmd/runlet", what: "`main`: signals and exit code, nothing else", may: []string{"cli", "cmd/assemble"}},
 	{path: "e2e", what: "end-to-end tests: the real binary as server, daemons and CLIs in separate processes", may: []string{"*"}},
@@ -271,8 +271,8 @@ func layoutTable() string {
 		never := "—"
 		if len(r.never) > 0 {
 			never = strings.Join(r.never, ", ")
-			if slices.Equal(r.never, edges) {
-				never = "the edges (adapters, drivers, server, daemon, cli, apiclient, runner, pty)"
+			if len(r.never) >= len(edges) && slices.Equal(r.never[:len(edges)], edges) {
+				never = strings.Join(append([]string{"the edges (adapters, drivers, server, daemon, cli, apiclient, runner, pty)"}, r.never[len(edges):]...), ", ")
 			}
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", path, r.what, mayText(r), never)

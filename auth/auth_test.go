@@ -27,13 +27,12 @@ type testAuth struct {
 func newTestAuth(t *testing.T, edit func(*Config)) *testAuth {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "runlet.db"))
+	clock := &fakeClock{t: time.Now()}
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "runlet.db"), store.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	clock := &fakeClock{t: time.Now()}
-	db.SetNow(clock.Now)
 	cfg := Config{
 		Store: db, Now: clock.Now, DataDir: dir, PublicURL: "https://runlet.example",
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), PasswordCost: bcrypt.MinCost,

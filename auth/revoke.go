@@ -53,28 +53,35 @@ func (s *Service) RevokedDevice(d runlet.Device) {
 		f(d.ID)
 	}
 	s.Revoked()
-	if s.cutter == nil {
-		return
-	}
 	s.mu.Lock()
-	if s.closing {
+	if s.closing || s.cutter == nil {
 		s.mu.Unlock()
 		return
 	}
 	s.cuts.Add(1)
+	c := s.cutter
 	s.mu.Unlock()
 	go func() {
 		defer s.cuts.Done()
-		s.cut(d)
+		s.cut(c, d)
 	}()
 }
 
-// cut closes d's broker connections.
-func (s *Service) cut(d runlet.Device) {
+// SetCutter sets what closes a revoked device's broker connections: the
+// broker starts after the service (the embedded one asks it who a client
+// is), so its cutter comes later than Config.
+func (s *Service) SetCutter(c Cutter) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cutter = c
+}
+
+// cut closes d's broker connections with c.
+func (s *Service) cut(c Cutter, d runlet.Device) {
 	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 	defer cancel()
 	start := time.Now()
-	n, err := s.cutter.Cut(ctx, d.ID)
+	n, err := c.Cut(ctx, d.ID)
 	switch {
 	case errors.Is(err, errors.ErrUnsupported):
 		s.log.Debug("the broker cannot close the connections of a revoked device; it keeps them until it next reconnects", "device", d.Name)

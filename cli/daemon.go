@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/daemon"
 	"github.com/runlet/runlet/home"
 )
@@ -40,6 +41,7 @@ each run and how busy this device is. It needs the device to be signed in
 				Logger:      slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: level})),
 				Version:     Version,
 				RootCAs:     m.RootCAs,
+				Dial:        assemble.Dial,
 			})
 			if err != nil {
 				return err

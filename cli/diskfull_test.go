@@ -8,8 +8,8 @@ import (
 
 	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/bus/nats/embedded"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/internal/testenv"
-	"github.com/runlet/runlet/server"
 )
 
 // `@run --detach --json` on a server whose disk is too full to queue the
@@ -19,7 +19,7 @@ import (
 func TestRunDetachDiskFull(t *testing.T) {
 	const size = 64 << 20
 	disk := testenv.SmallDisk(t, size)
-	f := startFleet(t, func(c *server.Config) { c.DataDir = filepath.Join(disk, "data") })
+	f := startFleet(t, func(c *assemble.Config) { c.DataDir = filepath.Join(disk, "data") })
 	h := f.signin("pi-1")
 	applyJobs(t, h, "hi:\n  script: echo hi\n  where: local\n")
 	detach := func() (result, api.Target) {

@@ -9,7 +9,7 @@ import (
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bus"
-	"github.com/runlet/runlet/bus/connect"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/tlspin"
 )
@@ -45,7 +45,7 @@ func (m *Main) openBus(ctx context.Context, cred *home.Credentials) (bus.Bus, er
 	}
 	ctx, cancel := context.WithTimeout(ctx, brokerWait)
 	defer cancel()
-	b, err := connect.Open(ctx, u, bus.Options{Name: "runlet-cli " + cred.Device, Logger: m.logger(), TLS: tlspin.Config(cred.ServerFingerprint, m.RootCAs)})
+	b, err := assemble.Dial(ctx, u, bus.Options{Name: "runlet-cli " + cred.Device, Logger: m.logger(), TLS: tlspin.Config(cred.ServerFingerprint, m.RootCAs)})
 	if r := tlspin.Refusal(err); r != "" {
 		return nil, runlet.Errorf(runlet.EUNAUTHORIZED, "not connecting to the message broker %s: %s", cred.Broker, r)
 	}

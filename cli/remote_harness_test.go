@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/runlet/runlet/cli"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/daemon"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/internal/testenv"
@@ -23,7 +24,7 @@ const adminPassword = "correct horse battery"
 // fleet is a real server in this process and the homes of its devices.
 type fleet struct {
 	t   *testing.T
-	srv *server.Server
+	srv *assemble.Server
 	url string
 }
 
@@ -48,28 +49,27 @@ func testLogger(t *testing.T) *slog.Logger {
 
 // startFleet starts a server on OS-assigned ports with its data in a
 // temporary directory; edit changes its configuration.
-func startFleet(t *testing.T, edit ...func(*server.Config)) *fleet {
+func startFleet(t *testing.T, edit ...func(*assemble.Config)) *fleet {
 	t.Helper()
-	cfg := server.Config{
-		Listen:        "127.0.0.1:0",
+	cfg := assemble.Config{
+		Config: server.Config{
+			Listen:       "127.0.0.1:0",
+			DataDir:      t.TempDir(),
+			PollInterval: time.Second,
+			Logger:       testLogger(t),
+			Out:          io.Discard,
+		},
 		BrokerListen:  "127.0.0.1:0",
-		DataDir:       t.TempDir(),
 		AdminPassword: adminPassword,
 		SweepInterval: 100 * time.Millisecond,
-		PollInterval:  time.Second,
-		Logger:        testLogger(t),
-		Out:           io.Discard,
 	}
 	for _, e := range edit {
 		e(&cfg)
 	}
-	s, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := s.Start(ctx); err != nil {
+	s, err := assemble.Start(ctx, cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
@@ -97,7 +97,7 @@ func (f *fleet) signin(name string) string {
 func (f *fleet) device(name string) string {
 	f.t.Helper()
 	h := f.signin(name)
-	d, err := daemon.New(daemon.Config{Home: home.Dir(h), Logger: testLogger(f.t), Version: "test", StopGrace: 2 * time.Second})
+	d, err := daemon.New(daemon.Config{Home: home.Dir(h), Logger: testLogger(f.t), Version: "test", StopGrace: 2 * time.Second, Dial: assemble.Dial})
 	if err != nil {
 		f.t.Fatal(err)
 	}

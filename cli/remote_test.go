@@ -15,9 +15,9 @@ import (
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/internal/testenv"
-	"github.com/runlet/runlet/server"
 )
 
 func TestSigninWithTokenThenSignout(t *testing.T) {
@@ -226,7 +226,7 @@ func TestRunOfAnExpiredExecutionEnds(t *testing.T) {
 }
 
 func TestSigninCodeExpires(t *testing.T) {
-	f := startFleet(t, func(c *server.Config) { c.CodeTTL = time.Second })
+	f := startFleet(t, func(c *assemble.Config) { c.CodeTTL = time.Second })
 	h := filepath.Join(t.TempDir(), "home")
 	r := runIn(t, h, "", "@signin", "--server", f.url, "--name", "slow")
 	if r.code != 1 || !strings.Contains(r.err, "expired") {

@@ -8,13 +8,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/server"
 )
 
 // serverCommand is `runlet server`: the API, the embedded broker (unless
 // --broker) and the database (SQLite unless --db) in one process.
 func (m *Main) serverCommand() *cobra.Command {
-	var cfg server.Config
+	var cfg assemble.Config
 	var brokerListen string
 	env := func(k, def string) string {
 		if v := m.getenv(k); v != "" {
@@ -54,11 +55,7 @@ machine can reach serves plain HTTP.`,
 			cfg.BrokerListen = brokerListen
 			cfg.Out = m.Stdout
 			cfg.Logger = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-			s, err := server.New(cfg)
-			if err != nil {
-				return err
-			}
-			return s.Run(cmd.Context())
+			return assemble.Run(cmd.Context(), cfg)
 		},
 	}
 	f := cmd.Flags()
@@ -66,7 +63,7 @@ machine can reach serves plain HTTP.`,
 	f.StringVar(&cfg.DataDir, "data", env("RUNLET_DATA", defData), "data directory: database, broker store, enrollment token (env RUNLET_DATA)")
 	f.StringVar(&cfg.DB, "db", env("RUNLET_DB", ""), "database URL, sqlite:PATH or postgres://... (env RUNLET_DB; default sqlite:DATA/runlet.db)")
 	f.StringVar(&cfg.Broker, "broker", env("RUNLET_BROKER", ""), "broker URL with the server's credentials, nats://, amqp:// (env RUNLET_BROKER; default: embedded NATS)")
-	f.StringVar(&brokerListen, "broker-listen", env("RUNLET_BROKER_LISTEN", server.DefaultBrokerListen), "address of the embedded broker (env RUNLET_BROKER_LISTEN)")
+	f.StringVar(&brokerListen, "broker-listen", env("RUNLET_BROKER_LISTEN", assemble.DefaultBrokerListen), "address of the embedded broker (env RUNLET_BROKER_LISTEN)")
 	f.StringVar(&cfg.BrokerPublicURL, "broker-public-url", env("RUNLET_BROKER_PUBLIC_URL", ""), "broker URL given to devices (env RUNLET_BROKER_PUBLIC_URL; default derived)")
 	f.StringVar(&cfg.RabbitMQManagement, "rabbitmq-management", env("RUNLET_RABBITMQ_MANAGEMENT", ""), "with an amqp:// broker, its management API with an administrator's credentials, used to close the connections of revoked devices (default: the broker's host on port 15672 with the broker URL's credentials; env RUNLET_RABBITMQ_MANAGEMENT)")
 	f.StringVar(&cfg.RabbitMQAuthSecret, "rabbitmq-auth-secret", env("RUNLET_RABBITMQ_AUTH_SECRET", ""), "with an amqp:// broker, serve RabbitMQ's HTTP auth backend at /rabbitmq/SECRET/... to any caller instead of /rabbitmq/... to loopback only (env RUNLET_RABBITMQ_AUTH_SECRET)")

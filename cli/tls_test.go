@@ -16,10 +16,10 @@ import (
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/cli"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/daemon"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/internal/testenv"
-	"github.com/runlet/runlet/server"
 	"github.com/runlet/runlet/tlspin"
 )
 
@@ -88,7 +88,7 @@ func TestChangedCertificateIsRefused(t *testing.T) {
 	certA, keyA := testenv.SelfSignedCert(t)
 	certB, keyB := testenv.SelfSignedCert(t)
 	data := t.TempDir()
-	f := startFleet(t, withTLS(certA, keyA), func(c *server.Config) { c.DataDir = data })
+	f := startFleet(t, withTLS(certA, keyA), func(c *assemble.Config) { c.DataDir = data })
 	was := f.srv.Fingerprint()
 	h := signinPinned(f, "pi")
 	u, err := url.Parse(f.srv.BrokerURL())
@@ -97,7 +97,7 @@ func TestChangedCertificateIsRefused(t *testing.T) {
 	}
 	addr := f.srv.Addr()
 	f.srv.Close()
-	f = startFleet(t, withTLS(certB, keyB), func(c *server.Config) { c.DataDir, c.Listen, c.BrokerListen = data, addr, u.Host })
+	f = startFleet(t, withTLS(certB, keyB), func(c *assemble.Config) { c.DataDir, c.Listen, c.BrokerListen = data, addr, u.Host })
 	now := f.srv.Fingerprint()
 	changed := fmt.Sprintf("was %s, now %s", was, now)
 
@@ -105,7 +105,7 @@ func TestChangedCertificateIsRefused(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.err, changed) || !strings.Contains(r.err, "runlet @signin") {
 		t.Errorf("devices: exit %d, want the certificate refused (%s)\n%s%s", r.code, changed, r.out, r.err)
 	}
-	d, err := daemon.New(daemon.Config{Home: home.Dir(h), Logger: testLogger(t)})
+	d, err := daemon.New(daemon.Config{Home: home.Dir(h), Logger: testLogger(t), Dial: assemble.Dial})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,8 +167,8 @@ func TestSigninTrustsCertificateOfAuthority(t *testing.T) {
 	}
 }
 
-func withTLS(certFile, keyFile string) func(*server.Config) {
-	return func(c *server.Config) { c.TLSCert, c.TLSKey = certFile, keyFile }
+func withTLS(certFile, keyFile string) func(*assemble.Config) {
+	return func(c *assemble.Config) { c.TLSCert, c.TLSKey = certFile, keyFile }
 }
 
 // signinPinned makes a new home signed in as name, trusting the server's
@@ -190,7 +190,7 @@ func signinPinned(f *fleet, name string) string {
 // runDaemon runs a daemon in this process until the test ends.
 func runDaemon(t *testing.T, cfg daemon.Config) {
 	t.Helper()
-	cfg.Logger, cfg.Version, cfg.StopGrace = testLogger(t), "test", 2*time.Second
+	cfg.Logger, cfg.Version, cfg.StopGrace, cfg.Dial = testLogger(t), "test", 2*time.Second, assemble.Dial
 	d, err := daemon.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/daemon"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/server"
@@ -48,7 +49,7 @@ Other machines join with the 'runlet @signin' command that up prints.`,
 	}
 	host, _ := os.Hostname()
 	cmd.Flags().StringVar(&listen, "listen", m.getenvOr("RUNLET_LISTEN", server.DefaultListen), "address of the HTTP API (env RUNLET_LISTEN)")
-	cmd.Flags().StringVar(&brokerListen, "broker-listen", m.getenvOr("RUNLET_BROKER_LISTEN", server.DefaultBrokerListen), "address of the embedded broker (env RUNLET_BROKER_LISTEN)")
+	cmd.Flags().StringVar(&brokerListen, "broker-listen", m.getenvOr("RUNLET_BROKER_LISTEN", assemble.DefaultBrokerListen), "address of the embedded broker (env RUNLET_BROKER_LISTEN)")
 	cmd.Flags().StringVar(&data, "data", m.getenvOr("RUNLET_DATA", defData), "server data directory (env RUNLET_DATA)")
 	cmd.Flags().StringVar(&name, "name", host, "this machine's device name")
 	return cmd
@@ -63,18 +64,12 @@ func (m *Main) getenvOr(k, def string) string {
 
 func (m *Main) up(ctx context.Context, listen, brokerListen, data, name string) error {
 	logger := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := server.New(server.Config{
-		Listen:        listen,
+	srv, err := assemble.Start(ctx, assemble.Config{
+		Config:        server.Config{Listen: listen, DataDir: data, Logger: logger, Out: m.Stdout},
 		BrokerListen:  brokerListen,
-		DataDir:       data,
 		AdminPassword: m.getenv("RUNLET_ADMIN_PASSWORD"),
-		Logger:        logger,
-		Out:           m.Stdout,
 	})
 	if err != nil {
-		return err
-	}
-	if err := srv.Start(ctx); err != nil {
 		return err
 	}
 	defer srv.Close()
@@ -84,7 +79,7 @@ func (m *Main) up(ctx context.Context, listen, brokerListen, data, name string) 
 	if err != nil {
 		return err
 	}
-	d, err := daemon.New(daemon.Config{Home: dir, Credentials: creds, Logger: logger, Version: Version, RootCAs: m.RootCAs})
+	d, err := daemon.New(daemon.Config{Home: dir, Credentials: creds, Logger: logger, Version: Version, RootCAs: m.RootCAs, Dial: assemble.Dial})
 	if err != nil {
 		return err
 	}
@@ -106,7 +101,7 @@ Stop with Ctrl-C.
 
 // upCredentials signs this machine in to srv with the server's enrollment
 // token, unless the home already holds credentials for that server.
-func (m *Main) upCredentials(ctx context.Context, srv *server.Server, dir home.Dir, name string) (*home.Credentials, error) {
+func (m *Main) upCredentials(ctx context.Context, srv *assemble.Server, dir home.Dir, name string) (*home.Credentials, error) {
 	// The server is this process: its certificate needs no confirming.
 	pin := srv.Fingerprint()
 	if c, err := dir.Credentials(); err == nil && c.Server == srv.URL() && c.ServerFingerprint == pin {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/bus/connect"
 	"github.com/runlet/runlet/daemon"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/internal/testenv"
@@ -44,6 +45,7 @@ func helperDaemon() int {
 		Home:    home.Dir(os.Getenv("RUNLET_HOME")),
 		Logger:  slog.New(slog.NewTextHandler(os.Stderr, nil)),
 		Version: "helper",
+		Dial:    connect.Open,
 	})
 	if err == nil {
 		err = d.Run(ctx)

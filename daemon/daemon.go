@@ -17,7 +17,6 @@ import (
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/bus"
-	"github.com/runlet/runlet/bus/connect"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/runner"
 	"github.com/runlet/runlet/tlspin"
@@ -30,10 +29,15 @@ type Config struct {
 	// Credentials say who the device is and where its broker is; nil means
 	// Home.Credentials().
 	Credentials *home.Credentials
-	// Bus is the broker connection; nil means connect to
-	// Credentials.Broker as BrokerUser. A Bus given here is not closed by
-	// Run.
+	// Bus is the broker connection; nil means Dial Credentials.Broker as
+	// BrokerUser. A Bus given here is not closed by Run.
 	Bus bus.Bus
+	// Dial connects to a broker URL (with credentials), choosing the
+	// adapter: cmd/assemble's Dial. Required when Bus is nil.
+	Dial func(ctx context.Context, url string, opts bus.Options) (bus.Bus, error)
+	// Now is the clock of expiry checks, statuses and heartbeats; nil
+	// means time.Now.
+	Now func() time.Time
 	// Parallel is how many executions run at once; 0 means one per CPU.
 	Parallel int
 	// HeartbeatInterval is the time between heartbeats; 0 means 5s.
@@ -102,6 +106,8 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, runlet.Errorf(runlet.EINVALID, "daemon: the credentials name no workspace or device; sign in again")
 	case cfg.Bus == nil && creds.Broker == "":
 		return nil, runlet.Errorf(runlet.EINVALID, "daemon: the credentials name no broker; sign in again")
+	case cfg.Bus == nil && cfg.Dial == nil:
+		return nil, runlet.Errorf(runlet.EINVALID, "daemon: no way to reach the broker: give Config.Bus or Config.Dial")
 	case cfg.Parallel < 0:
 		return nil, runlet.Errorf(runlet.EINVALID, "daemon: parallelism %d is negative; use 0 for one per CPU", cfg.Parallel)
 	}
@@ -110,6 +116,9 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &Daemon{
 		refused: make(chan struct{}, 1),
@@ -232,7 +241,7 @@ func (d *Daemon) connect(ctx context.Context) error {
 	if err != nil {
 		return runlet.Errorf(runlet.EINVALID, "daemon: the broker URL in the credentials is not valid (%v); sign in again", err)
 	}
-	b, err := connect.Open(ctx, u, bus.Options{
+	b, err := d.cfg.Dial(ctx, u, bus.Options{
 		Name:   "runlet-daemon " + d.creds.Device,
 		Logger: d.log,
 		TLS:    tlspin.Config(d.creds.ServerFingerprint, d.cfg.RootCAs),

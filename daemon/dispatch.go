@@ -67,7 +67,7 @@ func (d *Daemon) onDispatch(dl bus.Delivery) {
 		d.log.Warn("dropping a malformed dispatch", "id", dl.ID, "err", err)
 	case d.known(disp.Execution):
 		d.log.Debug("dispatch of an execution taken before; acking", "execution", disp.Execution)
-	case expired(disp, dl.ExpiresAt, time.Now()):
+	case expired(disp, dl.ExpiresAt, d.cfg.Now()):
 		d.expire(disp)
 	default:
 		if !d.enqueue(disp) {
@@ -111,7 +111,7 @@ func expired(disp wire.Dispatch, expiresAt, now time.Time) bool {
 
 // expire reports an execution that will never run here.
 func (d *Daemon) expire(disp wire.Dispatch) {
-	now := time.Now()
+	now := d.cfg.Now()
 	d.report(runlet.Execution{
 		ID: disp.Execution, Job: disp.Job, Client: disp.Client, Device: d.device,
 		Status: runlet.StatusError, Created: disp.Created, Scheduled: disp.Scheduled,

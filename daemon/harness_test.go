@@ -18,6 +18,7 @@ import (
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/bus/connect"
 	natsbus "github.com/runlet/runlet/bus/nats"
 	"github.com/runlet/runlet/bus/nats/embedded"
 	"github.com/runlet/runlet/daemon"
@@ -393,6 +394,7 @@ func runDaemonWith(t testing.TB, creds *home.Credentials, dir home.Dir, edit ...
 		StopGrace:         time.Second,
 		Logger:            quiet(),
 		Version:           "test",
+		Dial:              connect.Open,
 	}
 	for _, f := range edit {
 		f(&cfg)

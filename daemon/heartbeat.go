@@ -39,7 +39,7 @@ func (d *Daemon) beat(s *sampler) {
 		Uptime:   s.uptime(),
 		Running:  running,
 		Queued:   queued,
-		Time:     time.Now(),
+		Time:     d.cfg.Now(),
 		Interval: d.cfg.HeartbeatInterval,
 	}
 	body, err := wire.Encode(hb)

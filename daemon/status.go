@@ -71,7 +71,7 @@ const (
 // took and did not see end (it was killed, or the machine stopped): their
 // processes are gone with it (R-JOB-8).
 func (d *Daemon) recover() error {
-	now := time.Now()
+	now := d.cfg.Now()
 	left, err := d.records.unfinished(now)
 	if err != nil {
 		return err

@@ -14,10 +14,6 @@ import (
 // The HTTP side of package auth: the caller in a request's context, the
 // routes of sign-in, and Retry-After for the limits of sign-in.
 
-// caller is the name runs.go and jobs.go, on their way out of package
-// server, still use for auth.Caller.
-type caller = auth.Caller
-
 type callerKey struct{}
 
 func callerOf(r *http.Request) *auth.Caller { return r.Context().Value(callerKey{}).(*auth.Caller) }
@@ -33,19 +29,6 @@ func (s *Server) authed(h http.HandlerFunc) http.Handler {
 		h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, c)))
 	})
 }
-
-// newAuth makes the server's auth service, once the store is open and the
-// public URL known; s.cutter gets the broker's cutter when it starts.
-func (s *Server) newAuth() (*auth.Service, error) {
-	return auth.New(auth.Config{
-		Store: s.db, Now: s.now, Logger: s.log, DataDir: s.cfg.DataDir, PublicURL: s.publicURL,
-		TrustedProxies: s.cfg.TrustedProxies, Cutter: &s.cutter, PasswordCost: passwordCost,
-	})
-}
-
-// passwordCost is auth.Config.PasswordCost: 0, bcrypt's default, but the
-// tests lower it (export_test.go).
-var passwordCost int
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	var req api.LoginRequest

@@ -15,6 +15,7 @@ import (
 	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/server"
 )
 
@@ -62,7 +63,7 @@ func TestBootstrapGeneratesPasswordOnce(t *testing.T) {
 }
 
 func TestAdminPasswordFromConfig(t *testing.T) {
-	s := startServer(t, func(c *server.Config) { c.AdminPassword = "s3cret-pass" })
+	s := startServer(t, func(c *assemble.Config) { c.AdminPassword = "s3cret-pass" })
 	if strings.Contains(s.out.String(), "s3cret-pass") {
 		t.Errorf("the configured password was printed:\n%s", s.out)
 	}
@@ -70,7 +71,7 @@ func TestAdminPasswordFromConfig(t *testing.T) {
 }
 
 func TestDeviceFlow(t *testing.T) {
-	s := startServer(t, func(c *server.Config) { c.AdminPassword = "pw-admin" })
+	s := startServer(t, func(c *assemble.Config) { c.AdminPassword = "pw-admin" })
 	ctx := ctxT(t)
 	c := s.client()
 	code, err := c.DeviceCode(ctx, api.DeviceCodeRequest{Name: "mac", OS: "darwin"})
@@ -185,7 +186,7 @@ func TestSignoutRevokes(t *testing.T) {
 }
 
 func TestUnauthorized(t *testing.T) {
-	s := startServer(t, func(c *server.Config) { c.AdminPassword = "pw" })
+	s := startServer(t, func(c *assemble.Config) { c.AdminPassword = "pw" })
 	ctx := ctxT(t)
 	admin := s.adminClient(t)
 	if who, err := admin.Whoami(ctx); err != nil || who.User != server.AdminEmail || who.WorkspaceName != "default" {

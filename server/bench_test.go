@@ -50,7 +50,7 @@ func BenchmarkStatus(b *testing.B) {
 		exec := runs[i]
 		dev.publishStatus(b, exec, wire.Status{Execution: runlet.Execution{ID: exec, Device: "pi-1", Status: runlet.StatusRunning, Started: time.Now()}})
 		for {
-			e, err := s.Store().Execution(ctx, dev.cred.Workspace, exec, "pi-1")
+			e, err := s.Store.Execution(ctx, dev.cred.Workspace, exec, "pi-1")
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"path/filepath"
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/bus"
@@ -18,11 +17,11 @@ func (s *Server) diskFull(err error) error {
 		return err
 	}
 	if errors.Is(err, bus.ErrFull) {
-		return runlet.DiskFull(s.brokerStore(), err)
+		return runlet.DiskFull(s.brokerStore, err)
 	}
+	// Compare codes, not errors: some errors (jobspec.Errors) are slices,
+	// and == on them panics.
 	if s.db != nil {
-		// Compare codes, not errors: some errors (jobspec.Errors) are
-		// slices, and == on them panics.
 		if full := s.db.DiskFull(err); runlet.ErrorCode(full) == runlet.EFULL {
 			return full
 		}
@@ -31,21 +30,4 @@ func (s *Server) diskFull(err error) error {
 		return runlet.DiskFull("the data directory "+s.cfg.DataDir, err)
 	}
 	return err
-}
-
-// brokerStore names where the broker keeps its messages.
-func (s *Server) brokerStore() string {
-	if s.nats != nil {
-		return "the broker's store at " + filepath.Join(s.cfg.DataDir, "nats")
-	}
-	return "the broker at " + s.brokerURL
-}
-
-// checkBrokerStore has the embedded broker re-read its disk's free space,
-// so that a run dispatched next fails when the disk just filled and
-// succeeds when space was just freed.
-func (s *Server) checkBrokerStore() {
-	if s.nats != nil {
-		s.nats.CheckStore()
-	}
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/bus/nats/embedded"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/internal/testenv"
-	"github.com/runlet/runlet/server"
 )
 
 const smallDisk = 64 << 20
@@ -23,7 +23,7 @@ const smallDisk = 64 << 20
 func TestDiskFull(t *testing.T) {
 	disk := testenv.SmallDisk(t, smallDisk)
 	data := filepath.Join(disk, "data")
-	s := startServer(t, func(c *server.Config) { c.DataDir = data })
+	s := startServer(t, func(c *assemble.Config) { c.DataDir = data })
 	ctx := ctxT(t)
 	pi := newFakeDevice(t, s, "pi-1")
 	if _, err := pi.api.PutJobs(ctx, []byte(jobsYAML), 0); err != nil {

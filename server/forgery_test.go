@@ -10,9 +10,9 @@ import (
 	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/internal/testenv"
-	"github.com/runlet/runlet/server"
 	"github.com/runlet/runlet/wire"
 )
 
@@ -22,7 +22,7 @@ import (
 // heartbeat. The server takes the device from the key and drops both; the
 // real final status of pi-a's job is the one recorded.
 func TestForgedBodiesRefusedNATS(t *testing.T) {
-	s := startServer(t, func(c *server.Config) { c.AdminPassword = "admin-password" })
+	s := startServer(t, func(c *assemble.Config) { c.AdminPassword = "admin-password" })
 	testForgedBodiesRefused(t, s, func(t *testing.T, cred *home.Credentials) bus.Bus {
 		b, err := deviceBus(ctxT(t), cred)
 		if err != nil {

@@ -15,8 +15,10 @@ import (
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/server"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // The fuzz targets of the HTTP API send their bodies through the whole
@@ -28,7 +30,7 @@ import (
 
 // fuzzAPI is one server a fuzz target sends its requests to.
 type fuzzAPI struct {
-	s      *server.Server
+	s      *assemble.Server
 	h      http.Handler
 	host   string // the Host and Origin of a page of the server
 	origin string
@@ -42,17 +44,16 @@ type fuzzAPI struct {
 func newFuzzAPI(f *testing.F) *fuzzAPI {
 	f.Helper()
 	log := &testenv.Buffer{}
-	s, err := server.New(server.Config{
-		Listen: "127.0.0.1:0", BrokerListen: "127.0.0.1:0", DataDir: f.TempDir(),
-		AdminPassword: "pw-admin", SweepInterval: time.Second, Out: log,
-		Logger: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelError})),
-	})
-	if err != nil {
-		f.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := s.Start(ctx); err != nil {
+	s, err := assemble.Start(ctx, assemble.Config{
+		Config: server.Config{
+			Listen: "127.0.0.1:0", DataDir: f.TempDir(), Out: log,
+			Logger: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelError})),
+		},
+		BrokerListen: "127.0.0.1:0", AdminPassword: "pw-admin", SweepInterval: time.Second, PasswordCost: bcrypt.MinCost,
+	})
+	if err != nil {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { s.Close() })
@@ -200,12 +201,12 @@ func FuzzPutJobs(f *testing.F) {
 	a := newFuzzAPI(f)
 	// The stored job set, read from the store: GET /jobs would parse it
 	// each time, halving the execs per second.
-	wss, err := a.s.Store().ListWorkspaces(context.Background())
+	wss, err := a.s.Store.ListWorkspaces(context.Background())
 	if err != nil || len(wss) != 1 {
 		f.Fatalf("workspaces: %v %v", wss, err)
 	}
 	stored := func(t *testing.T) (int64, string) {
-		src, version, _, err := a.s.Store().GetJobs(context.Background(), wss[0].ID)
+		src, version, _, err := a.s.Store.GetJobs(context.Background(), wss[0].ID)
 		if err != nil {
 			t.Fatalf("read the jobs: %v", err)
 		}

@@ -13,9 +13,11 @@ import (
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bus"
 	natsbus "github.com/runlet/runlet/bus/nats"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/server"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // clock is time.Now moved forward by what a test adds.
@@ -25,8 +27,8 @@ func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c
 func (c *clock) Advance(d time.Duration) { c.off.Add(int64(d)) }
 
 type testServer struct {
-	*server.Server
-	cfg   server.Config
+	*assemble.Server
+	cfg   assemble.Config
 	clock *clock
 	out   *testenv.Buffer // the operator output of the server
 }
@@ -46,18 +48,23 @@ func (w *testWriter) Write(p []byte) (int, error) {
 
 // startServer runs a server on OS-assigned ports with its data in a
 // temporary directory; change the config with edit.
-func startServer(t testing.TB, edit func(*server.Config)) *testServer {
+func startServer(t testing.TB, edit func(*assemble.Config)) *testServer {
 	t.Helper()
 	c := &clock{}
 	tw := &testWriter{t: t}
 	t.Cleanup(func() { tw.done.Store(true) })
-	cfg := server.Config{
-		Listen:        "127.0.0.1:0",
+	cfg := assemble.Config{
+		Config: server.Config{
+			Listen:  "127.0.0.1:0",
+			DataDir: t.TempDir(),
+			Logger:  slog.New(slog.NewTextHandler(tw, &slog.HandlerOptions{Level: slog.LevelWarn})),
+			Now:     c.Now,
+		},
 		BrokerListen:  "127.0.0.1:0",
-		DataDir:       t.TempDir(),
 		SweepInterval: 50 * time.Millisecond,
-		Logger:        slog.New(slog.NewTextHandler(tw, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Now:           c.Now,
+		// The lowest bcrypt cost: under -race one of the default cost
+		// takes a second, and a lockout takes ten.
+		PasswordCost: bcrypt.MinCost,
 	}
 	if edit != nil {
 		edit(&cfg)
@@ -66,17 +73,14 @@ func startServer(t testing.TB, edit func(*server.Config)) *testServer {
 }
 
 // restart starts a server with cfg (the same data directory again).
-func restart(t testing.TB, cfg server.Config, c *clock) *testServer {
+func restart(t testing.TB, cfg assemble.Config, c *clock) *testServer {
 	t.Helper()
 	out := &testenv.Buffer{}
 	cfg.Out = out
-	s, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := s.Start(ctx); err != nil {
+	s, err := assemble.Start(ctx, cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })

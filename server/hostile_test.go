@@ -7,6 +7,7 @@ import (
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/server"
 )
 
@@ -15,7 +16,7 @@ import (
 // name, what a device says it runs) is refused with a 400 that says why
 // when it holds control characters, and nothing is stored.
 func TestRefusesControlCharacters(t *testing.T) {
-	s := startServer(t, func(c *server.Config) { c.AdminPassword = "pw-admin" })
+	s := startServer(t, func(c *assemble.Config) { c.AdminPassword = "pw-admin" })
 	ctx := ctxT(t)
 	admin := s.browser(t)
 	admin.signIn(server.AdminEmail, "pw-admin")

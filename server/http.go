@@ -16,6 +16,11 @@ import (
 	"github.com/runlet/runlet/web"
 )
 
+// RabbitMQAuthPrefix is where RabbitMQ's HTTP auth backend is mounted, for
+// a RabbitMQ broker: rabbitmq_auth_backend_http asks there who may connect
+// and what each user may touch (package rabbitauth answers).
+const RabbitMQAuthPrefix = "/rabbitmq"
+
 // routes is the whole HTTP surface.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
@@ -59,8 +64,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, runlet.Errorf(runlet.ENOTFOUND, "No API endpoint %s %s (see %s/openapi.json).", r.Method, r.URL.Path, p))
 	})
-	if s.rabbit != nil {
-		s.rabbit.mount(mux)
+	if s.brokerAuth != nil {
+		s.brokerAuth.Mount(mux, RabbitMQAuthPrefix)
 	}
 	// The web UI: every other page. Without a method, so that the API's
 	// catch-all above stays the more specific pattern.

@@ -19,6 +19,7 @@ import (
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bus"
 	busconnect "github.com/runlet/runlet/bus/connect"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/daemon"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/internal/testenv"
@@ -52,7 +53,7 @@ func startRabbitServer(t testing.TB) *testServer {
 		t.Fatal(err)
 	}
 	m.User = u.User
-	return startServer(t, func(c *server.Config) {
+	return startServer(t, func(c *assemble.Config) {
 		c.Listener, c.DB, c.Broker, c.AdminPassword = ln, db, u.String(), "admin-password"
 		c.RabbitMQManagement = m.String()
 	})
@@ -80,7 +81,7 @@ func mustAMQPBus(t *testing.T, cred *home.Credentials) bus.Bus {
 // runDaemon runs a real daemon with cred until the test ends.
 func runDaemon(t *testing.T, cred *home.Credentials) {
 	t.Helper()
-	d, err := daemon.New(daemon.Config{Home: home.Dir(t.TempDir()), Credentials: cred, Parallel: 2, HeartbeatInterval: 200 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test"})
+	d, err := daemon.New(daemon.Config{Home: home.Dir(t.TempDir()), Credentials: cred, Parallel: 2, HeartbeatInterval: 200 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test", Dial: assemble.Dial})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func TestRabbitMQMainFlow(t *testing.T) {
 		t.Errorf("output at the viewer:\n%s", out.String())
 	}
 	waitStatus(t, client, run.Execution, "pi-1", runlet.StatusFinished)
-	e, err := s.Store().Execution(ctx, pi.Workspace, run.Execution, "pi-1")
+	e, err := s.Store.Execution(ctx, pi.Workspace, run.Execution, "pi-1")
 	if err != nil || e.Status != runlet.StatusFinished || e.ExitCode != 0 {
 		t.Errorf("execution in the store: %+v, %v", e, err)
 	}
@@ -224,7 +225,7 @@ func TestRabbitMQCredentialsRefused(t *testing.T) {
 // directly, and returns the device's credentials.
 func deviceInNewWorkspace(t *testing.T, s *testServer, broker string) *home.Credentials {
 	t.Helper()
-	ctx, db := ctxT(t), s.Store()
+	ctx, db := ctxT(t), s.Store
 	ws := runlet.Workspace{Name: "other"}
 	if err := db.CreateWorkspace(ctx, &ws); err != nil {
 		t.Fatal(err)

@@ -19,10 +19,10 @@ import (
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bus"
 	busconnect "github.com/runlet/runlet/bus/connect"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/daemon"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/internal/testenv"
-	"github.com/runlet/runlet/server"
 )
 
 // TestRevocationCutsBrokerNATS and ...RabbitMQ are item 7 of issue 11: a
@@ -30,7 +30,7 @@ import (
 // daemon stops saying why, and the time from the revocation to the closed
 // connection is logged (docs/benchmarks.md).
 func TestRevocationCutsBrokerNATS(t *testing.T) {
-	testRevocationCutsBroker(t, startServer(t, func(c *server.Config) { c.AdminPassword = "admin-password" }))
+	testRevocationCutsBroker(t, startServer(t, func(c *assemble.Config) { c.AdminPassword = "admin-password" }))
 }
 
 func TestRevocationCutsBrokerRabbitMQ(t *testing.T) {
@@ -63,7 +63,7 @@ func testRevocationCutsBroker(t *testing.T, s *testServer) {
 
 	// The real daemon.
 	d, err := daemon.New(daemon.Config{Home: home.Dir(t.TempDir()), Credentials: pi, Parallel: 1, HeartbeatInterval: 200 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test"})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Version: "test", Dial: assemble.Dial})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func testRevocationCutsBroker(t *testing.T, s *testServer) {
 // TestRevocationClosesWebSockets: a terminal WebSocket opened with a
 // session ends when the session is revoked (signed out).
 func TestRevocationClosesWebSockets(t *testing.T) {
-	s := startServer(t, func(c *server.Config) { c.AdminPassword = "admin-password" })
+	s := startServer(t, func(c *assemble.Config) { c.AdminPassword = "admin-password" })
 	ctx := ctxT(t)
 	admin := s.adminClient(t)
 	pi := newFakeDevice(t, s, "pi-1")

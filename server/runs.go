@@ -6,6 +6,7 @@ import (
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
+	"github.com/runlet/runlet/auth"
 	"github.com/runlet/runlet/dispatch"
 	"github.com/runlet/runlet/store"
 	"github.com/runlet/runlet/wire"
@@ -36,7 +37,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 }
 
 // clientOf is the caller as dispatch's client.
-func clientOf(c *caller) dispatch.Client {
+func clientOf(c *auth.Caller) dispatch.Client {
 	if c.Device != nil {
 		return dispatch.Device(c.Device.Name)
 	}

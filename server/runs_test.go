@@ -12,6 +12,7 @@ import (
 	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/server"
@@ -200,10 +201,10 @@ func TestRunDispatchAndStatus(t *testing.T) {
 
 func TestRunDispatchAndStatusPostgres(t *testing.T) {
 	db := testenv.Postgres(t)
-	testRunDispatchAndStatus(t, func(c *server.Config) { c.DB = db })
+	testRunDispatchAndStatus(t, func(c *assemble.Config) { c.DB = db })
 }
 
-func testRunDispatchAndStatus(t testing.TB, edit func(*server.Config)) {
+func testRunDispatchAndStatus(t testing.TB, edit func(*assemble.Config)) {
 	s := startServer(t, edit)
 	ctx := ctxT(t)
 	pi1 := newFakeDevice(t, s, "pi-1")
@@ -293,7 +294,7 @@ func TestStopAndKill(t *testing.T) {
 }
 
 func TestRunTargeting(t *testing.T) {
-	s := startServer(t, func(c *server.Config) { c.AdminPassword = "pw" })
+	s := startServer(t, func(c *assemble.Config) { c.AdminPassword = "pw" })
 	ctx := ctxT(t)
 	pi1 := newFakeDevice(t, s, "pi-1")
 	pi2 := newFakeDevice(t, s, "pi-2")
@@ -431,7 +432,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 	}
 
 	// Workspace B with one device, made in the store directly.
-	db := s.Store()
+	db := s.Store
 	wsB := runlet.Workspace{Name: "other"}
 	if err := db.CreateWorkspace(ctx, &wsB); err != nil {
 		t.Fatal(err)
@@ -487,7 +488,7 @@ func TestWorkspaceIsolation(t *testing.T) {
 // are not checked there), removing the workspace's queues afterwards.
 func TestExternalBroker(t *testing.T) {
 	url := testenv.NATS(t)
-	s := startServer(t, func(c *server.Config) { c.Broker = url })
+	s := startServer(t, func(c *assemble.Config) { c.Broker = url })
 	if s.BrokerURL() != url {
 		t.Errorf("broker URL for devices %q, want %q", s.BrokerURL(), url)
 	}
@@ -497,7 +498,7 @@ func TestExternalBroker(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		for _, q := range []string{bus.StatusQueue, bus.TelemetryQueue, bus.DispatchQueue("pi-1")} {
-			if err := s.Bus().DeleteQueue(ctx, pi1.cred.Workspace, q); err != nil {
+			if err := s.Bus.DeleteQueue(ctx, pi1.cred.Workspace, q); err != nil {
 				t.Errorf("remove queue %s: %v", q, err)
 			}
 		}
@@ -527,7 +528,7 @@ func TestRunDeclaresALostQueue(t *testing.T) {
 	if _, err := pi1.api.PutJobs(ctx, []byte(jobsYAML), 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Bus().DeleteQueue(ctx, pi1.cred.Workspace, bus.DispatchQueue("pi-1")); err != nil {
+	if err := s.Bus.DeleteQueue(ctx, pi1.cred.Workspace, bus.DispatchQueue("pi-1")); err != nil {
 		t.Fatal(err)
 	}
 	run, err := pi1.api.Run(ctx, api.RunRequest{Job: "here"})

@@ -25,20 +25,14 @@ import (
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/auth"
 	"github.com/runlet/runlet/bus"
-	amqpbus "github.com/runlet/runlet/bus/amqp"
-	busconnect "github.com/runlet/runlet/bus/connect"
-	"github.com/runlet/runlet/bus/nats/embedded"
 	"github.com/runlet/runlet/dispatch"
 	"github.com/runlet/runlet/intake"
 	"github.com/runlet/runlet/store"
-	storeconnect "github.com/runlet/runlet/store/connect"
 )
 
 // Defaults of Config.
 const (
 	DefaultListen       = "127.0.0.1:8080"
-	DefaultBrokerListen = "127.0.0.1:4322"
-	DefaultSweep        = 5 * time.Second
 	DefaultCodeTTL      = 15 * time.Minute
 	DefaultPollInterval = 5 * time.Second
 	// DefaultTerminalQueue is Config.TerminalQueue when zero.
@@ -56,37 +50,28 @@ const (
 )
 
 // Config configures a Server. Zero fields take the defaults documented.
+// The server is HTTP only: it is handed the store here, and the auth
+// service and the bus-side services when it serves (cmd/assemble opens
+// and builds them).
 type Config struct {
+	// Store is the database. Required; the server does not close it.
+	Store store.Store
 	// Listen is the HTTP address; port 0 picks one (see Server.Addr).
 	Listen string
 	// Listener, when set, is used instead of listening on Listen (a test
 	// that must know the port before the server starts, e.g. to configure
 	// RabbitMQ's HTTP auth backend). Close closes it.
 	Listener net.Listener
-	// DataDir holds the SQLite database, the embedded broker's store and
+	// DataDir holds the server's files: the self-signed certificate and
 	// the enrollment token. Required.
 	DataDir string
-	// DB is the database URL; "" means sqlite:DATA/runlet.db.
-	DB string
-	// Broker is the broker URL with the server's credentials; "" runs the
-	// embedded NATS in DATA/nats on BrokerListen.
-	Broker string
-	// BrokerListen is the embedded broker's address ("" = 127.0.0.1:4322;
-	// port 0 picks one).
-	BrokerListen string
-	// RabbitMQAuthSecret, with an amqp:// Broker, moves the endpoints of
-	// RabbitMQ's HTTP auth backend from /rabbitmq/... (loopback callers
-	// only) to /rabbitmq/SECRET/... (any caller that knows it); see
-	// rabbitmq_auth.go.
-	RabbitMQAuthSecret string
-	// RabbitMQManagement is the management API of an amqp:// Broker, with
-	// credentials of an administrator, used to close the connections of
-	// revoked devices; "" derives it from Broker (its host and
-	// credentials, port 15672).
-	RabbitMQManagement string
-	// BrokerPublicURL is the broker URL handed to devices; "" derives it
-	// (the embedded broker's port on PublicURL's host, or Broker without
-	// its credentials).
+	// EmbeddedBroker is the listen address of the embedded broker, ""
+	// with an external one: the broker serves TLS when it listens beyond
+	// loopback, as the API does, and devices are sent to its port on the
+	// public URL's host.
+	EmbeddedBroker string
+	// BrokerPublicURL is the broker URL handed to devices when the
+	// operator sets it; its host is named in a self-signed certificate.
 	BrokerPublicURL string
 	// PublicURL is how devices and browsers reach the API; "" means
 	// http://LISTEN (https:// with TLS) with the bound port.
@@ -96,11 +81,6 @@ type Config struct {
 	// means a self-signed certificate in DataDir for whichever of them
 	// listens beyond loopback, and plaintext for one on loopback (tls.go).
 	TLSCert, TLSKey string
-	// AdminPassword is the first start's admin password; "" generates one.
-	AdminPassword string
-	// SweepInterval is how often expired executions and device codes are
-	// swept and presence re-checked; 0 means 5 s.
-	SweepInterval time.Duration
 	// CodeTTL and PollInterval shape device codes (RFC 8628); 0 means 15
 	// min and 5 s.
 	CodeTTL      time.Duration
@@ -117,15 +97,33 @@ type Config struct {
 	ReadTimeout time.Duration
 	// Logger receives the log; nil means slog.Default().
 	Logger *slog.Logger
-	// Out receives the lines printed once for the operator (admin
-	// password, enrollment token); nil means os.Stdout.
+	// Out receives the lines printed once for the operator (a new
+	// self-signed certificate's fingerprint); nil means os.Stdout.
 	Out io.Writer
-	// Now is the clock (also given to the store); nil means time.Now.
+	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// TrustedProxies are the reverse proxies (addresses or CIDR prefixes)
-	// whose X-Forwarded-For names the client that the limits of sign-in
-	// count; none by default, when the peer's address is the client's.
-	TrustedProxies []string
+}
+
+// Services are what the API serves once the broker is up: given to Ready.
+type Services struct {
+	Bus      bus.Bus
+	Intake   *intake.Service
+	Dispatch *dispatch.Service
+	// Workspace is the default workspace, where approved devices go.
+	Workspace runlet.Workspace
+	// BrokerURL is the broker URL handed to devices, without credentials;
+	// "" derives it from BrokerAddr, the embedded broker's bound address.
+	BrokerURL  string
+	BrokerAddr string
+	// BrokerStore names where the broker keeps its messages, for the
+	// error of a full disk.
+	BrokerStore string
+}
+
+// BrokerAuth is RabbitMQ's HTTP auth backend (package rabbitauth), which
+// the server mounts under RabbitMQAuthPrefix before the broker connects.
+type BrokerAuth interface {
+	Mount(mux *http.ServeMux, prefix string)
 }
 
 // Server is a running Runlet server.
@@ -134,20 +132,10 @@ type Server struct {
 	log  *slog.Logger
 	now  func() time.Time
 	db   store.Store
-	nats *embedded.Server
-	bus  bus.Bus
 	http *http.Server
 	ln   net.Listener
 
 	publicURL string
-	brokerURL string
-	defaultWS runlet.Workspace
-
-	auth     *auth.Service
-	intake   *intake.Service
-	dispatch *dispatch.Service
-	rabbit   *rabbitAuth  // nil unless the broker is RabbitMQ
-	cutter   brokerCutter // the auth service's, set by openBus (cutter.go)
 	// cert is what the API and the embedded broker serve TLS with, when
 	// apiTLS and brokerTLS say they do; fingerprint is its tlspin
 	// fingerprint, and pinHint says no authority vouches for it (tls.go).
@@ -157,9 +145,20 @@ type Server struct {
 	apiTLS      bool
 	brokerTLS   bool
 
-	ready    atomic.Bool // the API answers once the bus and bootstrap are done
+	auth       *auth.Service
+	brokerAuth BrokerAuth // nil unless the broker is RabbitMQ
+
+	// Set by Ready, before ready is: read only once ready.
+	bus         bus.Bus
+	intake      *intake.Service
+	dispatch    *dispatch.Service
+	defaultWS   runlet.Workspace
+	brokerURL   string
+	brokerStore string
+
+	ready    atomic.Bool // the API answers once Ready ran
 	wsMu     sync.Mutex
-	stopping bool           // Close began: no new WebSocket or goroutine
+	stopping bool           // Close began: no new WebSocket
 	sockets  sync.WaitGroup // terminal WebSockets; Add under wsMu while !stopping
 
 	ctx    context.Context // ends at Close: the owner of every goroutine
@@ -168,8 +167,9 @@ type Server struct {
 	closed sync.Once
 }
 
-// New checks cfg and fills in its defaults; Start does the rest.
-func New(cfg Config) (*Server, error) {
+// New checks cfg, fills in its defaults, listens and sets up TLS; the
+// API's public URL is known from then on. Serve serves.
+func New(cfg Config) (_ *Server, err error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("server: no data directory (--data)")
 	}
@@ -179,14 +179,8 @@ func New(cfg Config) (*Server, error) {
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return nil, errors.New("server: give both the TLS certificate and its key (--tls-cert and --tls-key), or neither")
 	}
-	if cfg.DB == "" {
-		cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "runlet.db")
-	}
-	if cfg.BrokerListen == "" {
-		cfg.BrokerListen = DefaultBrokerListen
-	}
-	if cfg.SweepInterval <= 0 {
-		cfg.SweepInterval = DefaultSweep
+	if cfg.Store == nil {
+		return nil, errors.New("server: no store")
 	}
 	if cfg.CodeTTL <= 0 {
 		cfg.CodeTTL = DefaultCodeTTL
@@ -206,133 +200,45 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now}, nil
-}
-
-// Start opens the store and the bus, bootstraps the first start, listens
-// and serves until Close.
-func (s *Server) Start(ctx context.Context) (err error) {
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, db: cfg.Store}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	defer func() {
-		if err != nil {
-			s.Close()
-		}
-	}()
-	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
-	}
-	if s.db, err = storeconnect.Open(ctx, s.cfg.DB); err != nil {
-		return fmt.Errorf("open the database: %w", err)
-	}
-	if c, ok := s.db.(interface{ SetNow(func() time.Time) }); ok {
-		c.SetNow(s.cfg.Now)
-	}
-	s.ln = s.cfg.Listener
+	s.ln = cfg.Listener
 	if s.ln == nil {
-		if s.ln, err = net.Listen("tcp", s.cfg.Listen); err != nil {
-			return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+		if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 		}
 	}
 	if err := s.setupTLS(); err != nil {
-		return err
+		s.ln.Close()
+		return nil, err
 	}
-	s.publicURL = s.httpsPublicURL(strings.TrimRight(s.cfg.PublicURL, "/"))
+	s.publicURL = s.httpsPublicURL(strings.TrimRight(cfg.PublicURL, "/"))
 	if s.publicURL == "" {
 		s.publicURL = s.scheme() + "://" + dialable(s.ln.Addr().String())
 	}
-	if s.auth, err = s.newAuth(); err != nil {
-		return err
-	}
-	if isAMQP(s.cfg.Broker) {
-		if s.rabbit, err = newRabbitAuth(s, s.cfg.Broker, s.cfg.RabbitMQAuthSecret); err != nil {
-			return err
-		}
-	}
-	// Serve before connecting to the broker: RabbitMQ asks this server
-	// whether the server's own connection may log in. The API answers 503
-	// until ready.
+	return s, nil
+}
+
+// Serve starts serving with the auth service a, and RabbitMQ's auth
+// backend when ba is not nil. The API answers 503 until Ready; the
+// backend answers at once, as the broker asks it whether the server's own
+// connection may log in.
+func (s *Server) Serve(a *auth.Service, ba BrokerAuth) {
+	s.auth, s.brokerAuth = a, ba
 	s.http = &http.Server{Handler: s.routes(), ReadHeaderTimeout: min(10*time.Second, s.readTimeout()), ReadTimeout: s.readTimeout(), IdleTimeout: 2 * time.Minute, ErrorLog: httpErrorLog(s.log), TLSConfig: s.tlsConfig(s.apiTLS)}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	s.wg.Go(func() {
 		if err := s.serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "err", err)
 		}
-	}()
-	if err := s.openBus(ctx); err != nil {
-		return err
-	}
-	if s.intake, err = intake.New(intake.Config{Store: s.db, Bus: s.bus, SweepInterval: s.cfg.SweepInterval, Now: s.now, Logger: s.log}); err != nil {
-		return err
-	}
-	if s.dispatch, err = dispatch.New(dispatch.Config{
-		Store: s.db, Bus: s.bus, Events: s.intake, Workspaces: s.intake,
-		BrokerStore: s.brokerStore(), CheckBroker: s.checkBrokerStore, Now: s.now, Logger: s.log,
-	}); err != nil {
-		return err
-	}
-	boot, err := s.auth.Bootstrap(ctx, auth.BootstrapConfig{AdminPassword: s.cfg.AdminPassword, Out: s.cfg.Out})
-	if err != nil {
-		return err
-	}
-	s.defaultWS = boot.Workspace
-	if err := s.intake.Start(ctx); err != nil {
-		return err
-	}
-	s.ready.Store(true)
-	s.log.Info("runlet server started", "api", s.publicURL, "broker", s.brokerURL, "data", s.cfg.DataDir)
-	fmt.Fprintf(s.cfg.Out, "Runlet server: API at %s, broker at %s\n", s.publicURL, s.brokerURL)
-	return nil
+	})
 }
 
-// openBus starts the embedded broker (or connects the external one) and
-// the server's own connection.
-func (s *Server) openBus(ctx context.Context) error {
-	opts := bus.Options{Name: "runlet-server", Logger: s.log}
-	if s.cfg.Broker != "" {
-		b, err := busconnect.Open(ctx, s.cfg.Broker, opts)
-		if err != nil {
-			return fmt.Errorf("connect to the broker: %w", err)
-		}
-		s.bus = b
-		s.brokerURL = s.cfg.BrokerPublicURL
-		if s.brokerURL == "" {
-			// Devices get the address, never the server's credentials.
-			if s.brokerURL, err = bus.WithoutCredentials(s.cfg.Broker); err != nil {
-				return fmt.Errorf("the broker URL for devices: %w", err)
-			}
-		}
-		if s.rabbit != nil {
-			m := s.cfg.RabbitMQManagement
-			if m == "" {
-				if m, err = amqpbus.ManagementURL(s.cfg.Broker); err != nil {
-					return err
-				}
-			}
-			s.cutter.set(rabbitCutter{m: amqpbus.Management{URL: m}})
-		}
-		return nil
-	}
-	ns, err := embedded.Start(embedded.Config{
-		Dir:           filepath.Join(s.cfg.DataDir, "nats"),
-		Addr:          s.cfg.BrokerListen,
-		TLS:           s.tlsConfig(s.brokerTLS),
-		Authenticator: s.auth.BrokerUser,
-		Logger:        s.log,
-	})
-	if err != nil {
-		return fmt.Errorf("start the embedded broker: %w", err)
-	}
-	s.nats = ns
-	s.cutter.set(natsCutter{ns})
-	b, err := ns.Bus(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("connect to the embedded broker: %w", err)
-	}
-	s.bus = b
-	s.brokerURL = s.cfg.BrokerPublicURL
-	if s.brokerURL == "" {
-		_, port, _ := net.SplitHostPort(ns.Addr())
+// Ready hands the server the bus-side services and opens the API.
+func (s *Server) Ready(svc Services) {
+	s.bus, s.intake, s.dispatch, s.defaultWS = svc.Bus, svc.Intake, svc.Dispatch, svc.Workspace
+	s.brokerURL, s.brokerStore = svc.BrokerURL, svc.BrokerStore
+	if s.brokerURL == "" && svc.BrokerAddr != "" {
+		_, port, _ := net.SplitHostPort(svc.BrokerAddr)
 		u, _ := url.Parse(s.publicURL)
 		scheme := "nats"
 		if s.brokerTLS {
@@ -340,64 +246,31 @@ func (s *Server) openBus(ctx context.Context) error {
 		}
 		s.brokerURL = scheme + "://" + net.JoinHostPort(u.Hostname(), port)
 	}
-	return nil
+	s.ready.Store(true)
+	s.log.Info("runlet server started", "api", s.publicURL, "broker", s.brokerURL, "data", s.cfg.DataDir)
+	fmt.Fprintf(s.cfg.Out, "Runlet server: API at %s, broker at %s\n", s.publicURL, s.brokerURL)
 }
 
-// Run starts the server and serves until ctx is done, then shuts down.
-func (s *Server) Run(ctx context.Context) error {
-	if err := s.Start(ctx); err != nil {
-		return err
-	}
-	<-ctx.Done()
-	return s.Close()
-}
+// BrokerTLS is the TLS the embedded broker serves, nil for none.
+func (s *Server) BrokerTLS() *tls.Config { return s.tlsConfig(s.brokerTLS) }
 
-// Close stops serving (letting requests in flight finish for a few
-// seconds), stops every consumer, and closes the bus, broker and store.
+// Close ends the terminal WebSockets and stops serving, letting requests
+// in flight finish for a few seconds. It closes nothing it was handed.
 func (s *Server) Close() error {
 	s.closed.Do(func() {
-		stopHTTP := func() {
-			if s.http != nil {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				_ = s.http.Shutdown(ctx)
-				cancel()
-			} else if s.ln != nil {
-				s.ln.Close()
-			}
-		}
-		// RabbitMQ asks this server whether the server's own operations
-		// are allowed: keep answering until they have stopped.
-		if s.rabbit == nil {
-			stopHTTP()
-		}
-		// Consumers first, while their handlers can still commit what
-		// they hold; then the goroutines that s.ctx owns.
 		s.wsMu.Lock()
 		s.stopping = true
 		s.wsMu.Unlock()
-		if s.intake != nil {
-			s.intake.Close()
-		}
-		if s.cancel != nil {
-			s.cancel() // ends the terminal WebSockets too
-		}
-		if s.auth != nil {
-			s.auth.Close() // its cuts of broker connections
-		}
+		s.cancel() // ends the terminal WebSockets
 		s.sockets.Wait()
-		if s.rabbit != nil {
-			stopHTTP()
+		if s.http != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = s.http.Shutdown(ctx)
+			cancel()
+		} else {
+			s.ln.Close()
 		}
 		s.wg.Wait()
-		if s.bus != nil {
-			s.bus.Close()
-		}
-		if s.nats != nil {
-			s.nats.Shutdown()
-		}
-		if s.db != nil {
-			s.db.Close()
-		}
 	})
 	return nil
 }
@@ -420,12 +293,6 @@ func (s *Server) EnrollToken() (string, error) {
 	}
 	return strings.TrimSpace(string(b)), nil
 }
-
-// Store is the server's database, for tests and tools in-process.
-func (s *Server) Store() store.Store { return s.db }
-
-// Bus is the server's own bus connection.
-func (s *Server) Bus() bus.Bus { return s.bus }
 
 // dialable turns a listen address into one a client can dial: an
 // unspecified host becomes 127.0.0.1.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/server"
 )
 
@@ -100,7 +101,7 @@ func wantStatus(t testing.TB, what string, a answer, status int) {
 }
 
 func TestBrowserSession(t *testing.T) {
-	s := startServer(t, func(c *server.Config) { c.AdminPassword = "pw-admin" })
+	s := startServer(t, func(c *assemble.Config) { c.AdminPassword = "pw-admin" })
 	b := s.browser(t)
 	wantStatus(t, "wrong password", b.do(http.MethodPost, "/api/v1/session", api.LoginRequest{Email: server.AdminEmail, Password: "nope"}, nil), 401)
 	wantStatus(t, "GET /session before signing in", b.do(http.MethodGet, "/api/v1/session", nil, nil), 401)
@@ -169,7 +170,7 @@ func TestBrowserSession(t *testing.T) {
 // one it listens on. The cookie is Secure, and pages of the public URL are
 // same-origin.
 func TestBrowserSessionBehindProxy(t *testing.T) {
-	s := startServer(t, func(c *server.Config) {
+	s := startServer(t, func(c *assemble.Config) {
 		c.AdminPassword = "pw-admin"
 		c.PublicURL = "https://runlet.example.com"
 	})
@@ -186,7 +187,7 @@ func TestBrowserSessionBehindProxy(t *testing.T) {
 }
 
 func TestDeviceApprovalAPI(t *testing.T) {
-	s := startServer(t, func(c *server.Config) { c.AdminPassword = "pw-admin" })
+	s := startServer(t, func(c *assemble.Config) { c.AdminPassword = "pw-admin" })
 	ctx := ctxT(t)
 	code, err := s.client().DeviceCode(ctx, api.DeviceCodeRequest{Name: "laptop"})
 	if err != nil {
@@ -223,7 +224,7 @@ func TestDeviceApprovalAPI(t *testing.T) {
 }
 
 func TestSettings(t *testing.T) {
-	s := startServer(t, func(c *server.Config) { c.AdminPassword = "pw-admin" })
+	s := startServer(t, func(c *assemble.Config) { c.AdminPassword = "pw-admin" })
 	ctx := ctxT(t)
 	admin := s.browser(t)
 	admin.signIn(server.AdminEmail, "pw-admin")
@@ -306,7 +307,7 @@ func TestSettings(t *testing.T) {
 	wantStatus(t, "remove the last admin", admin.do(http.MethodDelete, "/api/v1/members/"+members[0].User.ID, nil, nil), 409)
 	wantStatus(t, "remove bob", admin.do(http.MethodDelete, "/api/v1/members/"+sess.User.ID, nil, nil), 204)
 	wantStatus(t, "bob's session after removal", bob.do(http.MethodGet, "/api/v1/session", nil, nil), 401)
-	if _, err := s.Store().Membership(ctx, sess.Workspace.ID, sess.User.ID); runlet.ErrorCode(err) != runlet.ENOTFOUND {
+	if _, err := s.Store.Membership(ctx, sess.Workspace.ID, sess.User.ID); runlet.ErrorCode(err) != runlet.ENOTFOUND {
 		t.Errorf("membership after removal: %v", err)
 	}
 }
@@ -314,18 +315,18 @@ func TestSettings(t *testing.T) {
 // Renaming the default workspace must not make the next start create
 // another one.
 func TestRenamedWorkspaceSurvivesRestart(t *testing.T) {
-	s := startServer(t, func(c *server.Config) { c.AdminPassword = "pw-admin" })
+	s := startServer(t, func(c *assemble.Config) { c.AdminPassword = "pw-admin" })
 	b := s.browser(t)
 	b.signIn(server.AdminEmail, "pw-admin")
 	wantStatus(t, "rename", b.do(http.MethodPatch, "/api/v1/workspace", map[string]string{"name": "fleet"}, nil), 200)
 	s.Close()
 	s2 := restart(t, s.cfg, s.clock)
-	all, err := s2.Store().ListWorkspaces(ctxT(t))
+	all, err := s2.Store.ListWorkspaces(ctxT(t))
 	if err != nil || len(all) != 1 || all[0].Name != "fleet" {
 		t.Fatalf("workspaces after restart: %+v, %v", all, err)
 	}
 	s2.enroll(t, "pi-1")
-	if ts, _ := s2.Store().ListTokens(ctxT(t), all[0].ID); len(ts) == 0 || ts[len(ts)-1].Kind != runlet.TokenEnrollment {
+	if ts, _ := s2.Store.ListTokens(ctxT(t), all[0].ID); len(ts) == 0 || ts[len(ts)-1].Kind != runlet.TokenEnrollment {
 		t.Errorf("tokens %+v", ts)
 	}
 }

@@ -202,10 +202,10 @@ func (t *terminal) run(ctx context.Context, from uint64) {
 }
 
 // guard re-checks the socket's credentials at every revocation in this
-// process and every CutWithin (revocations by other replicas) until ctx
+// process and every auth.CutWithin (revocations by other replicas) until ctx
 // ends; it reports true when they were revoked.
 func (t *terminal) guard(ctx context.Context) bool {
-	tick := time.NewTicker(CutWithin)
+	tick := time.NewTicker(auth.CutWithin)
 	defer tick.Stop()
 	for {
 		select {
@@ -215,7 +215,7 @@ func (t *terminal) guard(ctx context.Context) bool {
 			t.rev = t.s.auth.Revocations()
 		case <-tick.C:
 		}
-		c, cancel := context.WithTimeout(ctx, CutWithin)
+		c, cancel := context.WithTimeout(ctx, auth.CutWithin)
 		err := t.s.auth.StillValid(c, t.c)
 		cancel()
 		if errors.Is(err, auth.ErrRevoked) {

@@ -21,6 +21,7 @@ import (
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/server"
 )
@@ -149,7 +150,7 @@ const askJob = `ask:
 // browser watches its terminal, leaves mid-run, comes back with from= and
 // answers by typing; a late browser replays the whole output.
 func TestTerminalWebSocket(t *testing.T) {
-	s := startServer(t, func(c *server.Config) { c.AdminPassword = "pw-admin" })
+	s := startServer(t, func(c *assemble.Config) { c.AdminPassword = "pw-admin" })
 	ctx := ctxT(t)
 	runDaemon(t, s.enroll(t, "pi-1"))
 	admin := s.adminClient(t)
@@ -216,7 +217,7 @@ func TestTerminalWebSocket(t *testing.T) {
 // workspace, for a device the execution does not run on, and from a page
 // of another site.
 func TestTerminalRefusals(t *testing.T) {
-	s := startServer(t, func(c *server.Config) { c.AdminPassword = "pw-admin" })
+	s := startServer(t, func(c *assemble.Config) { c.AdminPassword = "pw-admin" })
 	ctx := ctxT(t)
 	s.enroll(t, "pi-1")
 	admin := s.adminClient(t)
@@ -230,15 +231,15 @@ func TestTerminalRefusals(t *testing.T) {
 
 	// Eve belongs to another workspace only.
 	other := runlet.Workspace{Name: "other"}
-	if err := s.Store().CreateWorkspace(ctx, &other); err != nil {
+	if err := s.Store.CreateWorkspace(ctx, &other); err != nil {
 		t.Fatal(err)
 	}
 	hash, _ := bcrypt.GenerateFromPassword([]byte("eve-password"), bcrypt.MinCost)
 	eve := runlet.User{Email: "eve@example.com", PasswordHash: string(hash)}
-	if err := s.Store().CreateUser(ctx, &eve); err != nil {
+	if err := s.Store.CreateUser(ctx, &eve); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Store().PutMembership(ctx, &runlet.Membership{Workspace: other.ID, User: eve.ID, Role: runlet.RoleAdmin}); err != nil {
+	if err := s.Store.PutMembership(ctx, &runlet.Membership{Workspace: other.ID, User: eve.ID, Role: runlet.RoleAdmin}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -281,7 +282,7 @@ func TestTerminalRefusals(t *testing.T) {
 // TestTerminalBehindProxy: the public URL is another host than the one
 // the server listens on; its pages may open terminals, others may not.
 func TestTerminalBehindProxy(t *testing.T) {
-	s := startServer(t, func(c *server.Config) {
+	s := startServer(t, func(c *assemble.Config) {
 		c.AdminPassword = "pw-admin"
 		c.PublicURL = "https://runlet.example.com"
 	})
@@ -322,7 +323,7 @@ func TestTerminalBehindProxy(t *testing.T) {
 // reconnects from there (as many times as it takes) and gets every frame
 // once, in order.
 func TestTerminalSlowBrowser(t *testing.T) {
-	s := startServer(t, func(c *server.Config) {
+	s := startServer(t, func(c *assemble.Config) {
 		c.AdminPassword = "pw-admin"
 		c.TerminalQueue = 16
 	})
@@ -400,7 +401,7 @@ func TestTerminalSlowBrowser(t *testing.T) {
 // message the server does not know gets an error event, and the socket
 // stays open.
 func TestTerminalStop(t *testing.T) {
-	s := startServer(t, func(c *server.Config) { c.AdminPassword = "pw-admin" })
+	s := startServer(t, func(c *assemble.Config) { c.AdminPassword = "pw-admin" })
 	ctx := ctxT(t)
 	runDaemon(t, s.enroll(t, "pi-1"))
 	admin := s.adminClient(t)

@@ -10,6 +10,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/runlet/runlet/api"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/server"
 )
 
@@ -18,7 +19,7 @@ import (
 // still carries the answer typed into it and the output that follows.
 func TestTerminalOutlivesReadTimeout(t *testing.T) {
 	const timeout = 200 * time.Millisecond
-	s := startServer(t, func(c *server.Config) { c.AdminPassword = "pw-admin"; c.ReadTimeout = timeout })
+	s := startServer(t, func(c *assemble.Config) { c.AdminPassword = "pw-admin"; c.ReadTimeout = timeout })
 	ctx := ctxT(t)
 	runDaemon(t, s.enroll(t, "pi-1"))
 	admin := s.adminClient(t)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/server"
 	"github.com/runlet/runlet/store"
 )
@@ -23,7 +24,7 @@ const rightPassword = "right-password"
 // limitedServer is a server behind a "proxy" on loopback: it believes
 // X-Forwarded-For, so that one test acts from many addresses.
 func limitedServer(t *testing.T) *testServer {
-	return startServer(t, func(c *server.Config) {
+	return startServer(t, func(c *assemble.Config) {
 		c.AdminPassword = rightPassword
 		c.TrustedProxies = []string{"127.0.0.0/8", "::1"}
 	})
@@ -125,7 +126,7 @@ func (a reply) wantRefused(t *testing.T, what string, secs int) {
 // audit is the server's audit log, oldest first.
 func (s *testServer) audit(t *testing.T) []store.AuditEvent {
 	t.Helper()
-	es, err := s.Store().ListAudit(ctxT(t), "", 0)
+	es, err := s.Store.ListAudit(ctxT(t), "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,11 +163,11 @@ func TestLoginBackoff(t *testing.T) {
 	if len(es) != 1 {
 		t.Fatalf("audit log %+v, want one lockout", es)
 	}
-	admin, err := s.Store().UserByEmail(ctxT(t), server.AdminEmail)
+	admin, err := s.Store.UserByEmail(ctxT(t), server.AdminEmail)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws, err := s.Store().WorkspaceByName(ctxT(t), server.DefaultWorkspace)
+	ws, err := s.Store.WorkspaceByName(ctxT(t), server.DefaultWorkspace)
 	if err != nil {
 		t.Fatal(err)
 	}

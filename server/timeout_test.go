@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runlet/runlet/server"
+	"github.com/runlet/runlet/cmd/assemble"
 )
 
 // TestReadTimeoutCutsSlowClients: a client that sends its headers or its
@@ -17,7 +17,7 @@ import (
 // (slowloris); one cut mid-body gets a 400, not a 5xx.
 func TestReadTimeoutCutsSlowClients(t *testing.T) {
 	const timeout = 300 * time.Millisecond
-	s := startServer(t, func(c *server.Config) { c.ReadTimeout = timeout })
+	s := startServer(t, func(c *assemble.Config) { c.ReadTimeout = timeout })
 	addr := strings.TrimPrefix(s.URL(), "http://")
 	for _, c := range []struct {
 		name, start, want string // want: the start of the answer, "" for none

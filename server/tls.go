@@ -45,7 +45,7 @@ const selfSignedLife = 10 * 365 * 24 * time.Hour
 func (s *Server) setupTLS() error {
 	given := s.cfg.TLSCert != ""
 	s.apiTLS = given || beyondLoopback(s.ln.Addr().String())
-	s.brokerTLS = s.cfg.Broker == "" && (given || beyondLoopback(s.cfg.BrokerListen))
+	s.brokerTLS = s.cfg.EmbeddedBroker != "" && (given || beyondLoopback(s.cfg.EmbeddedBroker))
 	var cert tls.Certificate
 	switch {
 	case given:
@@ -56,7 +56,7 @@ func (s *Server) setupTLS() error {
 		cert = c
 	case s.apiTLS || s.brokerTLS:
 		if !s.apiTLS {
-			s.log.Warn("the embedded broker listens beyond loopback, with a self-signed certificate, and the API does not: devices that sign in through a proxy will not trust the broker; give it a certificate they trust with --tls-cert and --tls-key", "broker-listen", s.cfg.BrokerListen)
+			s.log.Warn("the embedded broker listens beyond loopback, with a self-signed certificate, and the API does not: devices that sign in through a proxy will not trust the broker; give it a certificate they trust with --tls-cert and --tls-key", "broker-listen", s.cfg.EmbeddedBroker)
 		}
 		c, created, err := selfSigned(s.cfg.DataDir, s.certHosts())
 		if err != nil {
@@ -171,7 +171,7 @@ func (s *Server) certHosts() []string {
 		}
 		hosts = append(hosts, h)
 	}
-	for _, a := range []string{s.ln.Addr().String(), s.cfg.BrokerListen} {
+	for _, a := range []string{s.ln.Addr().String(), s.cfg.EmbeddedBroker} {
 		h, _, _ := net.SplitHostPort(a)
 		if ip := net.ParseIP(h); h == "" || (ip != nil && ip.IsUnspecified()) {
 			// Every interface: name each of its addresses.

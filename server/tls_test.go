@@ -20,6 +20,7 @@ import (
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bus"
 	natsbus "github.com/runlet/runlet/bus/nats"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/server"
@@ -32,7 +33,7 @@ import (
 func TestServerServesTLS(t *testing.T) {
 	certFile, keyFile := testenv.SelfSignedCert(t)
 	fp := tlspin.Fingerprint(testenv.CertFile(t, certFile))
-	s := startServer(t, func(c *server.Config) { c.TLSCert, c.TLSKey = certFile, keyFile })
+	s := startServer(t, func(c *assemble.Config) { c.TLSCert, c.TLSKey = certFile, keyFile })
 	if !strings.HasPrefix(s.URL(), "https://") || !strings.HasPrefix(s.BrokerURL(), "tls://") || s.Fingerprint() != fp {
 		t.Fatalf("API %s, broker %s, fingerprint %s; want https, tls and %s", s.URL(), s.BrokerURL(), s.Fingerprint(), fp)
 	}
@@ -84,7 +85,7 @@ func TestServerServesTLS(t *testing.T) {
 // further, however good its credentials.
 func TestBrokerRefusesPlaintext(t *testing.T) {
 	certFile, keyFile := testenv.SelfSignedCert(t)
-	s := startServer(t, func(c *server.Config) { c.TLSCert, c.TLSKey = certFile, keyFile })
+	s := startServer(t, func(c *assemble.Config) { c.TLSCert, c.TLSKey = certFile, keyFile })
 	cred := enrollPinned(t, s.Server, "pi-1", s.Fingerprint())
 	u, err := url.Parse(cred.Broker)
 	if err != nil {
@@ -114,7 +115,7 @@ func TestBrokerRefusesPlaintext(t *testing.T) {
 // once, and serves the same one after a restart; its broker, on loopback,
 // stays in plaintext.
 func TestServerSelfSignedBeyondLoopback(t *testing.T) {
-	s := startServer(t, func(c *server.Config) { c.Listen = "0.0.0.0:0" })
+	s := startServer(t, func(c *assemble.Config) { c.Listen = "0.0.0.0:0" })
 	fp := s.Fingerprint()
 	if !strings.HasPrefix(s.URL(), "https://") || !strings.HasPrefix(s.BrokerURL(), "nats://") || fp == "" {
 		t.Fatalf("API %s, broker %s, fingerprint %q", s.URL(), s.BrokerURL(), fp)
@@ -161,7 +162,7 @@ func TestServerNeedsCertificateAndKey(t *testing.T) {
 }
 
 // enrollPinned signs a device in over TLS, trusting the certificate fp.
-func enrollPinned(t *testing.T, s *server.Server, name, fp string) *home.Credentials {
+func enrollPinned(t *testing.T, s *assemble.Server, name, fp string) *home.Credentials {
 	t.Helper()
 	tok, err := s.EnrollToken()
 	if err != nil {

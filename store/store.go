@@ -43,6 +43,17 @@ type Store interface {
 	Close() error
 }
 
+// Options configures a store when a dialect opens it (sqlite.Open,
+// postgres.Open, connect.Open). The zero value is the default; later
+// options are added here as fields.
+type Options struct {
+	// Now is the store's clock: created times, token and device code
+	// expiry, run expiry, the time migrations are recorded. Nil means
+	// time.Now. Tests pass a clock they move, so that expiry is tested
+	// without waiting.
+	Now func() time.Time
+}
+
 // Workspaces stores the tenants: every other record belongs to one.
 type Workspaces interface {
 	// CreateWorkspace stores w, setting w.ID when empty and w.Created.

@@ -47,6 +47,12 @@ func (m Management) CloseUser(ctx context.Context, user, reason string) error {
 	return m.do(ctx, http.MethodDelete, "/api/connections/username/"+url.PathEscape(user), reason, nil)
 }
 
+// Cut closes a revoked device's connections, as the server's auth
+// service asks for it; RabbitMQ does not say how many (-1).
+func (m Management) Cut(ctx context.Context, user string) (int, error) {
+	return -1, m.CloseUser(ctx, user, "runlet: the device was signed out or removed")
+}
+
 func (m Management) do(ctx context.Context, method, path, reason string, out any) error {
 	base, err := url.Parse(m.URL)
 	if err != nil {

@@ -14,13 +14,14 @@ import (
 	"github.com/runlet/runlet/store/sqlite"
 )
 
-// Open opens and migrates the database at url.
-func Open(ctx context.Context, url string) (store.Store, error) {
+// Open opens and migrates the database at url with opts (opts.Now is the
+// store's clock; the zero Options uses time.Now).
+func Open(ctx context.Context, url string, opts store.Options) (store.Store, error) {
 	switch {
 	case strings.HasPrefix(url, sqlite.Scheme+":"):
-		return opened(sqlite.Open(ctx, url))
+		return opened(sqlite.Open(ctx, url, opts))
 	case postgres.IsURL(url):
-		return opened(postgres.Open(ctx, url))
+		return opened(postgres.Open(ctx, url, opts))
 	}
 	return nil, runlet.Errorf(runlet.EINVALID,
 		"Unknown database URL %q: use sqlite:PATH (a file) or postgres://USER@HOST/DB.", redact.URL(url))

@@ -30,7 +30,7 @@ func TestOpenChoosesDialect(t *testing.T) {
 
 func open(t *testing.T, url string) store.Store {
 	t.Helper()
-	s, err := connect.Open(t.Context(), url)
+	s, err := connect.Open(t.Context(), url, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func open(t *testing.T, url string) store.Store {
 }
 
 func TestOpenUnknownScheme(t *testing.T) {
-	_, err := connect.Open(t.Context(), "mysql://root:hunter2@db/runlet")
+	_, err := connect.Open(t.Context(), "mysql://root:hunter2@db/runlet", store.Options{})
 	if runlet.ErrorCode(err) != runlet.EINVALID {
 		t.Fatalf("error %v, want EINVALID", err)
 	}

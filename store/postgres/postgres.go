@@ -36,8 +36,7 @@ var migrations embed.FS
 // servers starting together ("runlet" in ASCII).
 const migrateLock = `SELECT pg_advisory_xact_lock(126943093630068)`
 
-// DB is the store on one PostgreSQL database. Its Now field is the store's
-// clock.
+// DB is the store on one PostgreSQL database.
 type DB struct {
 	*sqlstore.DB
 }
@@ -45,7 +44,8 @@ type DB struct {
 var _ store.Store = (*DB)(nil)
 
 // Open connects to the database at url (postgres://…) and migrates it.
-func Open(ctx context.Context, url string) (*DB, error) {
+// opts.Now is the store's clock.
+func Open(ctx context.Context, url string, opts store.Options) (*DB, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres URL: %w", err)
@@ -66,7 +66,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		IsForeignKey: isCode("23503"),
 		IsFull:       isCode("53100"), // disk_full
 		Where:        fmt.Sprintf("the PostgreSQL server at %s:%d", cfg.Host, cfg.Port),
-	})
+	}, opts)
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open postgres database %s on %s: %w", cfg.Database, cfg.Host, err)

@@ -11,8 +11,8 @@ import (
 )
 
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t testing.TB) store.Store {
-		db, err := postgres.Open(context.Background(), testenv.Postgres(t))
+	storetest.Run(t, func(t testing.TB, opts store.Options) store.Store {
+		db, err := postgres.Open(context.Background(), testenv.Postgres(t), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -24,7 +24,7 @@ func TestStore(t *testing.T) {
 func TestMigrations(t *testing.T) {
 	url := testenv.Postgres(t)
 	storetest.RunMigrations(t, 3, func(ctx context.Context) (storetest.Migrated, error) {
-		return postgres.Open(ctx, url)
+		return postgres.Open(ctx, url, store.Options{})
 	})
 }
 
@@ -36,7 +36,7 @@ func TestConcurrentOpen(t *testing.T) {
 	errs := make(chan error, servers)
 	for range servers {
 		go func() {
-			db, err := postgres.Open(t.Context(), url)
+			db, err := postgres.Open(t.Context(), url, store.Options{})
 			if err == nil {
 				err = db.Close()
 			}
@@ -51,14 +51,14 @@ func TestConcurrentOpen(t *testing.T) {
 }
 
 func TestOpenBadURL(t *testing.T) {
-	if _, err := postgres.Open(t.Context(), "postgres://%zz"); err == nil {
+	if _, err := postgres.Open(t.Context(), "postgres://%zz", store.Options{}); err == nil {
 		t.Fatal("accepted a malformed URL")
 	}
 }
 
 func BenchmarkStore(b *testing.B) {
 	storetest.Bench(b, func(b testing.TB) store.Store {
-		db, err := postgres.Open(context.Background(), testenv.Postgres(b))
+		db, err := postgres.Open(context.Background(), testenv.Postgres(b), store.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

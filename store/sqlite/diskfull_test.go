@@ -20,7 +20,7 @@ func TestDiskFull(t *testing.T) {
 	dir := testenv.SmallDisk(t, 16<<20)
 	ctx := context.Background()
 	path := filepath.Join(dir, "runlet.db")
-	db, err := sqlite.Open(ctx, "sqlite:"+path)
+	db, err := sqlite.Open(ctx, "sqlite:"+path, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestDiskFull(t *testing.T) {
 	if runlet.ErrorCode(err) != runlet.EFULL || !strings.Contains(runlet.ErrorMessage(err), "disk is full (the database at "+path+")") {
 		t.Fatalf("a write on a full disk: %v (code %s)", err, runlet.ErrorCode(err))
 	}
-	if _, err := sqlite.Open(ctx, "sqlite:"+filepath.Join(dir, "other.db")); runlet.ErrorCode(err) != runlet.EFULL {
+	if _, err := sqlite.Open(ctx, "sqlite:"+filepath.Join(dir, "other.db"), store.Options{}); runlet.ErrorCode(err) != runlet.EFULL {
 		t.Errorf("opening a database on a full disk: %v (code %s), want %s", err, runlet.ErrorCode(err), runlet.EFULL)
 	}
 

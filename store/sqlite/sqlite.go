@@ -30,7 +30,7 @@ const Scheme = "sqlite"
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// DB is the store on one SQLite file. Its Now field is the store's clock.
+// DB is the store on one SQLite file.
 type DB struct {
 	*sqlstore.DB
 }
@@ -40,8 +40,8 @@ var _ store.Store = (*DB)(nil)
 // Open opens (creating it if needed) and migrates the database at dsn,
 // "sqlite:PATH" or a plain path. Writes go through a single connection,
 // which is how SQLite wants them; reads use a pool beside it (WAL mode lets
-// them run while a write is in progress).
-func Open(ctx context.Context, dsn string) (*DB, error) {
+// them run while a write is in progress). opts.Now is the store's clock.
+func Open(ctx context.Context, dsn string, opts store.Options) (*DB, error) {
 	path, err := Path(dsn)
 	if err != nil {
 		return nil, err
@@ -65,7 +65,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		IsForeignKey:    isCode(sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY),
 		IsFull:          isFull(path),
 		Where:           where(path),
-	})
+	}, opts)
 	if err != nil {
 		r.Close()
 		w.Close()

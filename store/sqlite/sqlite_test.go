@@ -11,8 +11,8 @@ import (
 )
 
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t testing.TB) store.Store {
-		db, err := sqlite.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "runlet.db"))
+	storetest.Run(t, func(t testing.TB, opts store.Options) store.Store {
+		db, err := sqlite.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "runlet.db"), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -24,7 +24,7 @@ func TestStore(t *testing.T) {
 func TestMigrations(t *testing.T) {
 	url := "sqlite:" + filepath.Join(t.TempDir(), "data", "..", "runlet.db")
 	storetest.RunMigrations(t, 3, func(ctx context.Context) (storetest.Migrated, error) {
-		return sqlite.Open(ctx, url)
+		return sqlite.Open(ctx, url, store.Options{})
 	})
 }
 
@@ -48,7 +48,7 @@ func TestPath(t *testing.T) {
 }
 
 func TestOpenFailsClearly(t *testing.T) {
-	_, err := sqlite.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "missing-dir", "runlet.db"))
+	_, err := sqlite.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "missing-dir", "runlet.db"), store.Options{})
 	if err == nil {
 		t.Fatal("opened a database in a directory that does not exist")
 	}
@@ -56,7 +56,7 @@ func TestOpenFailsClearly(t *testing.T) {
 
 func BenchmarkStore(b *testing.B) {
 	storetest.Bench(b, func(b testing.TB) store.Store {
-		db, err := sqlite.Open(context.Background(), "sqlite:"+filepath.Join(b.TempDir(), "runlet.db"))
+		db, err := sqlite.Open(context.Background(), "sqlite:"+filepath.Join(b.TempDir(), "runlet.db"), store.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -14,15 +14,11 @@ import (
 	"github.com/runlet/runlet/store"
 )
 
-// Clocked is what Run needs beyond store.Store: a way to set the store's
-// clock, so that expiry and ordering are tested without waiting.
-type Clocked interface {
-	SetNow(now func() time.Time)
-}
-
 // Run runs the suite. open must return a new, empty store each time it is
-// called, implementing Clocked, and close it when t ends.
-func Run(t *testing.T, open func(t testing.TB) store.Store) {
+// called, opened with opts, and close it when t ends. opts.Now is the
+// test's clock, which the suite moves so that expiry and ordering are
+// tested without waiting.
+func Run(t *testing.T, open func(t testing.TB, opts store.Options) store.Store) {
 	tests := []struct {
 		name string
 		f    func(*testing.T, *env)
@@ -50,13 +46,8 @@ func Run(t *testing.T, open func(t testing.TB) store.Store) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := open(t)
-			c, ok := s.(Clocked)
-			if !ok {
-				t.Fatalf("%T does not implement storetest.Clocked", s)
-			}
-			e := &env{Store: s, ctx: t.Context(), clock: newClock()}
-			c.SetNow(e.clock.Now)
+			c := newClock()
+			e := &env{Store: open(t, store.Options{Now: c.Now}), ctx: t.Context(), clock: c}
 			tt.f(t, e)
 		})
 	}

@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/runlet/runlet/bus/connect"
 	"github.com/runlet/runlet/daemon"
 	"github.com/runlet/runlet/home"
 )
@@ -41,7 +42,7 @@ func run(ctx context.Context, dir home.Dir, parallel int) error {
 		return err
 	}
 	d, err := daemon.New(daemon.Config{
-		Home: dir, Credentials: creds, Parallel: parallel,
+		Home: dir, Credentials: creds, Parallel: parallel, Dial: connect.Open,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})
 	if err != nil {

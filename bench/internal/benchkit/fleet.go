@@ -21,6 +21,7 @@ import (
 	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bus"
 	busconnect "github.com/runlet/runlet/bus/connect"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/daemon"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/server"
@@ -42,7 +43,7 @@ const AdminPassword = "bench-admin-password"
 // temporary directory, and the devices signed in to it.
 type Fleet struct {
 	Broker string
-	Server *server.Server
+	Server *assemble.Server
 	Admin  *apiclient.Client // signed in as the admin user
 	Dir    string
 
@@ -66,13 +67,10 @@ func StartFleet(ctx context.Context, broker string) (f *Fleet, err error) {
 			f.Close()
 		}
 	}()
-	cfg := server.Config{
-		Listen:        "127.0.0.1:0",
+	cfg := assemble.Config{
+		Config:        server.Config{Listen: "127.0.0.1:0", DataDir: filepath.Join(dir, "server"), Logger: Quiet, Out: io.Discard},
 		BrokerListen:  "127.0.0.1:0",
-		DataDir:       filepath.Join(dir, "server"),
 		AdminPassword: AdminPassword,
-		Logger:        Quiet,
-		Out:           io.Discard,
 	}
 	switch broker {
 	case NATS:
@@ -84,11 +82,8 @@ func StartFleet(ctx context.Context, broker string) (f *Fleet, err error) {
 	default:
 		return nil, fmt.Errorf("unknown broker %q: want %q or %q", broker, NATS, RabbitMQ)
 	}
-	s, err := server.New(cfg)
+	s, err := assemble.Start(ctx, cfg)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start the server: %w", err)
 	}
 	f.Server = s
@@ -202,6 +197,9 @@ func (f *Fleet) StartDaemon(ctx context.Context, name string, cfg daemon.Config)
 		return nil, err
 	}
 	cfg.Home, cfg.Credentials = dir, c
+	if cfg.Bus == nil && cfg.Dial == nil {
+		cfg.Dial = busconnect.Open
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = Quiet
 	}

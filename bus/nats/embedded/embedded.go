@@ -208,3 +208,7 @@ func (s *Server) Disconnect(user string) (int, error) {
 	}
 	return n, nil
 }
+
+// Cut is Disconnect as the server's auth service asks for it: it closes
+// the connections of a revoked device.
+func (s *Server) Cut(_ context.Context, user string) (int, error) { return s.Disconnect(user) }

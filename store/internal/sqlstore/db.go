@@ -42,11 +42,8 @@ type Dialect struct {
 
 // DB is a store.Store on a database.
 type DB struct {
-	// Now is the store's clock: token and code expiry, created times.
-	// Tests replace it before using the store.
-	Now func() time.Time
-
-	r, w    *sql.DB // readers and the writer; the same pool on PostgreSQL
+	clock   func() time.Time // the store's clock, from store.Options.Now
+	r, w    *sql.DB          // readers and the writer; the same pool on PostgreSQL
 	dialect Dialect
 }
 
@@ -54,17 +51,19 @@ var _ store.Store = (*DB)(nil)
 
 // Open migrates the database and returns the store. Reads go to r, writes
 // to w; they may be the same *sql.DB. The store closes both on Close.
-func Open(ctx context.Context, r, w *sql.DB, d Dialect) (*DB, error) {
-	db := &DB{Now: time.Now, r: r, w: w, dialect: d}
+// opts.Now is the store's clock (time.Now when nil), used from the
+// migration on.
+func Open(ctx context.Context, r, w *sql.DB, d Dialect, opts store.Options) (*DB, error) {
+	clock := opts.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	db := &DB{clock: clock, r: r, w: w, dialect: d}
 	if err := db.migrate(ctx); err != nil {
 		return nil, err
 	}
 	return db, nil
 }
-
-// SetNow replaces the clock; the contract suite uses it, as it sees only
-// the interface.
-func (db *DB) SetNow(now func() time.Time) { db.Now = now }
 
 // SQL returns the writer pool, for tests and tools that inspect the schema.
 func (db *DB) SQL() *sql.DB { return db.w }
@@ -86,8 +85,8 @@ func (db *DB) Close() error {
 	return err
 }
 
-// now is Now in the precision the database keeps.
-func (db *DB) now() time.Time { return stamp(db.Now()) }
+// now is the clock's time in the precision the database keeps.
+func (db *DB) now() time.Time { return stamp(db.clock()) }
 
 func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 

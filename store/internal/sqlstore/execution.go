@@ -85,7 +85,7 @@ func (db *DB) newExecution(e *runlet.Execution) (runlet.Execution, error) {
 	}
 	ne.Status = runlet.StatusPending
 	if ne.Created.IsZero() {
-		ne.Created = db.Now()
+		ne.Created = db.clock()
 	}
 	ne.Created, ne.Scheduled, ne.Expires = stamp(ne.Created), stampOrZero(ne.Scheduled), stampOrZero(ne.Expires)
 	ne.Started, ne.Finished = stampOrZero(ne.Started), stampOrZero(ne.Finished)
@@ -172,7 +172,7 @@ func (db *DB) ListExecutions(ctx context.Context, workspace string, f store.Exec
 func (db *DB) UpdateExecutionStatus(ctx context.Context, workspace, id, device string, u store.StatusUpdate) (runlet.Execution, bool, error) {
 	at := u.Time
 	if at.IsZero() {
-		at = db.Now()
+		at = db.clock()
 	}
 	var (
 		e   runlet.Execution

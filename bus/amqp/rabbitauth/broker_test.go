@@ -1,4 +1,4 @@
-package server
+package rabbitauth
 
 import (
 	"io"
@@ -9,20 +9,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/runlet/runlet/bus/amqp/rabbitauth"
 )
 
-// TestRabbitMQAuthCaller: the endpoints answer loopback callers only, or
-// with a secret, only the path that carries it; the server's own user is
-// checked against its broker URL.
-func TestRabbitMQAuthCaller(t *testing.T) {
-	cfg := func(secret string) rabbitauth.Config {
-		return rabbitauth.Config{Secret: secret, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+// TestForBroker: the endpoints answer loopback callers only, or with a
+// secret, only the path that carries it; the server's own user and vhost
+// are read from its broker URL.
+func TestForBroker(t *testing.T) {
+	cfg := func(secret string) Config {
+		return Config{Secret: secret, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	}
 	form := url.Values{"username": {"runlet"}, "password": {"p%ss"}}.Encode()
-	ask := func(a *rabbitAuth, path, remote, body string) (int, string) {
+	ask := func(b *Backend, path, remote, body string) (int, string) {
 		mux := http.NewServeMux()
-		a.mount(mux)
+		b.Mount(mux, "/rabbitmq")
 		r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		r.RemoteAddr = remote
@@ -30,20 +29,17 @@ func TestRabbitMQAuthCaller(t *testing.T) {
 		mux.ServeHTTP(w, r)
 		return w.Code, w.Body.String()
 	}
-	open, err := newRabbitBackend("amqp://runlet:p%25ss@127.0.0.1:5672/a%2Fb", cfg(""))
+	open, err := ForBroker("amqp://runlet:p%25ss@127.0.0.1:5672/a%2Fb", cfg(""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if open.vhost != "a/b" || open.password != "p%ss" {
-		t.Errorf("read from the URL: vhost %q, password %q", open.vhost, open.password)
-	}
-	secret, err := newRabbitBackend("amqp://runlet:p%25ss@127.0.0.1:5672/", cfg("s3cret"))
+	secret, err := ForBroker("amqp://runlet:p%25ss@127.0.0.1:5672/", cfg("s3cret"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	wrongPassword := url.Values{"username": {"runlet"}, "password": {"nope"}}.Encode()
 	for _, c := range []struct {
-		a                  *rabbitAuth
+		a                  *Backend
 		path, remote, body string
 		code               int
 		answer             string
@@ -63,6 +59,18 @@ func TestRabbitMQAuthCaller(t *testing.T) {
 		code, body := ask(c.a, c.path, c.remote, c.body)
 		if code != c.code || (c.answer != "" && body != c.answer) {
 			t.Errorf("%s from %s (%s): %d %q, want %d %q", c.path, c.remote, c.body, code, body, c.code, c.answer)
+		}
+	}
+}
+
+func TestForBrokerBadURL(t *testing.T) {
+	_, err := ForBroker("amqp://runlet:s3cret@[::1", Config{})
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("a malformed broker URL: %v; want an error without the password", err)
+	}
+	for url, want := range map[string]bool{"amqp://h/": true, "AMQPS://h": true, "nats://h": false, "": false} {
+		if IsBrokerURL(url) != want {
+			t.Errorf("IsBrokerURL(%q) = %v", url, !want)
 		}
 	}
 }
