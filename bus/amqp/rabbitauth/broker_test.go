@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
 )
 
 // TestForBroker: the endpoints answer loopback callers only, or with a
