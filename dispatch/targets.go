@@ -36,7 +36,8 @@ func (s *Service) resolveTargets(ctx context.Context, req Request, job *jobspec.
 	switch where {
 	case jobspec.WhereLocal:
 		if req.Client.Device == "" {
-			return nil, runlet.Errorf(runlet.EINVALID, "Job %q runs where it is started (local), and a user has no device: choose --where all, any or custom --on NAMES.", job.Name)
+			// Name the client: a scheduler or a rollout is not "a user".
+			return nil, runlet.Errorf(runlet.EINVALID, "Job %q runs where it is started (local), and %s is not a device: choose --where all, any or custom --on NAMES.", job.Name, req.Client.Name)
 		}
 		names = []string{req.Client.Device}
 	case jobspec.WhereAll:
