@@ -323,9 +323,17 @@ func TestTerminalBehindProxy(t *testing.T) {
 // reconnects from there (as many times as it takes) and gets every frame
 // once, in order.
 func TestTerminalSlowBrowser(t *testing.T) {
+	// The server's side of each connection gets a small send buffer, so
+	// that what the kernel holds for a browser that does not read is a
+	// few KB whatever the machine's autotuning: the queue must fill.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := startServer(t, func(c *assemble.Config) {
 		c.AdminPassword = "pw-admin"
 		c.TerminalQueue = 16
+		c.Listener = smallSendBuffers{ln}
 	})
 	ctx := ctxT(t)
 	runDaemon(t, s.enroll(t, "pi-1"))
@@ -472,4 +480,15 @@ func waitFinal(t *testing.T, c *apiclient.Client, exec, device string) runlet.Ex
 		return last.Status.Final()
 	})
 	return last
+}
+
+// smallSendBuffers accepts connections with a 4 KB send buffer.
+type smallSendBuffers struct{ net.Listener }
+
+func (l smallSendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(4096)
+	}
+	return c, err
 }
