@@ -411,6 +411,8 @@ func TestRefusedRuns(t *testing.T) {
 		{"any with nobody online", dispatch.Request{Job: "anywhere"}, runlet.EUNAVAILABLE, []string{`"anywhere"`, "none is online"}},
 		{"where any overriding the job", dispatch.Request{Job: "hello", Where: jobspec.WhereAny}, runlet.EUNAVAILABLE, []string{"none is online"}},
 		{"no client", dispatch.Request{Job: "hello", Client: dispatch.Client{}}, runlet.EINVALID, []string{"client"}},
+		{"a pattern that matches nothing", dispatch.Request{Job: "hello", On: []string{"nas-*"}}, runlet.EINVALID, []string{"No device matches nas-*", "mac, pi"}},
+		{"a label nobody has", dispatch.Request{Job: "hello", On: []string{"label:gpu"}}, runlet.EINVALID, []string{"No device matches label:gpu"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.req.Workspace = e.ws
@@ -477,9 +479,8 @@ func TestStopAndKill(t *testing.T) {
 	if m.key != bus.ControlKey(id, "pi") || m.c.Op != wire.OpStop || m.c.By != ann.Name {
 		t.Errorf("control %+v on %s, want stop by %s on %s", m.c, m.key, ann.Name, bus.ControlKey(id, "pi"))
 	}
-	if err := s.Stop(e.ctx, e.ws, id, "mac", ann); err != nil {
-		t.Errorf("stopping the ended target on mac: %v, want nothing done", err)
-	}
+	// The ended target alone: nothing to stop, and the caller hears so.
+	wantError(t, s.Stop(e.ctx, e.ws, id, "mac", ann), runlet.ECONFLICT, "already ended", "Finished on mac")
 	// The kill follows on the same connection: once it is here, any
 	// request for mac would have come before it.
 	if err := s.Kill(e.ctx, e.ws, id, "pi", dispatch.System("scheduler")); err != nil {
@@ -602,5 +603,44 @@ func TestUndeclarableQueueFailsOnlyItsTarget(t *testing.T) {
 	}
 	if d := receive(t, pi, "the dispatch on pi's queue"); d.Execution != run.Execution {
 		t.Errorf("pi's queue holds %+v, want execution %s", d, run.Execution)
+	}
+}
+
+// TestSelectorsPickDevices: --on takes names, patterns and labels
+// (runlet.Select), and a revoked device is never picked.
+func TestSelectorsPickDevices(t *testing.T) {
+	e := newEnv(t)
+	s := e.service(t, e.bus)
+	pi, err := e.db.DeviceByName(e.ctx, e.ws, "pi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.UpdateDevice(e.ctx, e.ws, pi.ID, store.DeviceUpdate{Labels: map[string]string{"lab": "", "room": "attic"}}); err != nil {
+		t.Fatal(err)
+	}
+	gone := &runlet.Device{Workspace: e.ws, Name: "pi-old", Labels: map[string]string{"lab": ""}}
+	if err := e.db.CreateDevice(e.ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.RevokeDevice(e.ctx, e.ws, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	for on, want := range map[string]string{
+		"label:lab":        "pi",
+		"label:room=attic": "pi",
+		"p*":               "pi",
+		"*":                "mac,pi",
+		"mac,label:lab":    "mac,pi",
+	} {
+		run, err := s.Run(e.ctx, dispatch.Request{Workspace: e.ws, Client: dispatch.System("scheduler"), Job: "hello", Args: []string{"x"}, On: []string{on}})
+		if err != nil {
+			t.Errorf("--on %s: %v", on, err)
+			continue
+		}
+		got := devicesOf(run.Targets)
+		slices.Sort(got)
+		if strings.Join(got, ",") != want {
+			t.Errorf("--on %s picked %v, want %s", on, got, want)
+		}
 	}
 }

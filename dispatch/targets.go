@@ -2,7 +2,6 @@ package dispatch
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/runlet/runlet"
@@ -27,9 +26,11 @@ func (s *Service) resolveTargets(ctx context.Context, req Request, job *jobspec.
 		return nil, err
 	}
 	var known []string
+	var live []runlet.Device
 	for _, d := range devices {
 		if !d.Revoked {
 			known = append(known, d.Name)
+			live = append(live, d)
 		}
 	}
 	var names []string
@@ -45,9 +46,12 @@ func (s *Service) resolveTargets(ctx context.Context, req Request, job *jobspec.
 	case jobspec.WhereAny:
 		return s.pickAny(req.Workspace, job.Name, known, set)
 	case jobspec.WhereCustom:
-		names, err = customTargets(job.Name, on, known)
-		if err != nil {
+		// Names, patterns (pi-*) and labels (label:lab): runlet.Select.
+		if names, err = runlet.Select(on, live); err != nil {
 			return nil, err
+		}
+		if len(names) == 0 {
+			return nil, runlet.Errorf(runlet.EINVALID, "Job %q targets custom devices but names none: give --on NAMES.", job.Name)
 		}
 	default:
 		return nil, runlet.Errorf(runlet.EINVALID, "Unknown target %q: use local, all, any or custom.", where)
@@ -67,32 +71,6 @@ func (s *Service) resolveTargets(ctx context.Context, req Request, job *jobspec.
 		return nil, runlet.Errorf(runlet.EINVALID, "Job %q has no device to run on: no device is signed in to this workspace.", job.Name)
 	}
 	return out, nil
-}
-
-func customTargets(job string, on, known []string) ([]string, error) {
-	var names, unknown []string
-	for _, n := range on {
-		for _, p := range strings.Split(n, ",") {
-			if p = strings.TrimSpace(p); p == "" || slices.Contains(names, p) {
-				continue
-			}
-			if !slices.Contains(known, p) {
-				unknown = append(unknown, p)
-			}
-			names = append(names, p)
-		}
-	}
-	if len(unknown) > 0 {
-		list := "none"
-		if len(known) > 0 {
-			list = strings.Join(known, ", ")
-		}
-		return nil, runlet.Errorf(runlet.EINVALID, "Unknown device %s; the devices of this workspace are: %s.", strings.Join(unknown, ", "), list)
-	}
-	if len(names) == 0 {
-		return nil, runlet.Errorf(runlet.EINVALID, "Job %q targets custom devices but names none: give --on NAMES.", job)
-	}
-	return names, nil
 }
 
 // pickAny chooses the online, enabled device with the least running and
@@ -137,51 +115,70 @@ func (s *Service) Targets(ctx context.Context, ws, id, device string) ([]runlet.
 
 // Stop asks the devices of an execution's unfinished targets (only
 // device's, when given) to stop it: a TERM to the job, a KILL later.
+// ECONFLICT when every one of those targets has already ended: there is
+// nothing to stop, and the caller is told so rather than left to think
+// the stop took.
 func (s *Service) Stop(ctx context.Context, ws, exec, device string, by Client) error {
 	return s.control(ctx, ws, exec, device, wire.OpStop, by)
 }
 
-// Kill asks for a KILL at once, as Stop does.
+// Kill asks for a KILL at once, as Stop does; ECONFLICT as Stop.
 func (s *Service) Kill(ctx context.Context, ws, exec, device string, by Client) error {
 	return s.control(ctx, ws, exec, device, wire.OpKill, by)
 }
 
 // control records the stop or kill and asks each unfinished target's
-// device for it.
+// device for it; ECONFLICT when none was unfinished.
 func (s *Service) control(ctx context.Context, ws, exec, device string, op wire.ControlOp, by Client) error {
 	ts, err := s.Targets(ctx, ws, exec, device)
 	if err != nil {
 		return err
 	}
-	for _, t := range ts {
+	asked := 0
+	for i, t := range ts {
 		if t.Status.Final() {
 			continue
 		}
-		if err := s.controlTarget(ctx, ws, exec, t.Device, op, by); err != nil {
+		e, err := s.controlTarget(ctx, ws, exec, t.Device, op, by)
+		if err != nil {
 			return err
 		}
+		ts[i] = e
+		if !e.Status.Final() {
+			asked++
+		}
+	}
+	if asked == 0 {
+		return alreadyEnded(exec, op, ts)
 	}
 	return nil
 }
 
+// alreadyEnded is the answer to a stop or kill of targets that have all
+// ended, saying how each one did.
+func alreadyEnded(exec string, op wire.ControlOp, ts []runlet.Execution) error {
+	how := make([]string, len(ts))
+	for i, t := range ts {
+		how[i] = string(t.Outcome()) + " on " + t.Device
+	}
+	return runlet.Errorf(runlet.ECONFLICT, "Execution %s has already ended (%s): there is nothing to %s.", exec, strings.Join(how, ", "), op)
+}
+
 // controlTarget records a stop or kill of the execution on device, asks the
 // device for it and tells the workspace; a target already final is left
-// alone.
-func (s *Service) controlTarget(ctx context.Context, ws, exec, device string, op wire.ControlOp, by Client) error {
+// alone. It returns the target as recorded.
+func (s *Service) controlTarget(ctx context.Context, ws, exec, device string, op wire.ControlOp, by Client) (runlet.Execution, error) {
 	m, err := wire.ControlMessage(bus.ControlKey(exec, device), wire.Control{Op: op, By: by.Name})
 	if err != nil {
-		return err
+		return runlet.Execution{}, err
 	}
 	e, err := s.db.MarkExecutionKilled(ctx, ws, exec, device)
-	if err != nil {
-		return err
-	}
-	if e.Status.Final() {
-		return nil
+	if err != nil || e.Status.Final() {
+		return e, err
 	}
 	if err := s.bus.Publish(ctx, ws, m); err != nil {
-		return runlet.Errorf(runlet.EUNAVAILABLE, "The broker did not take the %s request: %v.", op, err)
+		return e, runlet.Errorf(runlet.EUNAVAILABLE, "The broker did not take the %s request: %v.", op, err)
 	}
 	s.cfg.Events.Event(ws, wire.Event{Type: wire.EventExecution, Execution: &e})
-	return nil
+	return e, nil
 }

@@ -23,6 +23,8 @@ func TestParseErrors(t *testing.T) {
 		{"unknown field far from any", "a:\n  script: ls\n  color: red\n", 3, "a", "color", "allowed: description, showDuration"},
 		{"custom without whereCustom", "a:\n  script: ls\n  where: custom\n", 3, "a", "where", "needs whereCustom"},
 		{"custom with empty whereCustom", "a:\n  script: ls\n  where: custom\n  whereCustom: [' , ']\n", 4, "a", "whereCustom", "names no device"},
+		{"custom with a malformed pattern", "a:\n  script: ls\n  where: custom\n  whereCustom: [pi-1, 'pi-[2']\n", 4, "a", "whereCustom", `The device pattern "pi-[2" is malformed`},
+		{"custom with an empty label", "a:\n  script: ls\n  where: custom\n  whereCustom: ['label:']\n", 4, "a", "whereCustom", "a label's key has 1 to 63 characters"},
 		{"whereCustom without custom", "a:\n  script: ls\n  whereCustom: [pi-1]\n", 3, "a", "whereCustom", "only with where: custom"},
 		{"whereCustom with where all", "a:\n  script: ls\n  where: all\n  whereCustom: [pi-1]\n", 4, "a", "whereCustom", "where: all"},
 		{"bad every", "a:\n  script: ls\n  every: sometimes\n", 3, "a", "every", `an interval ("30s", "15m"`},

@@ -208,6 +208,12 @@ func (p *parser) devices(v *yaml.Node, job string) []string {
 		}
 		for _, name := range strings.Split(s, ",") {
 			if name = strings.TrimSpace(name); name != "" && !seen[name] {
+				// A name, a pattern (pi-*) or a label (label:lab), as
+				// --on takes them: runlet.ParseSelector says which.
+				if _, err := runlet.ParseSelector(name); err != nil {
+					p.add(item.Line, job, "whereCustom", "%s", runlet.ErrorMessage(err))
+					continue
+				}
 				seen[name] = true
 				out = append(out, name)
 			}
