@@ -34,12 +34,12 @@ type pkg struct {
 var (
 	adapters = []string{"bus/amqp", "bus/amqp/rabbitauth", "bus/nats", "bus/nats/embedded", "bus/connect", "store/sqlite", "store/postgres", "store/connect"}
 	drivers  = []string{"github.com/jackc/pgx", "modernc.org/sqlite", "github.com/rabbitmq/amqp091-go", "github.com/nats-io/nats-server", "github.com/nats-io/nats.go", "github.com/creack/pty"}
-	services = []string{"auth", "dispatch", "intake"}
+	services = []string{"auth", "dispatch", "intake", "scheduler"}
 	edges    = concat(adapters, drivers, []string{"server", "daemon", "cli", "apiclient", "runner", "pty", "cmd/assemble"})
 )
 
 var layout = []pkg{
-	{path: ".", what: "the domain: `Execution` and `Status`, the records the API returns (workspace, user, device, token, device code), the terminal `Size`, application `Error` codes, safe text", never: edges},
+	{path: ".", what: "the domain: `Execution`, its `Status` and `Outcome` (Stopped, Killed), the records the API returns (workspace, user, device, token, device code), the terminal `Size`, application `Error` codes, safe text", never: edges},
 	{path: "api", what: "the HTTP API's contract: request and response bodies, the error body, RFC 8628 error codes, the one OpenAPI document (`api/openapi.json`)", may: []string{".", "jobspec"}, never: edges},
 	{path: "jobspec", what: "job YAML: parse, validate, templates, schedules (`every`)", may: []string{"."}, never: concat(edges, []string{"bus", "store"}), other: "yaml, cron"},
 	{path: "pty", what: "the pseudo-terminal seam: Unix (`creack/pty`) and Windows (ConPTY)", may: []string{"."}, other: "creack/pty, x/sys"},
@@ -63,19 +63,22 @@ var layout = []pkg{
 	{path: "viewer", what: "follows one execution over the bus: ordered frames without gaps (replay), input, resize, stop, kill", may: []string{".", "bus", "wire"}, never: edges},
 	{path: "tlspin", what: "TLS certificate pinning by SHA-256 fingerprint", may: []string{}, never: edges},
 	{path: "web", what: "the browser UI: pages as ES modules (`router.js` owns navigation) and vendored xterm.js, embedded with `go:embed` (`web/static/`)", may: []string{}, never: edges},
-	{path: "daemon", what: "the device agent: dispatch queue → runner, frames → bus, status outbox, heartbeats, replay; it is handed a way to dial the broker", may: []string{".", "apiclient", "bus", "home", "internal/atomicfile", "outbox", "runner", "tlspin", "wire"}, never: concat(adapters, services, []string{"store", "server", "github.com/jackc/pgx", "modernc.org/sqlite"})},
+	{path: "daemon", what: "the device agent: dispatch queue → runner, frames → bus, status outbox, heartbeats, replay; it is handed a way to dial the broker", may: []string{".", "apiclient", "bus", "home", "internal/atomicfile", "internal/lockfile", "outbox", "runner", "tlspin", "wire"}, never: concat(adapters, services, []string{"store", "server", "github.com/jackc/pgx", "modernc.org/sqlite"})},
 	{path: "auth", what: "who a request or broker connection is, and whether it may still be: tokens, passwords and the limits of sign-in, sessions and CSRF, the first start's admin and enrollment token, broker principals (the embedded NATS authenticator, the RabbitMQ backend's `Directory`), revocation (`Cutter` closes a revoked device's broker connections)", may: []string{".", "api", "bus", "store"}, never: concat(adapters, drivers, []string{"server", "dispatch", "intake", "daemon", "apiclient"}), other: "x/crypto"},
 	{path: "intake", what: "what the server takes in from the bus per workspace: statuses into the store, heartbeats into presence, registered consumers, workspace events, the sweeps", may: []string{".", "bus", "store", "wire"}, never: concat(adapters, drivers, []string{"server", "auth", "dispatch", "daemon", "apiclient"})},
 	{path: "dispatch", what: "starts and stops runs for any client (user, device, system actor): targets, rendering, the durable dispatch, stop and kill", may: []string{".", "bus", "jobspec", "store", "wire"}, never: concat(adapters, drivers, []string{"server", "auth", "intake", "daemon", "apiclient"})},
-	{path: "server", what: "HTTP only: routes, one handler file per concern (sign-in, sessions, jobs, runs, devices, settings), the terminal WebSocket, TLS, the OpenAPI route; it is handed the store, the bus and the services", may: []string{".", "api", "auth", "bus", "dispatch", "home", "intake", "internal/redact", "jobspec", "store", "tlspin", "viewer", "web", "wire"}, never: concat(adapters, drivers, []string{"daemon", "apiclient", "cli", "runner", "pty"}), other: "coder/websocket, yaml"},
+	{path: "scheduler", what: "runs the jobs that have a schedule (`every`, R-JOB-7) through `dispatch`, as the client \"scheduler\": one server at a time through a lease in the store, each tick claimed once per workspace, job and instant, at most one missed tick caught up", may: []string{".", "dispatch", "jobspec", "store"}, never: concat(adapters, drivers, []string{"server", "auth", "intake", "daemon", "apiclient"})},
+	{path: "server", what: "HTTP only: routes, one handler file per concern (sign-in, sessions, jobs, runs, devices, settings), the terminal WebSocket, TLS, the OpenAPI route; it is handed the store, the bus and the services", may: []string{".", "api", "auth", "bus", "dispatch", "home", "intake", "internal/redact", "jobspec", "scheduler", "store", "tlspin", "viewer", "web", "wire"}, never: concat(adapters, drivers, []string{"daemon", "apiclient", "cli", "runner", "pty"}), other: "coder/websocket, yaml"},
 	{path: "apiclient", what: "the Go client of the HTTP API (CLI, `runlet up`)", may: []string{".", "api", "home", "jobspec"}, never: concat(adapters, drivers, services, []string{"store", "pty", "server", "bus"})},
-	{path: "cli", what: "the `runlet` verbs; `runlet server` and `runlet up` run what `cmd/assemble` assembles", may: []string{".", "api", "apiclient", "bus", "cmd/assemble", "daemon", "home", "jobspec", "runner", "server", "tlspin", "viewer", "wire"}, other: "cobra, x/term, qrterminal"},
+	{path: "cli", what: "the `runlet` verbs; `runlet server` and `runlet up` run what `cmd/assemble` assembles", may: []string{".", "api", "apiclient", "bus", "cmd/assemble", "daemon", "home", "internal/osservice", "jobspec", "runner", "server", "tlspin", "viewer", "wire"}, other: "cobra, x/term, qrterminal"},
 	{path: "cmd/assemble", what: "the wiring: opens the store, the bus and the embedded broker from URLs, builds the services and hands them to the HTTP server, the daemon or the CLI; no logic of its own", may: []string{"*"}},
 	{path: "cmd/runlet", what: "`main`: signals and exit code, nothing else", may: []string{"cli", "cmd/assemble"}},
 	{path: "e2e", what: "end-to-end tests: the real binary as server, daemons and CLIs in separate processes", may: []string{"*"}},
 	{path: "bench/...", what: "benchmark programs (`go run ./bench/NAME`), each printing a results table or `--json`; `bench/internal/benchkit` is their shared harness", may: []string{"*"}},
 	{path: "internal/atomicfile", what: "write a file whole or not at all, and durably (temp file, fsync, rename, fsync the directory)", may: []string{}},
 	{path: "internal/disk", what: "free space of a file system", may: []string{}},
+	{path: "internal/lockfile", what: "an exclusive lock on a directory (flock, LockFileEx) holding the holder's pid: one server per data directory, one daemon per home", may: []string{}, other: "x/sys"},
+	{path: "internal/osservice", what: "runlet as the operating system's service: systemd units (system or user), launchd daemons and agents, Windows services (x/sys/windows/svc/mgr), rendered from one `Spec` and golden-tested; install, uninstall, start, stop, status; `Serve` hosts a command under the Windows SCM", may: []string{".", "internal/atomicfile"}, other: "x/sys"},
 	{path: "internal/redact", what: "URL redaction: the one mask for credentials in logs and errors", may: []string{}},
 	{path: "internal/termtest", what: "terminal helpers for tests", may: []string{}},
 	{path: "internal/testenv", what: "real services for tests (vhost/database per test, skip or fail), and the test helpers written once (polling, a locked buffer)", may: []string{"internal/disk"}},

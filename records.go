@@ -135,3 +135,16 @@ type DeviceCode struct {
 
 // Expired reports whether c can no longer be approved or consumed at now.
 func (c DeviceCode) Expired(now time.Time) bool { return !now.Before(c.Expires) }
+
+// JobVersion is one saved version of a workspace's job set, as its history
+// lists it; the source is read one version at a time.
+type JobVersion struct {
+	Version int64     `json:"version"`
+	Saved   time.Time `json:"saved"`
+	By      string    `json:"by,omitempty"` // a user's email or a device's name; empty when unknown
+	// Jobs is how many jobs the version defines; -1 when unknown.
+	Jobs int `json:"jobs"`
+	// Note says why it was saved when it was not an edit ("rollback to
+	// version 3").
+	Note string `json:"note,omitempty"`
+}

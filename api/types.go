@@ -64,11 +64,33 @@ type Whoami struct {
 }
 
 // Jobs is a workspace's job set: its YAML source, its version (for
-// If-Match) and the parsed jobs.
+// If-Match), the parsed jobs and what in it is valid but probably a mistake
+// (a field that lost its indentation and reads as a job).
 type Jobs struct {
-	Source  string         `json:"source"`
-	Version int64          `json:"version"`
-	Jobs    []*jobspec.Job `json:"jobs"`
+	Source   string          `json:"source"`
+	Version  int64           `json:"version"`
+	Jobs     []*jobspec.Job  `json:"jobs"`
+	Warnings []jobspec.Error `json:"warnings,omitempty"`
+}
+
+// JobVersions is the history of a workspace's job set, newest (the
+// current version) first.
+type JobVersions struct {
+	Versions []runlet.JobVersion `json:"versions"`
+	// Kept is how many versions the server keeps; older ones are dropped.
+	Kept int `json:"kept"`
+}
+
+// JobVersion is one version of the job set with its YAML source.
+type JobVersion struct {
+	runlet.JobVersion
+	Source string `json:"source"`
+}
+
+// RollbackRequest makes an older version the job set again, as a new
+// version.
+type RollbackRequest struct {
+	Version int64 `json:"version"`
 }
 
 // DeleteJobResponse is the version of the job set after a delete.
@@ -109,6 +131,24 @@ type ExecutionFilter struct {
 	Offset int
 }
 
+// Execution is one target of an execution as the API answers it (GET
+// /executions, GET /executions/{id}): the record, and its outcome as people
+// read it (runlet.Execution.Outcome: Stopped or Killed for a run ended on
+// request, otherwise the status).
+type Execution struct {
+	runlet.Execution
+	Outcome runlet.Outcome `json:"outcome"`
+}
+
+// ExecutionsOf is es as the API answers them, never nil.
+func ExecutionsOf(es []runlet.Execution) []Execution {
+	out := make([]Execution, len(es))
+	for i, e := range es {
+		out[i] = Execution{Execution: e, Outcome: e.Outcome()}
+	}
+	return out
+}
+
 // Device is a device of the workspace with its presence.
 type Device struct {
 	Name     string            `json:"name"`
@@ -138,6 +178,9 @@ type ErrorDetail struct {
 	Code    string          `json:"code"`
 	Message string          `json:"message"`
 	Details []jobspec.Error `json:"details,omitempty"`
+	// Removed is, for a job set refused because it would delete jobs
+	// without prune=true, the jobs it would delete.
+	Removed []string `json:"removed,omitempty"`
 	// RetryAfter is, for too_many_attempts, the seconds to wait (also in
 	// the Retry-After header).
 	RetryAfter int `json:"retryAfter,omitempty"`

@@ -118,6 +118,11 @@ func (c *Client) Login(ctx context.Context, email, password string) (*api.LoginR
 	return &out, c.do(ctx, http.MethodPost, "/login", api.LoginRequest{Email: email, Password: password}, &out)
 }
 
+// Logout revokes the calling user's session token (from Login).
+func (c *Client) Logout(ctx context.Context) error {
+	return c.do(ctx, http.MethodDelete, "/session", nil, nil)
+}
+
 // Whoami tells who the token acts as.
 func (c *Client) Whoami(ctx context.Context) (*api.Whoami, error) {
 	var out api.Whoami
@@ -135,14 +140,53 @@ const NoVersion int64 = -1
 
 // PutJobs replaces the job set with the YAML src. With ifMatch >= 0 the
 // server refuses (ECONFLICT) when the set's version changed meanwhile (0:
-// there was none). An invalid file comes back as *ValidationError.
+// there was none). An invalid file comes back as *ValidationError; a file
+// that lacks jobs of the set is refused as *RemovalError (see
+// PutJobsPrune).
 func (c *Client) PutJobs(ctx context.Context, src []byte, ifMatch int64) (*api.Jobs, error) {
+	return c.putJobs(ctx, src, ifMatch, "/jobs")
+}
+
+// PutJobsPrune is PutJobs that deletes the jobs src does not define.
+func (c *Client) PutJobsPrune(ctx context.Context, src []byte, ifMatch int64) (*api.Jobs, error) {
+	return c.putJobs(ctx, src, ifMatch, "/jobs?prune=true")
+}
+
+func (c *Client) putJobs(ctx context.Context, src []byte, ifMatch int64, path string) (*api.Jobs, error) {
 	h := http.Header{"Content-Type": {"application/yaml"}}
 	if ifMatch >= 0 {
 		h.Set("If-Match", strconv.FormatInt(ifMatch, 10))
 	}
 	var out api.Jobs
-	return &out, c.send(ctx, http.MethodPut, "/jobs", h, bytes.NewReader(src), &out)
+	return &out, c.send(ctx, http.MethodPut, path, h, bytes.NewReader(src), &out)
+}
+
+// JobVersions returns the kept versions of the job set, newest first.
+func (c *Client) JobVersions(ctx context.Context) (*api.JobVersions, error) {
+	var out api.JobVersions
+	return &out, c.do(ctx, http.MethodGet, "/jobs/versions", nil, &out)
+}
+
+// JobVersion returns one kept version of the job set with its source.
+func (c *Client) JobVersion(ctx context.Context, version int64) (*api.JobVersion, error) {
+	var out api.JobVersion
+	return &out, c.do(ctx, http.MethodGet, "/jobs/versions/"+strconv.FormatInt(version, 10), nil, &out)
+}
+
+// RollbackJobs makes an older version the job set again, as a new version.
+// With ifMatch >= 0 the server refuses (ECONFLICT) when the set's version
+// is another.
+func (c *Client) RollbackJobs(ctx context.Context, version, ifMatch int64) (*api.Jobs, error) {
+	b, err := json.Marshal(api.RollbackRequest{Version: version})
+	if err != nil {
+		return nil, fmt.Errorf("encode request: %w", err)
+	}
+	h := http.Header{"Content-Type": {"application/json"}}
+	if ifMatch >= 0 {
+		h.Set("If-Match", strconv.FormatInt(ifMatch, 10))
+	}
+	var out api.Jobs
+	return &out, c.send(ctx, http.MethodPost, "/jobs/rollback", h, bytes.NewReader(b), &out)
 }
 
 // DeleteJob removes a job from the set and returns the new version.
@@ -214,6 +258,14 @@ func (c *Client) control(ctx context.Context, id, op, device string) error {
 	return c.do(ctx, http.MethodPost, path, nil, nil)
 }
 
+// Schedules lists the workspace's jobs that have a schedule, each with
+// its next run and its last one.
+func (c *Client) Schedules(ctx context.Context) ([]runlet.ScheduledJob, error) {
+	var out api.Schedules
+	err := c.do(ctx, http.MethodGet, "/schedules", nil, &out)
+	return out.Schedules, err
+}
+
 // Devices lists the workspace's devices with their presence.
 func (c *Client) Devices(ctx context.Context) ([]api.Device, error) {
 	var out struct {
@@ -221,6 +273,13 @@ func (c *Client) Devices(ctx context.Context) ([]api.Device, error) {
 	}
 	err := c.do(ctx, http.MethodGet, "/devices", nil, &out)
 	return out.Devices, err
+}
+
+// RemoveDevice removes the workspace's device name (admins only): its
+// tokens are revoked and its connections cut. ENOTFOUND for a device the
+// workspace does not have; EFORBIDDEN for a caller who is not an admin.
+func (c *Client) RemoveDevice(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/devices/"+url.PathEscape(name), nil, nil)
 }
 
 // Ready reports whether the server's database and bus are up (/readyz).
@@ -305,8 +364,11 @@ func decodeError(status int, b []byte) error {
 		var d api.ErrorDetail
 		if json.Unmarshal(raw.Error, &d) == nil && d.Code != "" {
 			e := &runlet.Error{Code: d.Code, Message: d.Message}
-			if len(d.Details) > 0 {
+			switch {
+			case len(d.Details) > 0:
 				return &ValidationError{Err: e, Details: d.Details}
+			case len(d.Removed) > 0:
+				return &RemovalError{Err: e, Jobs: d.Removed}
 			}
 			return e
 		}

@@ -76,3 +76,25 @@ func TestUnreachableServer(t *testing.T) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
+
+func TestRemovalErrorNamesTheJobs(t *testing.T) {
+	var query string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		query = r.URL.RawQuery
+		w.WriteHeader(409)
+		w.Write([]byte(`{"error":{"code":"conflict","message":"would delete a, b","removed":["a","b"]}}`))
+	}))
+	defer srv.Close()
+	c := apiclient.New(srv.URL, "tok")
+	_, err := c.PutJobs(context.Background(), []byte("c: 1"), apiclient.NoVersion)
+	var re *apiclient.RemovalError
+	if !errors.As(err, &re) || len(re.Jobs) != 2 || re.Jobs[1] != "b" || query != "" {
+		t.Fatalf("got %#v (query %q)", err, query)
+	}
+	if runlet.ErrorCode(err) != runlet.ECONFLICT || runlet.ErrorMessage(err) != "would delete a, b" {
+		t.Errorf("code %q message %q", runlet.ErrorCode(err), runlet.ErrorMessage(err))
+	}
+	if _, err := c.PutJobsPrune(context.Background(), []byte("c: 1"), apiclient.NoVersion); err == nil || query != "prune=true" {
+		t.Errorf("PutJobsPrune sent the query %q (%v), want prune=true", query, err)
+	}
+}

@@ -44,3 +44,16 @@ func (e *ValidationError) Error() string { return e.Err.Message }
 
 // Unwrap returns the *runlet.Error.
 func (e *ValidationError) Unwrap() error { return e.Err }
+
+// RemovalError is the refusal of a job file that lacks jobs of the stored
+// set, sent without prune: the *runlet.Error (code conflict) and the jobs
+// it would delete. Send it again with PutJobsPrune to delete them.
+type RemovalError struct {
+	Err  *runlet.Error
+	Jobs []string
+}
+
+func (e *RemovalError) Error() string { return e.Err.Message }
+
+// Unwrap returns the *runlet.Error.
+func (e *RemovalError) Unwrap() error { return e.Err }

@@ -108,9 +108,18 @@ func (s *Service) ensureEnrollToken(ctx context.Context, ws runlet.Workspace, ou
 	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
 		return Bootstrapped{}, fmt.Errorf("write the enrollment token: %w", err)
 	}
-	fmt.Fprintf(out, "Runlet enrollment token (also in %s): %s\n", path, secret)
+	fmt.Fprintf(out, "Runlet enrollment token (also in %s): %s\n%s", path, secret, RotateEnrollToken)
 	return Bootstrapped{Workspace: ws, EnrollToken: secret}, nil
 }
+
+// RotateEnrollToken follows the first start's enrollment token where it
+// is printed: that token never expires, so it says how to replace it.
+// Deleting the file alone is not enough: the token stays valid until it is
+// revoked.
+const RotateEnrollToken = `  It never expires. To rotate it, revoke it in the web UI (Settings → Enrollment tokens)
+  or with DELETE /api/v1/enrollment-tokens/ID, which also deletes the file, and make a new
+  one there or with POST /api/v1/enrollment-tokens {"ttl": "24h"} (an expiry of your choice).
+`
 
 // NewSecret returns prefix and 26 random letters and digits: the secret
 // of a token, shown to its holder once and stored only as its hash

@@ -22,10 +22,14 @@ func (m *Main) activityCommand() *cobra.Command {
 		Use:   "activity",
 		Short: "List the workspace's recent executions",
 		Long: `activity lists the workspace's executions, newest first: each run of a job
-on one device, with its status (Pending, Running, Finished or Error), when
-it started, how long it ran, its exit code (or the signal that ended it)
-and who started it. Use an ID with 'runlet attach', 'runlet stop' or
-'runlet kill'.`,
+on one device, with how it stands or ended (Pending, Running, Finished,
+Error, or Stopped and Killed for a run ended by 'runlet stop' or 'runlet
+kill'), when it started, how long it ran, its exit code (or the signal that
+ended it) and who started it. Use an ID with 'runlet attach', 'runlet stop'
+or 'runlet kill'.
+
+--status filters on the stored status, one of Pending, Running, Finished
+and Error: a stopped or killed run is in Error.`,
 		Example: `  runlet activity
   runlet activity --limit 100 --device pi-1
   runlet activity --status Running --json`,
@@ -56,10 +60,7 @@ func (m *Main) activity(ctx context.Context, f api.ExecutionFilter, asJSON bool)
 		return err
 	}
 	if asJSON {
-		if execs == nil {
-			execs = []runlet.Execution{}
-		}
-		return m.printJSON(execs)
+		return m.printJSON(api.ExecutionsOf(execs))
 	}
 	if len(execs) == 0 {
 		fmt.Fprintln(m.Stdout, "No executions yet.")
@@ -69,7 +70,7 @@ func (m *Main) activity(ctx context.Context, f api.ExecutionFilter, asJSON bool)
 	fmt.Fprintln(tw, "ID\tJOB\tDEVICE\tSTATUS\tSTARTED\tDURATION\tEXIT\tCLIENT")
 	for _, e := range execs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			safe(e.ID), safe(e.Job), safe(e.Device), safe(string(e.Status)), started(e), duration(e), safe(exitText(e)), dash(e.Client))
+			safe(e.ID), safe(e.Job), safe(e.Device), safe(string(e.Outcome())), started(e), duration(e), safe(exitText(e)), dash(e.Client))
 	}
 	return tw.Flush()
 }

@@ -19,8 +19,12 @@ func (m *Main) attachCommand() *cobra.Command {
 		Long: `attach joins the execution EXEC (an id from 'runlet activity' or
 'runlet @run --detach') from any device of the workspace: it shows all the
 output so far, then the live output, and every key typed here goes to the
-job, as if it ran in this terminal. The job's window takes this terminal's
-size. Several people may attach to one execution and type into it.
+job, as if it ran in this terminal. Several people may attach to one
+execution and type into it; the job's window has the size of whoever
+acted last: this terminal's when you attach and whenever you type here,
+another viewer's once they type there. A piped
+standard input goes to the job as typed keys, but its end does not end the
+job's input (others may still type): that is @run's.
 
 An execution that runs on several devices needs --device to say which one.
 runlet exits with the job's exit code when it ends. To leave the job
@@ -55,7 +59,7 @@ func (m *Main) attachRemote(ctx context.Context, exec, device string) error {
 		return err
 	}
 	defer s.close()
-	rec, err := s.interactive(ctx, device, true)
+	rec, err := s.interactive(ctx, device, joining{})
 	if err != nil {
 		return err
 	}
@@ -84,7 +88,7 @@ func (m *Main) chooseTarget(exec string, targets []runlet.Execution, device stri
 	tw := tabwriter.NewWriter(m.Stderr, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "DEVICE\tSTATUS")
 	for _, t := range targets {
-		fmt.Fprintf(tw, "%s\t%s\n", safe(t.Device), safe(string(t.Status)))
+		fmt.Fprintf(tw, "%s\t%s\n", safe(t.Device), safe(string(t.Outcome())))
 	}
 	tw.Flush()
 	return "", runlet.Errorf(runlet.EINVALID, "execution %s runs on %d devices (%s): choose one with --device", exec, len(targets), strings.Join(names, ", "))

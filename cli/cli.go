@@ -13,15 +13,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/home"
+	"github.com/runlet/runlet/internal/osservice"
 )
-
-// Version is the build's version, set with -ldflags "-X ...cli.Version=...".
-var Version = "dev"
 
 // Main is one invocation of the command line, with its streams, so tests can
 // run it in-process.
@@ -34,6 +32,11 @@ type Main struct {
 	// RootCAs are the authorities trusted for servers' certificates; nil
 	// means the system's (which honour SSL_CERT_FILE and SSL_CERT_DIR).
 	RootCAs *x509.CertPool
+	// Services is the service manager of the install, uninstall, status,
+	// start and stop verbs of `runlet daemon` and `runlet server`, for the
+	// system's services or (user) the user's own; nil means this
+	// platform's (osservice.Local). Tests install into a temporary root.
+	Services func(user bool) (osservice.Manager, error)
 
 	home string
 }
@@ -60,6 +63,10 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return exit.code
 	}
 	fmt.Fprintln(m.Stderr, "runlet: "+runlet.SafeLines(message(err)))
+	var coded interface{ ExitCode() int }
+	if errors.As(err, &coded) {
+		return coded.ExitCode()
+	}
 	if runlet.ErrorCode(err) == runlet.EINVALID {
 		return 2
 	}
@@ -89,9 +96,7 @@ Verbs that start with @ are the original Runlet's; each has a plain alias
 	}
 	defHome := m.getenv("RUNLET_HOME")
 	if defHome == "" {
-		if h, err := os.UserHomeDir(); err == nil {
-			defHome = filepath.Join(h, ".runlet")
-		}
+		defHome = string(home.Default())
 	}
 	root.PersistentFlags().StringVar(&m.home, "home", defHome, "directory of this device's credentials and logs (env RUNLET_HOME)")
 	root.AddCommand(m.runCommand(), m.configCommand(),

@@ -22,7 +22,9 @@ func (m *Main) configCommand() *cobra.Command {
 vi) and saves it on the server when you save and quit. A file the server
 refuses opens again with the reasons on top; quit without saving to give
 up. The subcommands list, show, apply and delete work on the same file
-without an editor; check validates a local file offline.
+without an editor; check validates a local file offline. Every save is
+kept as a version: history lists them, diff compares two, rollback makes an
+older one current again.
 
 Job files are YAML maps from a job name to its fields.
 
@@ -38,14 +40,18 @@ Job files are YAML maps from a job name to its fields.
 		Example: `  runlet @config
   EDITOR=vim runlet @config
   runlet @config list
-  runlet @config apply -f jobs.yaml`,
+  runlet @config apply -f jobs.yaml
+  runlet @config history
+  runlet @config diff 3 5
+  runlet @config rollback 3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return m.editJobs(cmd.Context())
 		},
 	}
 	cmd.AddCommand(m.configCheckCommand(), m.configListCommand(), m.configShowCommand(),
-		m.configApplyCommand(), m.configDeleteCommand())
+		m.configApplyCommand(), m.configDeleteCommand(),
+		m.configHistoryCommand(), m.configDiffCommand(), m.configRollbackCommand())
 	return cmd
 }
 
@@ -70,6 +76,7 @@ found, each with its file, line and field. It exits 1 when the file has errors.`
 				}
 				return err
 			}
+			m.printWarnings(file, f.Warnings)
 			m.printJobs(f)
 			return nil
 		},

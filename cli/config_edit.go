@@ -11,6 +11,7 @@ import (
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/jobspec"
 )
 
 // headerMark starts the lines runlet puts on top of the file in the editor
@@ -63,6 +64,9 @@ func (m *Main) editJobs(ctx context.Context) error {
 	os.Remove(path)
 	if saved != nil {
 		fmt.Fprintf(m.Stdout, "Saved %d job(s) (version %d).\n", len(saved.Jobs), saved.Version)
+		for _, w := range saved.Warnings {
+			m.printWarnings(w.File, jobspec.Errors{&w})
+		}
 	}
 	return nil
 }
@@ -91,6 +95,14 @@ func (m *Main) editLoop(ctx context.Context, client *apiclient.Client, path, ori
 			return nil, runlet.Errorf(runlet.EINVALID, "not saved: the file still has the errors listed at its top; your edits are in %s", path)
 		}
 		jobs, err := client.PutJobs(ctx, []byte(text), version)
+		var re *apiclient.RemovalError
+		if errors.As(err, &re) {
+			if !m.askRemoval("The edited file", re.Jobs) {
+				return nil, runlet.Errorf(runlet.ECONFLICT, "nothing saved: the edited file does not define %s; to delete them, run 'runlet @config apply -f %s --prune' (your edits are in %s)",
+					safe(strings.Join(re.Jobs, ", ")), path, path)
+			}
+			jobs, err = client.PutJobsPrune(ctx, []byte(text), version) // the version the person saw
+		}
 		var ve *apiclient.ValidationError
 		switch {
 		case err == nil:

@@ -109,27 +109,36 @@ func jobSource(src string, j *jobspec.Job) string {
 func (m *Main) configApplyCommand() *cobra.Command {
 	var (
 		file   string
+		prune  bool
 		asJSON bool
 	)
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE",
 		Short: "Replace the workspace's jobs with a job file",
-		Long: `apply checks FILE and, when it is valid, makes it the workspace's job file:
-jobs it does not define are removed. Errors are printed with their file,
-line and field, and nothing changes. "-f -" reads standard input.`,
-		Example: "  runlet @config apply -f jobs.yaml\n  cat jobs.yaml | runlet @config apply -f -",
-		Args:    cobra.NoArgs,
+		Long: `apply checks FILE and, when it is valid, makes it the workspace's job file.
+Errors are printed with their file, line and field, and nothing changes.
+"-f -" reads standard input.
+
+A file that lacks jobs the workspace has would delete them: apply names them
+and saves nothing, unless --prune says to delete them (at a terminal it asks
+instead). Every save is kept in the history ('runlet @config history'), so
+'runlet @config rollback' undoes one.`,
+		Example: `  runlet @config apply -f jobs.yaml
+  runlet @config apply -f jobs.yaml --prune    # also delete the jobs it lacks
+  cat jobs.yaml | runlet @config apply -f -`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return m.applyJobs(cmd.Context(), file, asJSON)
+			return m.applyJobs(cmd.Context(), file, prune, asJSON)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "job file to apply (required; - for standard input)")
+	cmd.Flags().BoolVar(&prune, "prune", false, "delete the workspace's jobs that FILE does not define")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the saved jobs as JSON")
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
 }
 
-func (m *Main) applyJobs(ctx context.Context, file string, asJSON bool) error {
+func (m *Main) applyJobs(ctx context.Context, file string, prune, asJSON bool) error {
 	_, client, err := m.signedIn()
 	if err != nil {
 		return err
@@ -144,17 +153,45 @@ func (m *Main) applyJobs(ctx context.Context, file string, asJSON bool) error {
 		return runlet.Errorf(runlet.EINVALID, "read job file: %v", err)
 	}
 	// Check here first: the errors then name the file as the person knows it.
-	if _, err := jobspec.Parse(file, src); err != nil {
+	f, err := jobspec.Parse(file, src)
+	if err != nil {
 		return m.jobErrors(file, err)
 	}
-	jobs, err := client.PutJobs(ctx, src, apiclient.NoVersion)
+	m.printWarnings(file, f.Warnings)
+	cur, err := client.Jobs(ctx)
 	if err != nil {
+		return err
+	}
+	removed := missingJobs(cur.Jobs, f.Jobs)
+	expect := apiclient.NoVersion
+	if len(removed) > 0 && !prune {
+		// Standard input is the file: there is no one to ask.
+		if file == "-" || !m.askRemoval(file, removed) {
+			return removalRefused(fileName(file), removed)
+		}
+		prune, expect = true, cur.Version // delete only what was shown
+	}
+	put := client.PutJobs
+	if prune {
+		put = client.PutJobsPrune
+	}
+	jobs, err := put(ctx, src, expect)
+	var re *apiclient.RemovalError
+	switch {
+	case errors.As(err, &re): // jobs were added since they were read
+		return removalRefused(fileName(file), re.Jobs)
+	case runlet.ErrorCode(err) == runlet.ECONFLICT && expect != apiclient.NoVersion:
+		return runlet.Errorf(runlet.ECONFLICT, "nothing saved: the workspace's jobs changed while you answered; run apply again")
+	case err != nil:
 		return m.jobErrors(file, err)
 	}
 	if asJSON {
 		return m.printJSON(jobs)
 	}
 	fmt.Fprintf(m.Stdout, "Saved %d job(s) (version %d).\n", len(jobs.Jobs), jobs.Version)
+	if gone := missingJobs(cur.Jobs, jobs.Jobs); len(gone) > 0 && cur.Version == jobs.Version-1 {
+		fmt.Fprintf(m.Stdout, "Deleted %d job(s): %s (undo with 'runlet @config rollback %d').\n", len(gone), safe(strings.Join(gone, ", ")), cur.Version)
+	}
 	return nil
 }
 

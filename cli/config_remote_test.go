@@ -167,7 +167,7 @@ hello: echo hello
 	if r.code != 1 || !strings.Contains(r.err, bad+":2:") || !strings.Contains(r.err, "nothing saved") {
 		t.Errorf("apply of a bad file: exit %d\n%s", r.code, r.err)
 	}
-	r = runIn(t, h, "hi: echo hi\n", "@config", "apply", "-f", "-", "--json")
+	r = runIn(t, h, "hi: echo hi\n", "@config", "apply", "-f", "-", "--prune", "--json")
 	if r.code != 0 || !strings.Contains(r.out, `"version"`) {
 		t.Errorf("apply from stdin: exit %d %q %q", r.code, r.out, r.err)
 	}

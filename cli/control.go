@@ -12,14 +12,17 @@ func (m *Main) stopCommand() *cobra.Command {
 		`stop asks the device running EXEC to end it gently: the job gets SIGTERM
 (Ctrl-Break on Windows) and, if it is still there after a grace period,
 SIGKILL. Without --device every target of the execution is stopped. Any
-device of the workspace may stop any execution; the execution records that
-it was stopped.`)
+device of the workspace may stop any execution; it ends as Stopped (in
+'runlet activity' and the web UI). When every target has already ended there
+is nothing to stop: runlet says how each ended and exits 1.`)
 }
 
 func (m *Main) killCommand() *cobra.Command {
 	return m.controlCommand("kill", "Kill an execution now (SIGKILL)",
 		`kill ends EXEC at once with SIGKILL, on --device or on every target of
-the execution. Prefer 'runlet stop', which lets the job clean up.`)
+the execution; it ends as Killed. Prefer 'runlet stop', which lets the job
+clean up. An execution that has already ended is left alone: runlet says so
+and exits 1.`)
 }
 
 func (m *Main) controlCommand(op, short, long string) *cobra.Command {

@@ -17,15 +17,17 @@ func (m *Main) devicesCommand() *cobra.Command {
 		Long: `devices lists every device of the workspace: whether its daemon is online
 (it sent a heartbeat lately), its system, the runlet version it runs, when
 it was last seen, its CPU and memory use from the last heartbeat, and how
-many executions it is running.`,
+many executions it is running. 'runlet devices rm NAME' removes a device.`,
 		Example: `  runlet devices
-  runlet devices --json`,
+  runlet devices --json
+  runlet devices rm pi-3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return m.devices(cmd.Context(), asJSON)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the devices as JSON")
+	cmd.AddCommand(m.devicesRmCommand())
 	return cmd
 }
 

@@ -61,7 +61,7 @@ ask:
   showDuration: true
   script: |
     read -p "Do you want to continue? [Y/n] " a
-    echo "answer=[$a]"
+    printf 'answer=%q\n' "$a"
     exit 7
 `)
 	term, scr := startRunlet(t, "@run", "ask", "-f", jobs, "--offline")
@@ -70,8 +70,8 @@ ask:
 	if _, err := term.Write([]byte("n\r")); err != nil {
 		t.Fatal(err)
 	}
-	scr.WaitFor(t, "answer=[n]")
 	scr.WaitFor(t, "Exited with code: 7")
+	wantPrinted(t, scr.String(), "answer", "n")
 	scr.WaitFor(t, "Duration: ")
 	st, err := term.Wait()
 	if err != nil {

@@ -34,7 +34,7 @@ func TestRemoteRunAnswersPromptOnAnotherDevice(t *testing.T) {
 	applyJobs(t, pi, `
 ask: |
   read -p "Do you want to continue? [Y/n] " a
-  echo "answer=[$a]"
+  printf 'answer=%q\n' "$a"
   exit 7
 `)
 	term, scr := startRunlet(t, "--home", pi, "@run", "ask", "--on", "mac")
@@ -42,8 +42,8 @@ ask: |
 	if _, err := term.Write([]byte("n\r")); err != nil {
 		t.Fatal(err)
 	}
-	scr.WaitFor(t, "answer=[n]")
 	waitExit(t, term, scr, 7)
+	wantPrinted(t, scr.String(), "answer", "n")
 }
 
 func TestAttachSendsKeysAndSize(t *testing.T) {
@@ -56,7 +56,7 @@ keys: |
   for i in $(seq 300); do [ "$(stty size)" = "40 120" ] && break; sleep 0.1; done
   echo "resized=$(stty size)"
   IFS= read -rsn3 key
-  echo "key=$(printf %s "$key" | cat -v)"
+  printf 'key=%q\n' "$key"
 `)
 	r := runIn(t, mac, "", "run", "keys", "--on", "pi-1", "--detach")
 	exec := strings.TrimSpace(r.out)
@@ -73,8 +73,8 @@ keys: |
 	if _, err := term.Write([]byte("\x1b[A")); err != nil {
 		t.Fatal(err)
 	}
-	scr.WaitFor(t, "key=^[[A")
 	waitExit(t, term, scr, 0)
+	wantPrinted(t, scr.String(), "key", `$'\E[A'`)
 }
 
 func TestTwoViewersTypeIntoOneExecution(t *testing.T) {
@@ -85,7 +85,7 @@ func TestTwoViewersTypeIntoOneExecution(t *testing.T) {
 two: |
   read -p "first? " a
   read -p "second? " b
-  echo "a=[$a] b=[$b]"
+  printf 'a=%q\nb=%q\n' "$a" "$b"
 `)
 	r := runIn(t, mac, "", "run", "two", "--on", "pi-1", "--detach")
 	exec := strings.TrimSpace(r.out)
@@ -103,17 +103,19 @@ two: |
 	if _, err := t2.Write([]byte("two\r")); err != nil {
 		t.Fatal(err)
 	}
-	s1.WaitFor(t, "a=[one] b=[two]")
-	s2.WaitFor(t, "a=[one] b=[two]")
 	waitExit(t, t1, s1, 0)
 	waitExit(t, t2, s2, 0)
+	for _, s := range []*screen{s1, s2} {
+		wantPrinted(t, s.String(), "a", "one")
+		wantPrinted(t, s.String(), "b", "two")
+	}
 }
 
 func TestDetachWithTildeDotLeavesTheJobRunning(t *testing.T) {
 	f := startFleet(t)
 	pi := f.device("pi-1")
 	mac := f.signin("mac")
-	applyJobs(t, pi, "ask: |\n  read -p 'name? ' n\n  echo \"hello [$n]\"\n  read -p 'again? ' m\n  echo \"bye [$m]\"\n")
+	applyJobs(t, pi, "ask: |\n  read -p 'name? ' n\n  printf 'hello=%q\\n' \"$n\"\n  read -p 'again? ' m\n  printf 'bye=%q\\n' \"$m\"\n")
 	r := runIn(t, mac, "", "run", "ask", "--on", "pi-1", "--detach")
 	exec := strings.TrimSpace(r.out)
 	if r.code != 0 || exec == "" {
@@ -125,20 +127,21 @@ func TestDetachWithTildeDotLeavesTheJobRunning(t *testing.T) {
 	if _, err := term.Write([]byte("a~b\r")); err != nil {
 		t.Fatal(err)
 	}
-	scr.WaitFor(t, "hello [a~b]")
+	scr.WaitFor(t, "hello=")
 	if _, err := term.Write([]byte("~.")); err != nil {
 		t.Fatal(err)
 	}
 	scr.WaitFor(t, "rejoin it with 'runlet attach ")
 	waitExit(t, term, scr, 0)
+	wantPrinted(t, scr.String(), "hello", "a~b")
 	// The job still waits for its second answer: attach again and give it.
 	t2, s2 := startRunlet(t, "--home", mac, "attach", exec)
 	s2.WaitFor(t, "again? ")
 	if _, err := t2.Write([]byte("~~x\r")); err != nil {
 		t.Fatal(err)
 	}
-	s2.WaitFor(t, "bye [~x]")
 	waitExit(t, t2, s2, 0)
+	wantPrinted(t, s2.String(), "bye", `\~x`) // printf %q escapes a leading ~
 }
 
 func TestInterruptedFollowLeavesTheJobRunning(t *testing.T) {

@@ -90,7 +90,7 @@ func (m *Main) runRemote(ctx context.Context, r *remoteRun, args []string) error
 	warned.Go(func() { m.warnOffline(ctx, client, run.Targets) })
 	devices := targetNames(run.Targets)
 	if len(devices) == 1 && !r.json {
-		rec, err := s.interactive(ctx, devices[0], false)
+		rec, err := s.interactive(ctx, devices[0], joining{endInput: true})
 		if err != nil {
 			return err
 		}
@@ -154,15 +154,25 @@ func (m *Main) printDetached(run *api.RunResponse, asJSON bool) error {
 // output stays the jobs'.
 func (m *Main) summarize(recs []runlet.Execution) {
 	for _, e := range recs {
-		how := fmt.Sprintf("exit %d", e.ExitCode)
-		switch {
-		case e.Signal != "":
-			how = "killed by " + e.Signal
-		case e.Status == runlet.StatusError:
-			how = "error: " + e.Reason
-		}
-		fmt.Fprintf(m.Stderr, "%s: %s (%s)\n", safe(e.Device), safe(string(e.Status)), safe(how))
+		fmt.Fprintf(m.Stderr, "%s: %s (%s)\n", safe(e.Device), safe(string(e.Outcome())), safe(howEnded(e)))
 	}
+}
+
+// howEnded says in a few words how e ended, beside its outcome: "exit 3",
+// "SIGTERM" for a stop, "killed by SIGSEGV" for a crash, the reason of an
+// error.
+func howEnded(e runlet.Execution) string {
+	switch o := e.Outcome(); {
+	case (o == runlet.OutcomeStopped || o == runlet.OutcomeKilled) && e.Signal != "":
+		return e.Signal
+	case o == runlet.OutcomeStopped || o == runlet.OutcomeKilled:
+		return "before it started"
+	case e.Signal != "":
+		return "killed by " + e.Signal
+	case e.Status == runlet.StatusError:
+		return "error: " + e.Reason
+	}
+	return fmt.Sprintf("exit %d", e.ExitCode)
 }
 
 // highestExit is the exit of the target that fared worst.

@@ -44,6 +44,15 @@ with several, each line of output is shown after its device's name
 and runlet exits with the highest of their codes. A device that is offline
 runs the job when it comes back, unless the job expired meanwhile.
 
+With one target, keys typed before the job starts (it waits in the
+device's queue) are kept and reach it, in order, once it does: up to 64
+KiB, and only while the device is online (the device's log says what it
+dropped). When
+standard input is not a terminal (a pipe, a file) its content goes to the
+job the same way, and its end is typed as Ctrl-D (twice after a partial
+line), so that 'echo y | runlet @run deploy' answers a prompt and a job
+reading to the end of its input ends.
+
 With --detach runlet starts the job and leaves it running: it prints the
 execution id (with --json, the execution and each target's status) and
 exits 0, or 1 when the server could not queue the job for some or all of
@@ -53,6 +62,7 @@ With --offline and -f FILE the job runs right here, without a server.`,
 		Example: `  runlet @run rpi-htop
   runlet @run backup --where all
   runlet @run update --on pi-1,pi-2
+  echo y | runlet @run deploy
   runlet @run long-job --detach --json
   runlet @run --offline -f jobs.yaml rpi-htop
   runlet @run --offline -f jobs.yaml greet -- -n Ada`,
@@ -125,14 +135,22 @@ func (m *Main) attach(ctx context.Context, term *terminal, exec *runner.Executio
 	defer cancel()
 	stopResize := term.followSize(ctx, func(s sizeEvent) { _ = exec.Resize(s) })
 	defer stopResize()
+	// Keys typed before the job starts are kept until it does; the end of
+	// an input that is not a terminal is typed as Ctrl-D (inputEnd), as
+	// for a remote @run.
 	go func() {
+		var end inputEnd
 		buf := make([]byte, 4096)
 		for {
 			n, err := m.Stdin.Read(buf)
 			if n > 0 {
 				_ = exec.Input(buf[:n])
+				end.sent(buf[:n])
 			}
 			if err != nil {
+				if term.in == nil && errors.Is(err, io.EOF) {
+					_ = exec.Input(end.keys())
+				}
 				return
 			}
 		}

@@ -1,14 +1,19 @@
 package cli
 
 import (
+	"context"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/cmd/assemble"
+	"github.com/runlet/runlet/internal/osservice"
 	"github.com/runlet/runlet/server"
 )
 
@@ -16,7 +21,7 @@ import (
 // --broker) and the database (SQLite unless --db) in one process.
 func (m *Main) serverCommand() *cobra.Command {
 	var cfg assemble.Config
-	var brokerListen string
+	var brokerListen, brokerTimeout string
 	env := func(k, def string) string {
 		if v := m.getenv(k); v != "" {
 			return v
@@ -51,11 +56,19 @@ machine can reach serves plain HTTP.`,
   runlet server --db postgres://runlet@localhost/runlet --broker amqp://runlet:secret@localhost/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if cfg.BrokerTimeout, err = time.ParseDuration(brokerTimeout); err != nil || cfg.BrokerTimeout <= 0 {
+				return runlet.Errorf(runlet.EINVALID, "--broker-timeout (or RUNLET_BROKER_TIMEOUT) %q is not a positive duration: give it as 30s, 2m or 1m30s", brokerTimeout)
+			}
 			cfg.AdminPassword = m.getenv("RUNLET_ADMIN_PASSWORD")
 			cfg.BrokerListen = brokerListen
-			cfg.Out = m.Stdout
-			cfg.Logger = slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-			return assemble.Run(cmd.Context(), cfg)
+			// Under the Windows service control manager, Serve answers it
+			// and hands over the event log for the output.
+			return osservice.Serve(cmd.Context(), m.Stdout, m.Stderr, func(ctx context.Context, stdout, stderr io.Writer) error {
+				cfg.Out = stdout
+				cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+				return assemble.Run(ctx, cfg)
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -64,6 +77,7 @@ machine can reach serves plain HTTP.`,
 	f.StringVar(&cfg.DB, "db", env("RUNLET_DB", ""), "database URL, sqlite:PATH or postgres://... (env RUNLET_DB; default sqlite:DATA/runlet.db)")
 	f.StringVar(&cfg.Broker, "broker", env("RUNLET_BROKER", ""), "broker URL with the server's credentials, nats://, amqp:// (env RUNLET_BROKER; default: embedded NATS)")
 	f.StringVar(&brokerListen, "broker-listen", env("RUNLET_BROKER_LISTEN", assemble.DefaultBrokerListen), "address of the embedded broker (env RUNLET_BROKER_LISTEN)")
+	f.StringVar(&brokerTimeout, "broker-timeout", env("RUNLET_BROKER_TIMEOUT", assemble.DefaultBrokerTimeout.String()), "how long to wait for --broker to answer at start before giving up (env RUNLET_BROKER_TIMEOUT)")
 	f.StringVar(&cfg.BrokerPublicURL, "broker-public-url", env("RUNLET_BROKER_PUBLIC_URL", ""), "broker URL given to devices (env RUNLET_BROKER_PUBLIC_URL; default derived)")
 	f.StringVar(&cfg.RabbitMQManagement, "rabbitmq-management", env("RUNLET_RABBITMQ_MANAGEMENT", ""), "with an amqp:// broker, its management API with an administrator's credentials, used to close the connections of revoked devices (default: the broker's host on port 15672 with the broker URL's credentials; env RUNLET_RABBITMQ_MANAGEMENT)")
 	f.StringVar(&cfg.RabbitMQAuthSecret, "rabbitmq-auth-secret", env("RUNLET_RABBITMQ_AUTH_SECRET", ""), "with an amqp:// broker, serve RabbitMQ's HTTP auth backend at /rabbitmq/SECRET/... to any caller instead of /rabbitmq/... to loopback only (env RUNLET_RABBITMQ_AUTH_SECRET)")
@@ -71,5 +85,6 @@ machine can reach serves plain HTTP.`,
 	f.StringVar(&cfg.TLSCert, "tls-cert", env("RUNLET_TLS_CERT", ""), "PEM file of the certificate (and chain) the API and the embedded broker serve TLS with (env RUNLET_TLS_CERT; default: self-signed in DATA when listening beyond loopback)")
 	f.StringVar(&cfg.TLSKey, "tls-key", env("RUNLET_TLS_KEY", ""), "PEM file of the key of --tls-cert (env RUNLET_TLS_KEY)")
 	f.StringSliceVar(&cfg.TrustedProxies, "trusted-proxy", strings.FieldsFunc(env("RUNLET_TRUSTED_PROXIES", ""), func(r rune) bool { return r == ',' || r == ' ' }), "address or CIDR prefix of a reverse proxy whose X-Forwarded-For names the client, for the limits of sign-in; repeat or separate with commas (env RUNLET_TRUSTED_PROXIES; default none: the peer is the client)")
+	cmd.AddCommand(m.serviceCommands(m.serverService(f))...)
 	return cmd
 }

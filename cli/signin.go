@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -71,10 +73,13 @@ func (m *Main) signin(ctx context.Context, server, name, token, fingerprint stri
 				return err
 			}
 		}
-		return runlet.Errorf(runlet.ECONFLICT, "this device is already signed in to %s as %q (home %s); run 'runlet @signout' first, or use another --home", c.Server, c.Device, m.home)
+		return runlet.Errorf(runlet.ECONFLICT, "this device is already signed in to %s as %q (home %s); run '%s' first, or use another --home", c.Server, c.Device, m.home, m.command("@signout"))
 	}
 	if server == "" {
 		return runlet.Errorf(runlet.EINVALID, "which server? give its URL with --server (or RUNLET_SERVER)")
+	}
+	if err := checkServerURL(server); err != nil {
+		return err
 	}
 	if name == "" {
 		h, err := os.Hostname()
@@ -110,15 +115,56 @@ func (m *Main) signin(ctx context.Context, server, name, token, fingerprint stri
 		ws = cred.Workspace
 	}
 	fmt.Fprintf(m.Stdout, "Signed in to workspace %q at %s as device %q.\n", ws, safe(cred.Server), cred.Device)
-	fmt.Fprintf(m.Stdout, "Credentials saved in %s. Start 'runlet daemon' so that this device runs jobs.\n", dir.Path("credentials.json"))
+	fmt.Fprintf(m.Stdout, "Credentials saved in %s. Start '%s' so that this device runs jobs.\n", dir.Path("credentials.json"), m.command("daemon"))
 	return nil
+}
+
+// command is the runlet command line of verb for this home: with --home
+// unless it is the default one, so that it can be pasted in any shell.
+func (m *Main) command(verb string) string {
+	if m.home == "" || filepath.Clean(m.home) == string(home.Default()) {
+		return "runlet " + verb
+	}
+	return "runlet --home " + shellQuote(m.home) + " " + verb
+}
+
+// shellQuote quotes s for a shell when it needs it: single quotes for a
+// POSIX shell, double quotes on Windows.
+func shellQuote(s string) string {
+	plain := s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+			strings.ContainsRune("/._-+:@=,", r) || r == filepath.Separator)
+	})
+	switch {
+	case plain:
+		return s
+	case runtime.GOOS == "windows":
+		return `"` + s + `"`
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// checkServerURL refuses a --server that is not an http:// or https://
+// URL with a host, suggesting what was probably meant: "10.0.0.2:8080"
+// alone reads as a scheme and a path, and Go's parser says only "first
+// path segment in URL cannot contain colon".
+func checkServerURL(server string) error {
+	u, err := url.Parse(server)
+	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		return nil
+	}
+	if !strings.Contains(server, "://") {
+		return runlet.Errorf(runlet.EINVALID, "the server URL %q has no scheme: give it as http://%s, or https://%s when the server serves TLS", server, server, server)
+	}
+	return runlet.Errorf(runlet.EINVALID, "the server URL %q is not valid: give it as http://HOST:PORT or https://HOST:PORT", server)
 }
 
 // signinError says what a failed sign-in means for the person.
 func signinError(err error, name string) error {
 	switch runlet.ErrorCode(err) {
 	case runlet.ECONFLICT:
-		return runlet.Errorf(runlet.ECONFLICT, "the workspace already has a device named %q: choose another with --name (%s)", name, runlet.ErrorMessage(err))
+		// The server's own sentence would say it again, without the flag.
+		return runlet.Errorf(runlet.ECONFLICT, "the workspace already has a device named %q: choose another with --name, or have an admin remove that one first (runlet devices rm %s)", name, name)
 	case runlet.EUNAUTHORIZED:
 		return runlet.Errorf(runlet.EUNAUTHORIZED, "sign-in refused: %s", message(err))
 	}

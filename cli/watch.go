@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -12,11 +13,20 @@ import (
 	"github.com/runlet/runlet/wire"
 )
 
+// joining says how interactive joins an execution.
+type joining struct {
+	// endInput types Ctrl-D when a standard input that is not a terminal
+	// ends (inputEnd): @run, whose input is the job's. attach joins a
+	// job others may be typing into, and leaves it open.
+	endInput bool
+}
+
 // interactive attaches this terminal to the execution on device: its
-// output here, every key typed there, the window size followed. With
-// sendSize the terminal's size is sent at once (attach: the job takes the
-// size of whoever joined last).
-func (s *session) interactive(ctx context.Context, device string, sendSize bool) (runlet.Execution, error) {
+// output here, every key typed there, the window size followed. Joining
+// to type counts as acting: once the output flows, the job takes this
+// terminal's size, as it does whenever this viewer types (the policy is in
+// daemon/sizes.go).
+func (s *session) interactive(ctx context.Context, device string, how joining) (runlet.Execution, error) {
 	m := s.m
 	v := s.viewer(device)
 	term := openTerminal(m.Stdin, m.Stdout)
@@ -26,25 +36,32 @@ func (s *session) interactive(ctx context.Context, device string, sendSize bool)
 	defer term.restore()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if sendSize && term.out != nil {
-		_ = v.Resize(ctx, term.size())
-	}
 	stopResize := term.followSize(ctx, func(size runlet.Size) { _ = v.Resize(ctx, size) })
 	defer stopResize()
 	// The reader may stay blocked on the terminal after the job ends; it
 	// sends nothing once ctx is done, and the process exits soon after.
 	// From a terminal, "~." at the start of a line detaches, as in ssh.
+	// Keys typed before the job starts are kept by the device until it
+	// does (piped input too).
 	var esc *escaper
+	var end *inputEnd
 	detached := make(chan struct{})
 	if term.in != nil {
 		esc = &escaper{}
+	} else if how.endInput {
+		end = &inputEnd{}
 	}
-	go forwardInput(ctx, m.Stdin, v, esc, func() { close(detached); cancel() })
+	go forwardInput(ctx, m.Stdin, v, esc, end, func() { close(detached); cancel() })
 	rec, err := s.follow(ctx, v, device, func(f wire.Frame) error {
 		if !raw {
 			raw = true
 			if err := term.makeRaw(); err != nil {
 				return err
+			}
+			// Not before: until its first frame the execution may not
+			// have reached its device, which would drop the size.
+			if term.out != nil {
+				_ = v.Activate(ctx, term.size())
 			}
 		}
 		if _, err := m.Stdout.Write(f.Data); err != nil {
@@ -64,8 +81,8 @@ func (s *session) interactive(ctx context.Context, device string, sendSize bool)
 
 // forwardInput sends what is read from in to the execution until in ends
 // or ctx is done. With an escaper, "~." at the start of a line calls
-// detach instead.
-func forwardInput(ctx context.Context, in io.Reader, v *viewer.Viewer, esc *escaper, detach func()) {
+// detach instead. With an inputEnd, the end of in is sent as Ctrl-D.
+func forwardInput(ctx context.Context, in io.Reader, v *viewer.Viewer, esc *escaper, end *inputEnd, detach func()) {
 	buf := make([]byte, 4096)
 	for {
 		n, err := in.Read(buf)
@@ -86,9 +103,15 @@ func forwardInput(ctx context.Context, in io.Reader, v *viewer.Viewer, esc *esca
 			}
 			if len(data) > 0 {
 				_ = v.Input(ctx, data)
+				if end != nil {
+					end.sent(data)
+				}
 			}
 		}
 		if err != nil {
+			if end != nil && errors.Is(err, io.EOF) {
+				_ = v.Input(ctx, end.keys())
+			}
 			return
 		}
 	}

@@ -7,25 +7,8 @@ import (
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/bus"
-	"github.com/runlet/runlet/runner"
 	"github.com/runlet/runlet/wire"
 )
-
-// onInput writes a viewer's keystrokes to the execution's terminal.
-func (d *Daemon) onInput(m bus.Message) {
-	x := d.running(m.Key)
-	if x == nil {
-		return
-	}
-	viewer, _, data, err := wire.ParseInput(m)
-	if err != nil {
-		d.log.Debug("dropping malformed input", "key", m.Key, "err", err)
-		return
-	}
-	if err := x.Input(data); err != nil {
-		d.log.Debug("input not delivered", "execution", x.ID(), "viewer", viewer, "err", err)
-	}
-}
 
 // onControl applies a viewer's stop, kill, resize or replay request.
 func (d *Daemon) onControl(m bus.Message) {
@@ -65,7 +48,7 @@ func (d *Daemon) onControl(m bus.Message) {
 	case wire.OpKill:
 		err = x.Kill()
 	case wire.OpResize:
-		err = x.Resize(c.Size)
+		err = d.sizes.resize(x, c.Viewer, c.Size, c.Active)
 	}
 	switch {
 	case err == nil:
@@ -85,15 +68,6 @@ const replayWait = 2 * time.Minute
 
 // maxReplays is how many replays run at once.
 const maxReplays = 4
-
-// running returns the execution a job key names, if the runner has it.
-func (d *Daemon) running(k bus.Key) *runner.Execution {
-	exec := execOfKey(k)
-	if exec == "" {
-		return nil
-	}
-	return d.runner.Get(exec)
-}
 
 // execOfKey is the execution id in a job key ("job.<exec>.<device>...."),
 // undoing bus.Word's escapes; "" when k is not a job key.

@@ -12,12 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/home"
+	"github.com/runlet/runlet/internal/lockfile"
 	"github.com/runlet/runlet/runner"
 	"github.com/runlet/runlet/tlspin"
 )
@@ -79,6 +81,10 @@ type Daemon struct {
 
 	mu    sync.Mutex
 	execs map[string]*tracked
+
+	typeAhead typeAhead // input that came before its dispatch (input.go)
+
+	sizes windowSizes // each viewer's window size, who acted last (sizes.go)
 }
 
 // tracked is an execution this daemon process took into its runner.
@@ -134,10 +140,15 @@ func New(cfg Config) (*Daemon, error) {
 
 // Run works until ctx ends, then kills the running executions, reports
 // their end (waiting up to a few seconds for the broker to confirm), and
-// returns. It fails early when the state directory or the broker
-// credentials are unusable. Call it once.
+// returns. It fails early when another daemon runs on the home (it holds
+// the home's lock until it returns), or when the state directory or the
+// broker credentials are unusable. Call it once.
 func (d *Daemon) Run(ctx context.Context) error {
-	var err error
+	lock, err := d.lockHome()
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	if d.records, err = openRecords(d.cfg.Home.Path("state", "executions")); err != nil {
 		return err
 	}
@@ -198,6 +209,23 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return d.serve(ctx)
 }
 
+// lockHome keeps a second daemon off this home until Run returns: two
+// would take each other's dispatches and write the same state and logs.
+func (d *Daemon) lockHome() (*lockfile.Lock, error) {
+	if err := os.MkdirAll(string(d.cfg.Home), 0o700); err != nil {
+		return nil, fmt.Errorf("daemon: create the home %s: %w", d.cfg.Home, err)
+	}
+	l, err := lockfile.Acquire(d.cfg.Home.LockFile())
+	var held *lockfile.HeldError
+	if errors.As(err, &held) {
+		return nil, runlet.Errorf(runlet.ECONFLICT, "the home %s is in use by another runlet daemon (%s): stop that one, or give this one another --home", d.cfg.Home, held.Holder())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("daemon: lock the home %s: %w", d.cfg.Home, err)
+	}
+	return l, nil
+}
+
 // flushWait bounds how long a stopping daemon waits for the broker to
 // confirm the last statuses; what is left goes out at the next start.
 const flushWait = 5 * time.Second
@@ -216,7 +244,7 @@ func (d *Daemon) serve(parent context.Context) error {
 		defer d.wg.Done()
 		d.heartbeat(ctx)
 	}()
-	d.log.Info("daemon running", "workspace", d.ws, "parallel", d.cfg.Parallel)
+	d.log.Info("daemon running", "workspace", d.ws, "parallel", d.runner.Parallel())
 	for {
 		select {
 		case <-ctx.Done():

@@ -111,6 +111,9 @@ func expired(disp wire.Dispatch, expiresAt, now time.Time) bool {
 
 // expire reports an execution that will never run here.
 func (d *Daemon) expire(disp wire.Dispatch) {
+	d.typeAhead.mu.Lock()
+	d.typeAhead.drop(disp.Execution, d.log)
+	d.typeAhead.mu.Unlock()
 	now := d.cfg.Now()
 	d.report(runlet.Execution{
 		ID: disp.Execution, Job: disp.Job, Client: disp.Client, Device: d.device,
@@ -128,9 +131,15 @@ func (d *Daemon) known(id string) bool {
 	return ok || d.records.known(id)
 }
 
-// enqueue starts an execution in the runner and its output follower. It
-// reports false when the runner is closed (the daemon is stopping).
+// enqueue starts an execution in the runner and its output follower, with
+// the input that came before it. It reports false when the runner is
+// closed (the daemon is stopping).
 func (d *Daemon) enqueue(disp wire.Dispatch) bool {
+	// Held until the runner has the execution, so that onInput either adds
+	// to the input taken here or gives its own to the execution after it.
+	d.typeAhead.mu.Lock()
+	defer d.typeAhead.mu.Unlock()
+	typed := d.typeAhead.take(disp.Execution, d.cfg.Now(), d.log)
 	tr := &tracked{status: runlet.StatusPending, final: make(chan struct{})}
 	d.mu.Lock()
 	d.execs[disp.Execution] = tr
@@ -145,6 +154,7 @@ func (d *Daemon) enqueue(disp wire.Dispatch) bool {
 		Cwd:          disp.Cwd,
 		ShowDuration: disp.ShowDuration,
 		Size:         disp.Size,
+		Input:        typed,
 	})
 	if err != nil {
 		d.mu.Lock()

@@ -41,6 +41,7 @@ func (d *Daemon) follow(x *runner.Execution, tr *tracked) {
 	if err := d.runner.Remove(x.ID()); err != nil {
 		d.log.Error("forget an ended execution", "execution", x.ID(), "err", err)
 	}
+	d.sizes.forget(x.ID())
 }
 
 // transientWait bounds one transient publish.

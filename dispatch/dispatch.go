@@ -51,6 +51,15 @@ type Request struct {
 	On    []string
 	// Size is the terminal's size; nil means the device's default.
 	Size *runlet.Size
+	// Execution is the ID to give the run, "" for a new one. A caller that
+	// must not start a run twice (the scheduler taking over a tick) gives
+	// the same ID again: the store refuses a second run of it on a device
+	// with ECONFLICT. It is lowercase letters and digits, as store.NewID
+	// makes them.
+	Execution string
+	// Scheduled is the instant of the schedule the run is for (R-JOB-7);
+	// zero for a run that was asked for.
+	Scheduled time.Time
 }
 
 // Run is a started run: its execution and each target's record, Pending,
@@ -160,6 +169,12 @@ func (s *Service) Run(ctx context.Context, req Request) (Run, error) {
 	if req.Workspace == "" || req.Client.Name == "" {
 		return Run{}, runlet.Errorf(runlet.EINVALID, "A run needs a workspace and a client.")
 	}
+	id := req.Execution
+	if id == "" {
+		id = store.NewID()
+	} else if !validID(id) {
+		return Run{}, runlet.Errorf(runlet.EINVALID, "An execution ID is 1 to %d lowercase letters and digits, not %q.", maxIDLen, id)
+	}
 	f, _, err := s.Jobs(ctx, req.Workspace)
 	if err != nil {
 		return Run{}, err
@@ -181,9 +196,9 @@ func (s *Service) Run(ctx context.Context, req Request) (Run, error) {
 	}
 	now := s.now()
 	d := wire.Dispatch{
-		Execution: store.NewID(), Job: job.Name, Client: req.Client.Name, Script: script,
+		Execution: id, Job: job.Name, Client: req.Client.Name, Script: script,
 		Entrypoint: job.Entrypoint, Cwd: job.Cwd, ShowDuration: job.ShowDuration,
-		Created: now, Expires: now.Add(job.Expires),
+		Created: now, Scheduled: req.Scheduled, Expires: now.Add(job.Expires),
 	}
 	if req.Size != nil {
 		d.Size = *req.Size
@@ -194,6 +209,23 @@ func (s *Service) Run(ctx context.Context, req Request) (Run, error) {
 	}
 	s.log.Info("run", "workspace", req.Workspace, "job", job.Name, "execution", d.Execution, "client", d.Client, "targets", len(targets))
 	return Run{Execution: d.Execution, Job: job.Name, Targets: runs}, nil
+}
+
+// maxIDLen bounds an execution ID given in a Request.
+const maxIDLen = 64
+
+// validID reports whether id may name an execution: it is one word of a
+// bus key (bus.ControlKey), so lowercase letters and digits only.
+func validID(id string) bool {
+	if len(id) > maxIDLen {
+		return false
+	}
+	for _, c := range id {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return id != ""
 }
 
 // dispatchParallel is how many targets of a run are queued at a time. Each
@@ -209,7 +241,7 @@ func (s *Service) dispatch(ctx context.Context, ws string, devices []string, d w
 	for i, device := range devices {
 		es[i] = &runlet.Execution{
 			ID: d.Execution, Job: d.Job, Client: d.Client, Device: device, Status: runlet.StatusPending, Created: d.Created,
-			Workspace: ws, Expires: d.Expires,
+			Scheduled: d.Scheduled, Workspace: ws, Expires: d.Expires,
 		}
 	}
 	if err := s.db.CreateExecutions(ctx, es); err != nil {

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/runlet/runlet/internal/termtest"
 	"github.com/runlet/runlet/internal/testenv"
 )
 
@@ -43,7 +45,7 @@ const browserJobs = `deploy:
     if [ "$RUNLET_DEVICE" = "pi-1" ]; then
       printf 'Deploy to pi-1? [Y/n] '
       read answer
-      echo "pi-1 answered: $answer"
+      printf 'pi-1 answered=%q\n' "$answer"
     else
       for i in 1 2 3; do echo "pi-2 step $i"; done
     fi
@@ -125,6 +127,32 @@ func TestBrowserUI(t *testing.T) {
 	p.click(`dialog [data-confirm]`)
 	p.waitJS("backup's card to go", `!document.querySelector('[data-job=backup]') && !!document.querySelector('[data-job=deploy]')`)
 
+	// The history keeps the file before the delete: view it, roll back
+	// to it, and backup is there again.
+	p.click(`[data-history]`)
+	p.waitVisible(`table[data-versions] tr[data-version="2"] [data-current]`)
+	p.shot("job-history")
+	p.click(`[data-view-version="1"]`)
+	p.waitVisible(`dialog [data-version-source="1"]`)
+	if src := p.text(`dialog [data-version-source="1"]`); !strings.Contains(src, "Nightly backup of the photos") {
+		t.Errorf("version 1 shows %q, want the file with backup", src)
+	}
+	p.do("close the version", chromedp.KeyEvent(kb.Escape))
+	p.waitJS("the version's dialog to close", `!document.querySelector('dialog')`)
+	p.click(`[data-rollback="1"]`)
+	p.waitJS("Roll back to ask, with Cancel focused", confirmJS("Roll back to version 1?", "becomes the current one"))
+	p.click(`dialog [data-confirm]`)
+	p.waitVisible(`[data-job=backup]`)
+
+	// Saving a file without backup in the editor asks before deleting it.
+	p.click(`[data-edit=backup]`)
+	p.waitVisible(`textarea[data-field=yaml]`)
+	p.setEditor(browserJobs[:strings.Index(browserJobs, "backup:")])
+	p.click(`[data-save]`)
+	p.waitJS("the save to ask, naming backup", confirmJS("Delete 1 job?", "no longer defines backup"))
+	p.click(`dialog [data-confirm]`)
+	p.waitJS("backup's card to go again", `!document.querySelector('[data-job=backup]') && !!document.querySelector('[data-job=deploy]')`)
+
 	// Run deploy on pi-1 and pi-2, picked in the dialog.
 	p.click(`[data-run=deploy]`)
 	p.waitVisible(`dialog[data-dialog=run] [data-pick-device="pi-2"]`)
@@ -204,7 +232,7 @@ func TestBrowserUI(t *testing.T) {
 	p.evalTrue(`(window.runlet.terminals.get("pi-1").focus(), true)`)
 	p.do("type y and Enter", chromedp.KeyEvent("y\r"))
 	for _, pg := range []*page{p, q} {
-		pg.waitTerm("pi-1", "pi-1 answered: y")
+		pg.waitTerm("pi-1", "pi-1 answered=")
 		pg.waitTerm("pi-1", "Exited with code: 0")
 		pg.waitVisible(`[data-pane="pi-1"][data-status=Finished] [data-exit-code="0"]`)
 	}
@@ -217,8 +245,9 @@ func TestBrowserUI(t *testing.T) {
 			t.Errorf("%s's terminal shows its first line %d times, want once:\n%s", dev, n, a)
 		}
 	}
-	if a := p.termText("pi-1"); strings.Count(a, "pi-1 answered: y") != 1 {
-		t.Errorf("pi-1's terminal shows the answer line other than once:\n%s", a)
+	// The job prints exactly what it read: a key delivered twice shows.
+	if a := p.termText("pi-1"); !slices.Equal(termtest.Printed(a, "answered"), []string{"y"}) {
+		t.Errorf("pi-1's job read %q, want exactly one answer, y:\n%s", termtest.Printed(a, "answered"), a)
 	}
 	f.waitStatus(exec, "pi-1", "Finished")
 	f.waitStatus(exec, "pi-2", "Finished")
@@ -232,7 +261,8 @@ func TestBrowserUI(t *testing.T) {
 	p.waitVisible(`[data-pane="pi-2"][data-status=Running]`)
 	p.click(`[data-stop="pi-2"]`)
 	p.waitTerm("pi-2", "Exited with code:")
-	p.waitVisible(`[data-pane="pi-2"][data-status=Error] [data-ended-by=stopped]`) // a stopped run ends as Error
+	// A stopped run is stored as Error and shown as Stopped, with the signal.
+	p.waitVisible(`[data-pane="pi-2"][data-status=Error][data-outcome=Stopped] [data-status=Stopped]`)
 
 	// Kill and Kill all ask first, saying what happens, with Cancel on the
 	// keyboard; Cancel leaves the job running.
@@ -256,7 +286,7 @@ func TestBrowserUI(t *testing.T) {
 	p.click(`[data-kill="pi-2"]`)
 	p.click(`dialog [data-confirm]`)
 	p.waitTerm("pi-2", "(killed by SIGKILL)")
-	p.waitVisible(`[data-pane="pi-2"][data-status=Error] [data-ended-by=killed][data-signal=SIGKILL]`)
+	p.waitVisible(`[data-pane="pi-2"][data-status=Error][data-outcome=Killed] [data-signal=SIGKILL]`)
 	p.waitVisible(`[data-kill-all]:disabled`) // nothing left to kill
 	if e := f.waitStatus(killed, "pi-2", "Error"); e.Signal != "SIGKILL" || !e.Killed {
 		t.Errorf("after Kill, the execution is %+v, want ended by SIGKILL and marked killed", e)
@@ -272,16 +302,19 @@ func TestBrowserUI(t *testing.T) {
 	phone.shot("execution-phone")
 	phone.click(`[data-pane="pi-1"] [data-key=n]`)
 	phone.click(`[data-pane="pi-1"] [data-key=Enter]`)
-	phone.waitTerm("pi-1", "pi-1 answered: n")
+	phone.waitTerm("pi-1", "pi-1 answered=")
 	phone.waitVisible(`[data-pane="pi-1"][data-status=Finished]`)
+	if a := phone.termText("pi-1"); !slices.Equal(termtest.Printed(a, "answered"), []string{"n"}) {
+		t.Errorf("on the phone, pi-1's job read %q, want exactly n:\n%s", termtest.Printed(a, "answered"), a)
+	}
 
 	// Activity lists the runs, newest first; a click replays one.
 	p.open("/activity")
 	p.waitVisible(`tr[data-execution="` + exec + `"][data-device="pi-1"]`)
-	p.waitVisible(`tr[data-execution="` + killed + `"][data-status=Error] [data-ended-by=killed]`)
+	p.waitVisible(`tr[data-execution="` + killed + `"][data-status=Error][data-outcome=Killed] [data-status=Killed]`)
 	p.shot("activity")
 	p.click(`tr[data-execution="` + exec + `"][data-device="pi-1"]`)
-	p.waitTerm("pi-1", "pi-1 answered: y")
+	p.waitTerm("pi-1", "pi-1 answered=y")
 
 	// Settings: rename the workspace; the header shows the new name, after
 	// a reload too.
@@ -388,6 +421,18 @@ func TestBrowserUI(t *testing.T) {
 	p.waitVisibleWithin(`[data-device="pi-2"][data-online=false]`, 3*5*time.Second+15*time.Second)
 	if on := p.evalString(`document.querySelector('[data-device="pi-1"]').dataset.online`); on != "true" {
 		t.Errorf("pi-1 shows online=%s after pi-2's daemon was killed, want true", on)
+	}
+	// The version each daemon reports shows beside it.
+	if v := p.text(`[data-device="pi-1"] td.mono`); v == "" || v == "—" {
+		t.Errorf("pi-1's version shows as %q", v)
+	}
+	// pi-2 is lost: remove it. The page asks first, Cancel on the keyboard.
+	p.click(`[data-remove-device="pi-2"]`)
+	p.waitJS("Remove to ask, naming pi-2, with Cancel focused", confirmJS("Remove pi-2?", "loses its access at once", "runlet @signin"))
+	p.click(`dialog [data-confirm]`)
+	p.waitJS("pi-2 to leave the list", `!document.querySelector('[data-device="pi-2"]') && !!document.querySelector('[data-device="pi-1"]')`)
+	if r := runCmd(t, f.homes["pi-2"], "devices"); r.code == 0 || !strings.Contains(r.stderr, "revoked") {
+		t.Errorf("pi-2 after its removal in the web UI: exit %d %q, want refused", r.code, r.stderr)
 	}
 
 	// Change the password, sign out, and sign in with the new one.

@@ -46,6 +46,16 @@ type Dir string
 
 const credentialsFile = "credentials.json"
 
+// Default is the home when neither --home nor RUNLET_HOME names one:
+// ~/.runlet, or "" when the user's home directory is not known.
+func Default() Dir {
+	h, err := os.UserHomeDir()
+	if err != nil {
+		return ""
+	}
+	return Dir(filepath.Join(h, ".runlet"))
+}
+
 // Path joins elem to the home directory.
 func (d Dir) Path(elem ...string) string {
 	return filepath.Join(append([]string{string(d)}, elem...)...)
@@ -72,6 +82,10 @@ func LogFile(dir, exec string) (string, error) {
 
 // StateDir is where the daemon keeps what must survive a restart.
 func (d Dir) StateDir() string { return d.Path("state") }
+
+// LockFile is the file a running daemon holds locked, with its process id
+// in it, so that a second daemon on this home is refused.
+func (d Dir) LockFile() string { return d.Path("daemon.lock") }
 
 // Credentials reads the credentials, or returns an EUNAUTHORIZED error
 // telling the person to sign in.

@@ -19,7 +19,7 @@ func TestParseErrors(t *testing.T) {
 		field string
 		want  string // a part of the message
 	}{
-		{"unknown field", "a:\n  script: ls\n  scirpt: ls\n", 3, "a", "scirpt", `did you mean "script"? Allowed: description, showDuration, script, cwd, where, whereCustom, every, entrypoint, expires`},
+		{"unknown field", "a:\n  script: ls\n  scirpt: ls\n", 3, "a", "scirpt", `did you mean "script"? Allowed: description, showDuration, script, cwd, where, whereCustom, every, catchup, entrypoint, expires`},
 		{"unknown field far from any", "a:\n  script: ls\n  color: red\n", 3, "a", "color", "allowed: description, showDuration"},
 		{"custom without whereCustom", "a:\n  script: ls\n  where: custom\n", 3, "a", "where", "needs whereCustom"},
 		{"custom with empty whereCustom", "a:\n  script: ls\n  where: custom\n  whereCustom: [' , ']\n", 4, "a", "whereCustom", "names no device"},
@@ -30,6 +30,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad every", "a:\n  script: ls\n  every: sometimes\n", 3, "a", "every", `an interval ("30s", "15m"`},
 		{"bad cron", "a:\n  script: ls\n  every: 61 * * * *\n", 3, "a", "every", "above maximum"},
 		{"never-firing cron", "a:\n  script: ls\n  every: 0 0 30 2 *\n", 3, "a", "every", "never fires"},
+		{"bad catchup", "a:\n  script: ls\n  every: 1h\n  catchup: all\n", 4, "a", "catchup", `"all" is not a catch-up: use one (after downtime, run the latest missed tick once; the default) or none`},
+		{"catchup is a list", "a:\n  script: ls\n  every: 1h\n  catchup: [one]\n", 4, "a", "catchup", "want a string, not a list"},
+		{"catchup without every", "a:\n  script: ls\n  catchup: none\n", 3, "a", "catchup", "catchup applies only to a job with a schedule: add every: or remove catchup"},
 		{"empty script", "a:\n  script: '  '\n", 2, "a", "script", "script is empty"},
 		{"no script", "a:\n  description: nothing\n", 1, "a", "script", "no script"},
 		{"null short form", "a:\n", 1, "a", "script", "the job is empty"},

@@ -12,11 +12,11 @@ import (
 )
 
 // jobFields are the fields of a job, in the order error messages list them.
-var jobFields = []string{"description", "showDuration", "script", "cwd", "where", "whereCustom", "every", "entrypoint", "expires"}
+var jobFields = []string{"description", "showDuration", "script", "cwd", "where", "whereCustom", "every", "catchup", "entrypoint", "expires"}
 
 // jobNodes remembers where a job's fields are, for checks across fields.
 type jobNodes struct {
-	key, script, where, whereCustom *yaml.Node
+	key, script, where, whereCustom, catchup *yaml.Node
 }
 
 // job reads one job: a string (the script) or a map of fields. It returns
@@ -84,6 +84,8 @@ func (p *parser) jobField(j *Job, n *jobNodes, field string, kv pair) {
 		j.WhereCustom, n.whereCustom = p.devices(v, j.Name), v
 	case "every":
 		j.Every, j.Schedule = p.every(v, j.Name)
+	case "catchup":
+		j.Catchup, n.catchup = p.catchup(v, j.Name), v
 	case "entrypoint":
 		j.Entrypoint = p.entrypoint(v, j.Name, field)
 	case "expires":
@@ -122,6 +124,13 @@ func (p *parser) checkJob(j *Job, n jobNodes) {
 		p.add(n.whereCustom.Line, j.Name, "whereCustom", "whereCustom names no device: list the devices to run on")
 	case j.Where != WhereCustom && n.whereCustom != nil:
 		p.add(n.whereCustom.Line, j.Name, "whereCustom", "whereCustom applies only with where: custom (this job has where: %s); add where: custom or remove whereCustom", j.Where)
+	}
+	switch {
+	case j.Every == "" && n.catchup != nil:
+		p.add(n.catchup.Line, j.Name, "catchup", "catchup applies only to a job with a schedule: add every: or remove catchup")
+		j.Catchup = ""
+	case j.Every != "" && j.Catchup == "":
+		j.Catchup = CatchupOne
 	}
 }
 
@@ -237,6 +246,22 @@ func (p *parser) every(v *yaml.Node, job string) (string, *Schedule) {
 		sched = sched.AnchoredAt(p.opt.Saved)
 	}
 	return sched.String(), sched
+}
+
+// catchup reads what a scheduled job does about missed ticks: one or none.
+func (p *parser) catchup(v *yaml.Node, job string) Catchup {
+	s, ok := p.str(v, job, "catchup")
+	if !ok {
+		return ""
+	}
+	switch c := Catchup(strings.ToLower(strings.TrimSpace(s))); c {
+	case CatchupOne, CatchupNone:
+		return c
+	case "":
+		return ""
+	}
+	p.add(v.Line, job, "catchup", "%q is not a catch-up: use one (after downtime, run the latest missed tick once; the default) or none (run again at the next tick)", shorten(s))
+	return ""
 }
 
 // entrypoint reads a command as a string split like a shell would, or as a

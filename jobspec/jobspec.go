@@ -21,6 +21,19 @@ const (
 	WhereCustom Where = "custom" // the devices named in whereCustom
 )
 
+// Catchup says what a scheduled job does about the ticks it missed while
+// no scheduler ran (R-JOB-7): the server was down, or between two leaders.
+type Catchup string
+
+const (
+	// CatchupOne runs the latest missed tick once, however many were
+	// missed (the default): a scheduler down for 3 hours runs an
+	// every-minute job once on its return, not 180 times.
+	CatchupOne Catchup = "one"
+	// CatchupNone runs none of them: the job runs again at its next tick.
+	CatchupNone Catchup = "none"
+)
+
 // DefaultExpires is how long a queued execution waits for an offline device
 // when the job does not say.
 const DefaultExpires = 24 * time.Hour
@@ -31,6 +44,10 @@ type File struct {
 	Jobs     []*Job   `json:"jobs"` // in file order
 	Settings Settings `json:"settings"`
 	Source   []byte   `json:"-"` // the text as given, for the server to store
+	// Warnings are what is valid but probably a mistake, such as a job
+	// named "script": a field that lost its indentation. A file with
+	// errors has them among its errors instead.
+	Warnings Errors `json:"warnings,omitempty"`
 }
 
 // Job returns the job called name, or nil.
@@ -79,6 +96,9 @@ type Job struct {
 	// job has no schedule).
 	Every    string    `json:"every,omitempty"`
 	Schedule *Schedule `json:"schedule,omitempty"`
+	// Catchup is what the scheduler does about missed ticks: CatchupOne
+	// (the default) for a job with a schedule, "" for one without.
+	Catchup Catchup `json:"catchup,omitempty"`
 	// Entrypoint is the program and arguments the script file is appended
 	// to. Parse has applied settings.entrypoint, so this is final; nil means
 	// the platform's default (/bin/bash --login, cmd.exe /c), which the

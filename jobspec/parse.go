@@ -24,9 +24,10 @@ const settingsKey = "settings"
 // parser holds the state of one ParseWith call.
 type parser struct {
 	collector
-	opt  Options
-	file *File
-	work int // map entries read so far, aliases counted each time
+	opt      Options
+	file     *File
+	work     int    // map entries read so far, aliases counted each time
+	warnings Errors // what is valid but probably a mistake
 }
 
 // ParseWith reads a job file. filename is only used in error messages. The
@@ -37,9 +38,17 @@ func ParseWith(filename string, src []byte, opt Options) (*File, error) {
 	if root := p.decode(src); root != nil {
 		p.top(root)
 	}
+	if len(p.errs) > 0 {
+		// The file is refused anyway: a warning may be what explains an
+		// error (a job left without its script, mis-indented below it).
+		for _, w := range p.warnings {
+			p.add(w.Line, w.Job, w.Field, "%s", w.Msg)
+		}
+	}
 	if err := p.err(); err != nil {
 		return nil, err
 	}
+	p.file.Warnings = p.warnings
 	return p.file, nil
 }
 
@@ -122,6 +131,7 @@ func (p *parser) top(root *yaml.Node) {
 	}
 	seen := map[string]int{}
 	var settings *yaml.Node
+	above := "" // the key a mis-indented field probably belongs under
 	for _, kv := range p.pairs(root, "", "") {
 		if p.work > maxWork {
 			break
@@ -129,6 +139,11 @@ func (p *parser) top(root *yaml.Node) {
 		name, ok := p.keyName(kv.key, "", "")
 		if !ok {
 			continue
+		}
+		if w := misindented(p.file.Name, kv.key.Line, name, above); w != nil {
+			p.warnings = append(p.warnings, w)
+		} else {
+			above = name
 		}
 		if first, dup := seen[name]; dup {
 			p.add(kv.key.Line, name, "", "defined twice (first at line %d): rename one", first)

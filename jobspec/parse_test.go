@@ -74,6 +74,7 @@ func TestParseFields(t *testing.T) {
     - " pi-3 "
     - pi-1
   every: every 5 minutes
+  catchup: None
   entrypoint: /bin/zsh -l
   expires: 1d12h
 `)
@@ -81,7 +82,7 @@ func TestParseFields(t *testing.T) {
 	want := Job{
 		Name: "job", Description: "All the fields", ShowDuration: true,
 		Script: "echo one\necho two\n", Cwd: "~/work", Where: WhereCustom,
-		WhereCustom: []string{"pi-1", "pi-2", "pi-3"}, Every: "every 5 minutes",
+		WhereCustom: []string{"pi-1", "pi-2", "pi-3"}, Every: "every 5 minutes", Catchup: CatchupNone,
 		Entrypoint: []string{"/bin/zsh", "-l"}, Expires: 36 * time.Hour, Line: 1,
 	}
 	got := *j
@@ -91,6 +92,17 @@ func TestParseFields(t *testing.T) {
 	}
 	if j.Schedule == nil || j.Schedule.Interval() != 5*time.Minute {
 		t.Errorf("Schedule = %v, want every 5 minutes", j.Schedule)
+	}
+}
+
+// TestParseCatchupDefault: a scheduled job catches up one missed tick
+// unless it says none; a job without a schedule has no catch-up.
+func TestParseCatchupDefault(t *testing.T) {
+	f := mustParse(t, "a:\n  script: ls\n  every: 15m\nb: ls\nc:\n  script: ls\n  every: '@daily'\n  catchup: ''\n")
+	for job, want := range map[string]Catchup{"a": CatchupOne, "b": "", "c": CatchupOne} {
+		if got := f.Job(job).Catchup; got != want {
+			t.Errorf("job %s: catchup %q, want %q", job, got, want)
+		}
 	}
 }
 

@@ -130,7 +130,10 @@ func (s *Schedule) Location() *time.Location {
 	return s.loc
 }
 
-// Anchor is the time an interval schedule counts from (zero if none).
+// Anchor is the time an interval schedule counts from (zero if none). It
+// is Options.Saved for every schedule ParseWith read, calendar ones too
+// (which ignore it): a scheduler takes it as the time the schedule was
+// saved.
 func (s *Schedule) Anchor() time.Time { return s.anchor }
 
 // In returns a copy of s that computes in loc (nil means time.Local).

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -30,6 +31,10 @@ type Execution struct {
 
 	queued bool // in r.queue; guarded by r.mu
 
+	// inMu orders the writes to the terminal: the input typed ahead goes
+	// first (attach holds inMu until it is written), then each Input.
+	inMu sync.Mutex
+
 	mu         sync.Mutex
 	state      runlet.Execution
 	size       runlet.Size   // applied when the terminal starts, then followed
@@ -43,17 +48,21 @@ type Execution struct {
 	lastSeq    uint64
 	framesDone bool          // lastSeq is the last frame there will be
 	wake       chan struct{} // closed and replaced when a frame comes or the frames end
+	typedAhead []byte        // input given before the terminal exists, in order
+	aheadFull  bool          // input typed ahead passed MaxTypeAhead: drop it until the start
+	resized    bool          // the running terminal's size changed: a margin reset is due (resize.go)
 }
 
 func newExecution(r *Runner, s Spec) *Execution {
 	return &Execution{
-		r:    r,
-		id:   s.ID,
-		spec: s,
-		done: make(chan struct{}),
-		size: s.Size,
-		ring: ring{max: r.cfg.RingBytes},
-		wake: make(chan struct{}),
+		r:          r,
+		id:         s.ID,
+		spec:       s,
+		done:       make(chan struct{}),
+		size:       s.Size,
+		typedAhead: bytes.Clone(s.Input),
+		ring:       ring{max: r.cfg.RingBytes},
+		wake:       make(chan struct{}),
 		state: runlet.Execution{
 			ID:      s.ID,
 			Job:     s.Job,
@@ -108,21 +117,53 @@ func (e *Execution) Frames(from uint64) *Cursor {
 }
 
 // Input sends p to the terminal, as typed keys (0x03 is Ctrl-C). It may
-// block while the terminal's input buffer is full. ECONFLICT: the execution
-// is not running.
+// block while the terminal's input buffer is full. Before the start (the
+// execution waits in the queue, or its process is starting) p is kept, up
+// to MaxTypeAhead bytes in all, and typed in order as soon as the terminal
+// exists, as ssh does with keys typed ahead; what never starts drops it.
+// ECONFLICT: the execution has ended (or its process has), or it has not
+// started and the input typed ahead passed MaxTypeAhead (p is dropped, and
+// so is what follows until the start).
 func (e *Execution) Input(p []byte) error {
+	e.inMu.Lock()
+	defer e.inMu.Unlock()
 	e.mu.Lock()
 	term := e.term
-	e.mu.Unlock()
 	if term == nil {
-		return e.notRunning()
+		err := e.typeAhead(p)
+		e.mu.Unlock()
+		return err
 	}
+	e.mu.Unlock()
 	if _, err := term.Write(p); err != nil {
 		if errors.Is(err, os.ErrClosed) {
 			return e.notRunning()
 		}
 		return fmt.Errorf("input to execution %s: %w", e.id, err)
 	}
+	return nil
+}
+
+// MaxTypeAhead is how much input an execution keeps before its start.
+const MaxTypeAhead = 64 << 10
+
+// typeAhead keeps p for the start of the terminal. Call with e.mu, the
+// terminal not attached.
+func (e *Execution) typeAhead(p []byte) error {
+	if e.state.Status != runlet.StatusPending {
+		return e.notRunning()
+	}
+	// Once input was dropped, so is what follows until the start: keys
+	// with a hole in the middle could do what nobody typed.
+	if e.aheadFull || len(e.typedAhead)+len(p) > MaxTypeAhead {
+		if !e.aheadFull {
+			e.aheadFull = true
+			e.r.log.Warn("input typed before the job started passes the most kept; dropping input until it starts",
+				"execution", e.id, "kept", len(e.typedAhead), "most", MaxTypeAhead)
+		}
+		return runlet.Errorf(runlet.ECONFLICT, "execution %s has not started and its input typed ahead passed the %d bytes kept; input is dropped until it starts", e.id, MaxTypeAhead)
+	}
+	e.typedAhead = append(e.typedAhead, p...)
 	return nil
 }
 
@@ -134,6 +175,9 @@ func (e *Execution) Resize(s runlet.Size) error {
 	}
 	e.mu.Lock()
 	ended := e.state.Status.Final()
+	// Before the new size reaches the job: what it draws for that size
+	// must come after the margin reset (resize.go).
+	e.resized = e.resized || (e.term != nil && !ended && e.size != s)
 	e.size = s
 	term := e.term
 	e.mu.Unlock()
@@ -239,9 +283,9 @@ func (e *Execution) unstartedReason() string {
 	case e.closing:
 		return "runner closed"
 	case e.killReq:
-		return "killed before it started"
+		return runlet.ReasonKilledBeforeStart
 	}
-	return "stopped before it started"
+	return runlet.ReasonStoppedBeforeStart
 }
 
 // closeRunner kills the execution because the runner closes.
@@ -280,6 +324,7 @@ func (e *Execution) end(final func(*runlet.Execution)) {
 		return
 	}
 	final(&e.state)
+	e.typedAhead = nil // dies with an execution that never started
 	e.framesDone = true
 	e.ring = ring{}
 	close(e.wake)

@@ -1,13 +1,16 @@
 package runner
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/internal/termtest"
 	"github.com/runlet/runlet/internal/testenv"
 )
 
@@ -104,5 +107,68 @@ func TestHtopQuitsOnF10(t *testing.T) {
 	}
 	if end := waitDone(t, e); end.Status != runlet.StatusFinished || end.ExitCode != 0 {
 		t.Fatalf("end state %+v", end)
+	}
+}
+
+// Issue 17 defect 4: vim started at 80x24 and resized to 100x30 shows,
+// in a viewer's terminal of 100x30 that replays all its output, the
+// screen vim draws at 100x30: its 24-row scroll region from the start
+// does not shift the lines it draws after the resize.
+func TestVimResizedShowsRightInALateViewersTerminal(t *testing.T) {
+	need(t, "vim")
+	var lines []string
+	for i := 1; i <= 100; i++ {
+		lines = append(lines, fmt.Sprintf("line %d", i))
+	}
+	file := filepath.Join(t.TempDir(), "lines.txt")
+	if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := newRunner(t, Config{})
+	e := enqueue(t, r, Spec{Script: `vim -u NONE -i NONE -N -n "` + file + `"`, Size: runlet.Size{Cols: 80, Rows: 24}})
+	s := watch(t, e)
+	s.waitFor(t, "100L")
+	if err := e.Resize(runlet.Size{Cols: 100, Rows: 30}); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(t, "line 29")
+	var got []string
+	if !testenv.Poll(patience, testenv.Interval, func() bool {
+		late := termtest.NewEmulator(100, 30)
+		_, _ = late.Write([]byte(s.String()))
+		got = late.Lines()[:29]
+		return slices.Equal(got, lines[:29])
+	}) {
+		t.Errorf("a late viewer at 100x30 shows\n%s\nwant lines 1 to 29", strings.Join(got, "\n"))
+	}
+	if err := e.Input([]byte(":q!\r")); err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, e)
+}
+
+// The margin reset goes into the output where the size changed, before
+// what the job prints for the new size, and only when it changed.
+func TestMarginResetWhereTheSizeChanged(t *testing.T) {
+	r := newRunner(t, Config{})
+	e := enqueue(t, r, Spec{Script: `stty size; read x; stty size; read y; stty size`, Size: runlet.Size{Cols: 90, Rows: 30}})
+	s := watch(t, e)
+	s.waitFor(t, "30 90\r\n")
+	for _, size := range []runlet.Size{{Cols: 100, Rows: 40}, {Cols: 100, Rows: 40}} {
+		if err := e.Resize(size); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Input([]byte("\r")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitDone(t, e)
+	out := s.String()
+	if strings.Count(out, MarginReset) != 1 {
+		t.Fatalf("%d margin resets in %q; want one, for the one change of size", strings.Count(out, MarginReset), out)
+	}
+	before, after, _ := strings.Cut(out, MarginReset)
+	if !strings.Contains(before, "30 90\r\n") || strings.Contains(before, "40 100") || strings.Count(after, "40 100\r\n") != 2 {
+		t.Errorf("the margin reset is not between the output at 90x30 and the output at 100x40: %q", out)
 	}
 }

@@ -98,8 +98,13 @@ func (e *Execution) play() result {
 	if err != nil {
 		return e.unstarted(fmt.Sprintf("cannot start the job: %v", err))
 	}
-	defer term.Close()
-	e.attach(term, size)
+	typed := e.attach(term, size)
+	defer func() {
+		// Closing the terminal ends a write of the typed-ahead input that
+		// the job never read.
+		term.Close()
+		<-typed
+	}()
 	res := e.follow(term)
 	e.detach()
 	e.publishEnd(res)
@@ -112,21 +117,47 @@ func (e *Execution) unstarted(reason string) result {
 	return result{reason: reason}
 }
 
-// attach makes the running terminal reachable for input, resize and signals.
-func (e *Execution) attach(term *pty.Terminal, size runlet.Size) {
+// attach makes the running terminal reachable for input, resize and
+// signals, and types the input given before the start. The returned channel
+// is closed once that input is written (or its write failed); Input waits
+// for it, so that nothing overtakes what was typed ahead.
+func (e *Execution) attach(term *pty.Terminal, size runlet.Size) <-chan struct{} {
+	e.inMu.Lock()
 	e.mu.Lock()
 	e.term = term
 	e.state.Status = runlet.StatusRunning
 	e.state.Started = e.r.cfg.Now()
 	resize := e.size != size // Resize came while starting
 	size = e.size
+	typed := e.typedAhead
+	e.typedAhead = nil
 	snap := e.state
 	e.mu.Unlock()
 	if resize {
 		_ = term.Resize(size)
 	}
+	written := make(chan struct{})
+	if len(typed) == 0 {
+		e.inMu.Unlock()
+		close(written)
+	} else {
+		// On its own goroutine: a job that does not read its input must
+		// not keep the run goroutine from reading its output.
+		go e.typeIn(term, typed, written)
+	}
 	e.r.cfg.OnStatus(snap)
 	e.applyRequests(term)
+	return written
+}
+
+// typeIn writes the input typed ahead, then lets Input go on (attach locked
+// inMu) and closes written.
+func (e *Execution) typeIn(term *pty.Terminal, typed []byte, written chan<- struct{}) {
+	defer close(written)
+	defer e.inMu.Unlock()
+	if _, err := term.Write(typed); err != nil {
+		e.r.log.Debug("the input typed before the start did not all reach the job", "execution", e.id, "bytes", len(typed), "err", err)
+	}
 }
 
 // detach ends input, resize and signals, the process having ended.
@@ -157,7 +188,7 @@ func (e *Execution) follow(term *pty.Terminal) result {
 	for {
 		n, err := term.Read(buf)
 		if n > 0 {
-			if perr := e.publish(bytes.Clone(buf[:n])); perr != nil {
+			if perr := e.publishOutput(bytes.Clone(buf[:n])); perr != nil {
 				reason = cannotRecord(perr)
 				_ = term.Signal(pty.Kill)
 				break
@@ -201,9 +232,9 @@ func (e *Execution) signalReason(sig string) string {
 	case e.closing:
 		return "runner closed"
 	case e.killReq:
-		return "killed on request (" + sig + ")"
+		return runlet.ReasonKilled + " (" + sig + ")"
 	case e.stopReq:
-		return "stopped on request (" + sig + ")"
+		return runlet.ReasonStopped + " (" + sig + ")"
 	}
 	return "ended by " + sig
 }

@@ -127,6 +127,11 @@ type Spec struct {
 	ShowDuration bool
 	// Size is the terminal's first size; zero means pty.DefaultSize.
 	Size runlet.Size
+	// Input is typed into the terminal as soon as it exists, before
+	// anything Execution.Input sends: keys that came before the execution
+	// (the daemon's, sent before the dispatch was taken). At most
+	// MaxTypeAhead bytes, which Execution.Input then shares.
+	Input []byte
 }
 
 // ValidID says whether id may name an execution and its log file: 1 to 128
@@ -155,6 +160,9 @@ func (r *Runner) Enqueue(s Spec) (*Execution, error) {
 	}
 	if !ValidID(s.ID) {
 		return nil, runlet.Errorf(runlet.EINVALID, "execution id %q: use 1 to 128 letters, digits, '.', '_' or '-'", s.ID)
+	}
+	if len(s.Input) > MaxTypeAhead {
+		return nil, runlet.Errorf(runlet.EINVALID, "execution %s: %d bytes of input typed ahead; at most %d are kept before the start", s.ID, len(s.Input), MaxTypeAhead)
 	}
 	if s.Size.Cols == 0 || s.Size.Rows == 0 {
 		s.Size = runlet.DefaultSize
@@ -194,6 +202,10 @@ func (r *Runner) Enqueue(s Spec) (*Execution, error) {
 	}
 	return e, nil
 }
+
+// Parallel is how many executions run at once: Config.Parallel, or the
+// number of CPUs when that was 0.
+func (r *Runner) Parallel() int { return r.cfg.Parallel }
 
 // Get returns the execution with that id, or nil.
 func (r *Runner) Get(id string) *Execution {

@@ -149,7 +149,7 @@ func TestDuplicateDeviceName(t *testing.T) {
 	s.enroll(t, "pi-1")
 	tok, _ := s.EnrollToken()
 	_, err := s.client().Enroll(ctxT(t), api.EnrollRequest{Token: tok, Name: "pi-1"})
-	if runlet.ErrorCode(err) != runlet.ECONFLICT || !strings.Contains(runlet.ErrorMessage(err), "a device named pi-1 is already signed in to this workspace") {
+	if runlet.ErrorCode(err) != runlet.ECONFLICT || runlet.ErrorMessage(err) != `A device named "pi-1" is already signed in to this workspace: choose another name, or remove that device first.` {
 		t.Errorf("second pi-1: %v", err)
 	}
 	_, err = s.client().DeviceCode(ctxT(t), api.DeviceCodeRequest{Name: "pi-1"})

@@ -66,7 +66,7 @@ func checkDeviceInfo(req api.EnrollRequest) error {
 }
 
 func nameTaken(name string) error {
-	return runlet.Errorf(runlet.ECONFLICT, "a device named %s is already signed in to this workspace; choose another --name or sign that device out first", name)
+	return runlet.Errorf(runlet.ECONFLICT, "A device named %q is already signed in to this workspace: choose another name, or remove that device first.", name)
 }
 
 // checkNameFree reports a taken name before the user approves anything.
@@ -189,7 +189,9 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 	t, err := s.auth.GuessToken(ctx, s.auth.Source(r), req.Token, runlet.TokenEnrollment)
 	if err != nil {
 		if runlet.ErrorCode(err) == runlet.ENOTFOUND {
-			err = runlet.Errorf(runlet.EUNAUTHORIZED, "The enrollment token is unknown, revoked or expired (the server keeps it in DATA/%s).", EnrollTokenFile)
+			// One answer for the three, as the store gives them: the
+			// holder of a token learns what to do, not which it was.
+			err = runlet.Errorf(runlet.EUNAUTHORIZED, "The enrollment token is unknown, revoked or expired: ask an admin for a new one (Settings → Enrollment tokens in the web UI, or POST %s/enrollment-tokens); the server's first one is in DATA/%s.", api.Prefix, EnrollTokenFile)
 		}
 		s.error(w, r, err)
 		return
@@ -243,13 +245,10 @@ func (s *Server) handleSignout(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, runlet.Errorf(runlet.EINVALID, "Only a device signs out; this is a user token."))
 		return
 	}
-	ctx := r.Context()
-	if err := s.db.RevokeDevice(ctx, c.Workspace.ID, c.Device.ID); err != nil {
+	if err := s.removeDevice(r.Context(), c.Workspace, *c.Device); err != nil {
 		s.error(w, r, err)
 		return
 	}
-	s.auth.RevokedDevice(*c.Device)
-	s.intake.DeviceRemoved(ctx, c.Workspace.ID, c.Device.Name)
 	s.log.Info("device signed out", "workspace", c.Workspace.Name, "device", c.Device.Name)
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/bus"
+	"github.com/runlet/runlet/dispatch"
 	"github.com/runlet/runlet/jobspec"
 	"github.com/runlet/runlet/web"
 )
@@ -41,12 +42,17 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET "+p+"/jobs", s.authed(s.handleGetJobs))
 	mux.Handle("PUT "+p+"/jobs", s.authed(s.handlePutJobs))
 	mux.Handle("DELETE "+p+"/jobs/{name}", s.authed(s.handleDeleteJob))
+	mux.Handle("GET "+p+"/jobs/versions", s.authed(s.handleJobVersions))
+	mux.Handle("GET "+p+"/jobs/versions/{version}", s.authed(s.handleJobVersion))
+	mux.Handle("POST "+p+"/jobs/rollback", s.authed(s.handleRollbackJobs))
+	mux.Handle("GET "+p+"/schedules", s.authed(s.handleSchedules))
 	mux.Handle("POST "+p+"/runs", s.authed(s.handleRun))
 	mux.Handle("GET "+p+"/executions", s.authed(s.handleListExecutions))
 	mux.Handle("GET "+p+"/executions/{id}", s.authed(s.handleGetExecution))
 	mux.Handle("POST "+p+"/executions/{id}/stop", s.authed(s.handleStop))
 	mux.Handle("POST "+p+"/executions/{id}/kill", s.authed(s.handleKill))
 	mux.Handle("GET "+p+"/devices", s.authed(s.handleDevices))
+	mux.Handle("DELETE "+p+"/devices/{name}", s.admin(s.handleRemoveDevice))
 	mux.HandleFunc("GET "+p+"/executions/{id}/terminal", s.handleTerminal)
 	mux.HandleFunc("POST "+p+"/session", s.handleCreateSession)
 	mux.Handle("GET "+p+"/session", s.authed(s.handleGetSession))
@@ -165,6 +171,10 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 		for _, e := range jerrs {
 			d.Details = append(d.Details, *e)
 		}
+	}
+	var removal *dispatch.Removal
+	if errors.As(err, &removal) {
+		d.Removed = removal.Jobs
 	}
 	writeJSON(w, status, api.ErrorBody{Error: d})
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/dispatch"
 	"github.com/runlet/runlet/jobspec"
-	"github.com/runlet/runlet/wire"
+	"github.com/runlet/runlet/store"
 )
 
 func jobsOf(f *jobspec.File) []*jobspec.Job {
@@ -23,6 +23,15 @@ func jobsOf(f *jobspec.File) []*jobspec.Job {
 	return f.Jobs
 }
 
+// jobsAnswer is the job set f at version as the API returns it.
+func jobsAnswer(f *jobspec.File, version int64) api.Jobs {
+	a := api.Jobs{Source: string(f.Source), Version: version, Jobs: jobsOf(f)}
+	for _, w := range f.Warnings {
+		a.Warnings = append(a.Warnings, *w)
+	}
+	return a
+}
+
 func (s *Server) handleGetJobs(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
 	f, version, err := s.dispatch.Jobs(r.Context(), c.Workspace.ID)
@@ -30,7 +39,21 @@ func (s *Server) handleGetJobs(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.Jobs{Source: string(f.Source), Version: version, Jobs: jobsOf(f)})
+	writeJSON(w, http.StatusOK, jobsAnswer(f, version))
+}
+
+// ifMatch is the version of the job set a change was made from, from the
+// If-Match header: store.AnyVersion when there is none (or "*").
+func ifMatch(r *http.Request) (int64, error) {
+	im := strings.Trim(r.Header.Get("If-Match"), `" `)
+	if im == "" || im == "*" {
+		return store.AnyVersion, nil
+	}
+	v, err := strconv.ParseInt(im, 10, 64)
+	if err != nil || v < 0 {
+		return 0, runlet.Errorf(runlet.EINVALID, "If-Match must be the version number of the job set, not %q.", im)
+	}
+	return v, nil
 }
 
 func (s *Server) handlePutJobs(w http.ResponseWriter, r *http.Request) {
@@ -40,10 +63,15 @@ func (s *Server) handlePutJobs(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	expect := int64(-1) // store.AnyVersion
-	if im := strings.Trim(r.Header.Get("If-Match"), `" `); im != "" && im != "*" {
-		if expect, err = strconv.ParseInt(im, 10, 64); err != nil || expect < 0 {
-			s.error(w, r, runlet.Errorf(runlet.EINVALID, "If-Match must be the version number of the job set, not %q.", im))
+	expect, err := ifMatch(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	prune := false
+	if p := r.URL.Query().Get("prune"); p != "" {
+		if prune, err = strconv.ParseBool(p); err != nil {
+			s.error(w, r, runlet.Errorf(runlet.EINVALID, "prune must be true or false, not %q.", p))
 			return
 		}
 	}
@@ -51,21 +79,59 @@ func (s *Server) handlePutJobs(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, errNoJobFile)
 		return
 	}
-	f, err := jobspec.Parse(dispatch.JobsFile, src)
+	f, version, err := s.dispatch.SaveJobs(r.Context(), c.Workspace.ID, dispatch.Save{Source: src, Expect: expect, Prune: prune, By: c.Name()})
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	version, err := s.db.PutJobs(r.Context(), c.Workspace.ID, src, expect)
-	if runlet.ErrorCode(err) == runlet.ECONFLICT {
-		err = runlet.Errorf(runlet.ECONFLICT, "The jobs changed since you read them (you had version %d): read them again and redo your change.", expect)
-	}
+	writeJSON(w, http.StatusOK, jobsAnswer(f, version))
+}
+
+func (s *Server) handleJobVersions(w http.ResponseWriter, r *http.Request) {
+	vs, err := s.dispatch.JobVersions(r.Context(), callerOf(r).Workspace.ID)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	s.intake.Event(c.Workspace.ID, wire.Event{Type: wire.EventJobs, Version: version})
-	writeJSON(w, http.StatusOK, api.Jobs{Source: string(src), Version: version, Jobs: jobsOf(f)})
+	writeJSON(w, http.StatusOK, api.JobVersions{Versions: vs, Kept: store.JobHistory})
+}
+
+func (s *Server) handleJobVersion(w http.ResponseWriter, r *http.Request) {
+	version, err := strconv.ParseInt(r.PathValue("version"), 10, 64)
+	if err != nil || version <= 0 {
+		s.error(w, r, runlet.Errorf(runlet.EINVALID, "A version of the job set is a number from 1, not %q.", r.PathValue("version")))
+		return
+	}
+	v, src, err := s.dispatch.JobVersion(r.Context(), callerOf(r).Workspace.ID, version)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.JobVersion{JobVersion: v, Source: string(src)})
+}
+
+func (s *Server) handleRollbackJobs(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	var req api.RollbackRequest
+	if err := decode(r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if req.Version <= 0 {
+		s.error(w, r, runlet.Errorf(runlet.EINVALID, "Say which version to roll back to: {\"version\": N}, N from 1."))
+		return
+	}
+	expect, err := ifMatch(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	f, version, err := s.dispatch.Rollback(r.Context(), c.Workspace.ID, req.Version, expect, c.Name())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, jobsAnswer(f, version))
 }
 
 // errNoJobFile refuses a PUT that would delete every job by accident (an
@@ -103,7 +169,7 @@ func (s *Server) handleDeleteJob(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	version, err = s.db.PutJobs(ctx, c.Workspace.ID, src, version)
+	_, version, err = s.dispatch.SaveJobs(ctx, c.Workspace.ID, dispatch.Save{Source: src, Expect: version, Prune: true, By: c.Name(), Note: "deleted job " + name})
 	if runlet.ErrorCode(err) == runlet.ECONFLICT {
 		err = runlet.Errorf(runlet.ECONFLICT, "The jobs changed while deleting %q: try again.", name)
 	}
@@ -111,7 +177,6 @@ func (s *Server) handleDeleteJob(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.intake.Event(c.Workspace.ID, wire.Event{Type: wire.EventJobs, Version: version})
 	writeJSON(w, http.StatusOK, api.DeleteJobResponse{Version: version})
 }
 

@@ -65,10 +65,7 @@ func (s *Server) handleListExecutions(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	if list == nil {
-		list = []runlet.Execution{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"executions": list})
+	writeJSON(w, http.StatusOK, map[string]any{"executions": api.ExecutionsOf(list)})
 }
 
 func (s *Server) handleGetExecution(w http.ResponseWriter, r *http.Request) {
@@ -78,7 +75,7 @@ func (s *Server) handleGetExecution(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"targets": ts})
+	writeJSON(w, http.StatusOK, map[string]any{"targets": api.ExecutionsOf(ts)})
 }
 
 func (s *Server) handleStop(w http.ResponseWriter, r *http.Request) { s.control(w, r, wire.OpStop) }

@@ -1,8 +1,9 @@
-// Package server is the Runlet server (R-SRV-1, R-SRV-2): the JSON HTTP API
-// under /api/v1 with device sign-in (RFC 8628) and enrollment, the jobs of
-// each workspace, runs dispatched to devices' durable queues, execution
-// status consumed from the bus into the store, and device presence from
-// heartbeats. It owns an embedded NATS broker unless told to use another.
+// Package server is the HTTP side of the Runlet server (R-SRV-1): the JSON
+// API under /api/v1 with device sign-in (RFC 8628) and enrollment, the jobs
+// of each workspace, runs, devices, browser sessions and settings, the
+// terminal WebSocket, TLS and the web UI. It is HTTP only: the work is the
+// services' it is handed (auth, dispatch, intake), over the store and the
+// bus it is handed; cmd/assemble opens those and builds them.
 package server
 
 import (
@@ -27,6 +28,7 @@ import (
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/dispatch"
 	"github.com/runlet/runlet/intake"
+	"github.com/runlet/runlet/scheduler"
 	"github.com/runlet/runlet/store"
 )
 
@@ -109,6 +111,9 @@ type Services struct {
 	Bus      bus.Bus
 	Intake   *intake.Service
 	Dispatch *dispatch.Service
+	// Scheduler answers GET /schedules: each scheduled job's next and last
+	// run. Nil answers 503.
+	Scheduler *scheduler.Service
 	// Workspace is the default workspace, where approved devices go.
 	Workspace runlet.Workspace
 	// BrokerURL is the broker URL handed to devices, without credentials;
@@ -152,6 +157,7 @@ type Server struct {
 	bus         bus.Bus
 	intake      *intake.Service
 	dispatch    *dispatch.Service
+	scheduler   *scheduler.Service
 	defaultWS   runlet.Workspace
 	brokerURL   string
 	brokerStore string
@@ -236,6 +242,7 @@ func (s *Server) Serve(a *auth.Service, ba BrokerAuth) {
 // Ready hands the server the bus-side services and opens the API.
 func (s *Server) Ready(svc Services) {
 	s.bus, s.intake, s.dispatch, s.defaultWS = svc.Bus, svc.Intake, svc.Dispatch, svc.Workspace
+	s.scheduler = svc.Scheduler
 	s.brokerURL, s.brokerStore = svc.BrokerURL, svc.BrokerStore
 	if s.brokerURL == "" && svc.BrokerAddr != "" {
 		_, port, _ := net.SplitHostPort(svc.BrokerAddr)

@@ -25,9 +25,11 @@ import (
 // browser: frames go out as binary messages (8-byte big-endian sequence
 // number, then the bytes), {"type":"end"} follows the last one, and the
 // browser sends input, resize, stop and kill as JSON text messages
-// (apiclient.TerminalEvent). At most Config.TerminalQueue frames wait for
-// one browser; one that falls further behind is closed with 1013 and the
-// from= to reconnect with.
+// (apiclient.TerminalEvent). A resize is the browser's window size, which
+// the job takes once the browser types (daemon/sizes.go): opening a
+// terminal only to watch does not resize the job. At most
+// Config.TerminalQueue frames wait for one browser; one that falls further
+// behind is closed with 1013 and the from= to reconnect with.
 const (
 	// terminalWriteTimeout bounds one write to a browser.
 	terminalWriteTimeout = 30 * time.Second

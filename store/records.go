@@ -73,3 +73,34 @@ type AuditEvent struct {
 	Detail    string    `json:"detail,omitempty"`  // a sentence for people
 	Time      time.Time `json:"time"`
 }
+
+// JobsSave is a new version of a workspace's job set, for SaveJobs.
+type JobsSave struct {
+	Source []byte
+	// Expect is the version it replaces: 0 when there is none yet,
+	// AnyVersion for whatever it is.
+	Expect int64
+	// By is who saves it: a user's email or a device's name; "" unknown.
+	By string
+	// Jobs is how many jobs Source defines, for the history (the store does
+	// not parse it); -1 when unknown.
+	Jobs int
+	// Note says why, when it is not an edit: "rollback to version 3".
+	Note string
+}
+
+// Lease is a named lease (Leases): one holder at a time, until it expires.
+// The scheduler holds "scheduler"; other single-leader work takes names of
+// its own.
+type Lease struct {
+	Name   string
+	Holder string
+	// Acquired is when the holder took it (renewals keep it); Expires is
+	// when another may take it unless the holder renews it before.
+	Acquired time.Time
+	Expires  time.Time
+}
+
+// TickHistory is how many ticks of each job the store keeps: a finished
+// tick drops the job's ticks older than the last TickHistory.
+const TickHistory = 100

@@ -1,9 +1,10 @@
 // Package store is the relational database of a Runlet server (R-SRV-2):
 // workspaces, users, memberships, devices, tokens, device codes, the job set
-// of each workspace, executions and the audit log. It holds the records and
-// the Store interface the server uses; the dialects (store/sqlite,
-// store/postgres) implement it and all pass the contract suite in
-// store/storetest. Job output is never stored here.
+// of each workspace, executions, the audit log, named leases and the ticks
+// of schedules. It holds the records and the Store interface the server
+// uses; the dialects (store/sqlite, store/postgres) implement it and all
+// pass the contract suite in store/storetest. Job output is never stored
+// here.
 package store
 
 import (
@@ -31,6 +32,8 @@ type Store interface {
 	Jobs
 	Executions
 	Audit
+	Leases
+	Ticks
 
 	// Ping reports whether the database answers, for /readyz.
 	Ping(ctx context.Context) error
@@ -190,18 +193,38 @@ type DeviceCodes interface {
 // whatever its version.
 const AnyVersion int64 = -1
 
+// JobHistory is how many versions of a workspace's job set the store keeps,
+// the current one included: a save drops the versions older than the last
+// JobHistory. A version is its whole source, so the history of a workspace
+// takes at most JobHistory times its largest job file.
+const JobHistory = 100
+
 // Jobs stores each workspace's job set as its YAML source, with a version
-// for optimistic concurrency: two editors cannot overwrite each other.
+// for optimistic concurrency (two editors cannot overwrite each other) and
+// a history: every save is kept as a version, the last JobHistory of them,
+// so that an older one can be read and restored.
 type Jobs interface {
 	// GetJobs returns the job set of the workspace, its version and when it
 	// was last changed; a workspace without one returns nil, 0 and the zero
 	// time. ENOTFOUND: no such workspace.
 	GetJobs(ctx context.Context, workspace string) (src []byte, version int64, updated time.Time, err error)
-	// PutJobs replaces the job set if its version is expectVersion (0: there
-	// is none yet; AnyVersion: whatever it is) and returns the new version.
-	// The store does not parse src. ECONFLICT: the version differs.
-	// ENOTFOUND: no such workspace.
+	// PutJobs is SaveJobs of src when nothing is known of who saved it or
+	// how many jobs it holds.
 	PutJobs(ctx context.Context, workspace string, src []byte, expectVersion int64) (version int64, err error)
+	// SaveJobs replaces the job set with s.Source if its version is
+	// s.Expect (0: there is none yet; AnyVersion: whatever it is) and
+	// returns the new version, which the history keeps with s.By, s.Jobs
+	// and s.Note; versions older than the last JobHistory are dropped. The
+	// store does not parse the source. ECONFLICT: the version differs.
+	// ENOTFOUND: no such workspace. EINVALID: an unknown s.Expect.
+	SaveJobs(ctx context.Context, workspace string, s JobsSave) (version int64, err error)
+	// JobVersions returns the kept versions of the job set, newest (the
+	// current one) first; none when the workspace has no job set.
+	// ENOTFOUND: no such workspace.
+	JobVersions(ctx context.Context, workspace string) ([]runlet.JobVersion, error)
+	// JobVersion returns one kept version and its source. ENOTFOUND: no
+	// such workspace, or a version never saved or no longer kept.
+	JobVersion(ctx context.Context, workspace string, version int64) (runlet.JobVersion, []byte, error)
 }
 
 // Executions stores runs of jobs (R-JOB-8). One execution ID may target
@@ -237,6 +260,52 @@ type Executions interface {
 	// ExpireExecutions ends as Error every Pending run, in any workspace,
 	// whose expiry is at or before Now, and returns them.
 	ExpireExecutions(ctx context.Context) ([]runlet.Execution, error)
+}
+
+// Leases are named leases in the database: one holder at a time, until it
+// expires unless renewed, so that one server of several sharing a database
+// does a piece of work alone (the scheduler, later the telemetry silence
+// alerts). A holder that stops without releasing (kill -9) loses the lease
+// when it expires. Times are the store's clock (Options.Now): the holders
+// of one lease must share a clock, as servers on one database do.
+type Leases interface {
+	// AcquireLease makes holder the holder of the lease called name until
+	// Now+ttl when the lease is free (never taken, released, or expired at
+	// Now), or renews it when holder holds it already. It returns the
+	// lease as it stands afterwards, and held reports whether holder holds
+	// it: when another does, l says who and until when. EINVALID: no name
+	// or holder, a ttl under a millisecond.
+	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (l Lease, held bool, err error)
+	// ReleaseLease frees the lease when holder holds it, so that another
+	// may take it at once; otherwise it does nothing.
+	ReleaseLease(ctx context.Context, name, holder string) error
+	// Lease returns the lease called name. ENOTFOUND: never taken, or
+	// released.
+	Lease(ctx context.Context, name string) (Lease, error)
+}
+
+// Ticks records each firing of a job's schedule (runlet.Tick), unique per
+// workspace, job and instant: whoever claims a tick first runs it, so a
+// run happens once a tick however many schedulers try.
+type Ticks interface {
+	// ClaimTick records t as claimed by t.Holder at Now and returns it
+	// with claimed true, unless the tick (t.Workspace, t.Job, t.At) is
+	// recorded already. A recorded tick is claimed again (claimed true,
+	// its Execution kept, Holder and Claimed changed) only when it is
+	// still TickClaimed and either t.Holder holds it or its claim is at
+	// least stale old: its holder stopped mid-tick. Otherwise the
+	// recorded tick is returned with claimed false. EINVALID: no job,
+	// holder or execution, a zero At. ENOTFOUND: no such workspace.
+	ClaimTick(ctx context.Context, t runlet.Tick, stale time.Duration) (got runlet.Tick, claimed bool, err error)
+	// FinishTick moves a tick that holder has claimed to state (started,
+	// failed or skipped) with reason, and drops the job's ticks older than
+	// the last TickHistory. EINVALID: state is claimed or unknown.
+	// ENOTFOUND: no such tick. ECONFLICT: holder no longer holds the
+	// claim (another took it over, or it is finished).
+	FinishTick(ctx context.Context, workspace, job string, at time.Time, holder string, state runlet.TickState, reason string) (runlet.Tick, error)
+	// LastTicks returns the latest tick of every job of the workspace
+	// that has one, deleted jobs too, by job name.
+	LastTicks(ctx context.Context, workspace string) ([]runlet.Tick, error)
 }
 
 // Audit keeps the security events an operator must be able to read later:

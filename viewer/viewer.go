@@ -235,9 +235,20 @@ func (v *Viewer) Input(ctx context.Context, data []byte) error {
 	return nil
 }
 
-// Resize tells the device the viewer's window size.
+// Resize tells the device the viewer's window size, when it opens and
+// each time it changes. The job takes the size of the viewer that acted
+// most recently (wire.Control): this one's at once if it did, else once it
+// types or activates.
 func (v *Viewer) Resize(ctx context.Context, size runlet.Size) error {
-	return v.control(ctx, wire.Control{Op: wire.OpResize, Size: size})
+	return v.control(ctx, wire.Control{Op: wire.OpResize, Size: size, Viewer: v.cfg.ID})
+}
+
+// Activate tells the device the viewer's window size and that its person
+// acts now, as typing does: the job takes that size at once, and a
+// full-screen program redraws for it. A CLI attaching to type does it; a
+// viewer that only watches does not.
+func (v *Viewer) Activate(ctx context.Context, size runlet.Size) error {
+	return v.control(ctx, wire.Control{Op: wire.OpResize, Size: size, Viewer: v.cfg.ID, Active: true})
 }
 
 // Stop asks the device to stop the execution (SIGTERM, then SIGKILL).

@@ -265,6 +265,9 @@ func TestInputAndControls(t *testing.T) {
 		if err := v.Resize(ctx, runlet.Size{Cols: 120, Rows: 40}); err != nil {
 			t.Fatal(err)
 		}
+		if err := v.Activate(ctx, runlet.Size{Cols: 100, Rows: 30}); err != nil {
+			t.Fatal(err)
+		}
 		if err := v.Stop(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -272,7 +275,8 @@ func TestInputAndControls(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []wire.Control{
-			{Op: wire.OpResize, Size: runlet.Size{Cols: 120, Rows: 40}, By: v.ID()},
+			{Op: wire.OpResize, Size: runlet.Size{Cols: 120, Rows: 40}, Viewer: v.ID(), By: v.ID()},
+			{Op: wire.OpResize, Size: runlet.Size{Cols: 100, Rows: 30}, Viewer: v.ID(), Active: true, By: v.ID()},
 			{Op: wire.OpStop, By: v.ID()},
 			{Op: wire.OpKill, By: v.ID()},
 		}

@@ -61,12 +61,24 @@ const (
 )
 
 // Control is a viewer's request to the device running an execution.
+//
+// A resize with a Viewer is that viewer's window size. The job takes the
+// size of the viewer that acted most recently (as tmux's window-size
+// latest): one that typed (its input carries HeaderViewer), or one whose
+// resize is Active (a CLI attaching to type). A viewer that only watches
+// sends its size too, which the job takes once that viewer types. A resize
+// without a Viewer applies at once.
 type Control struct {
-	Op     ControlOp   `json:"op"`
-	Size   runlet.Size `json:"size,omitzero"`
-	From   uint64      `json:"from,omitempty"`   // replay: first sequence number wanted
-	Viewer string      `json:"viewer,omitempty"` // replay: where to send (bus.ReplayKey)
-	By     string      `json:"by,omitempty"`     // who asked, for the audit trail
+	Op   ControlOp   `json:"op"`
+	Size runlet.Size `json:"size,omitzero"`
+	From uint64      `json:"from,omitempty"` // replay: first sequence number wanted
+	// Viewer is, for a replay, where to send it (bus.ReplayKey); for a
+	// resize, whose window it is.
+	Viewer string `json:"viewer,omitempty"`
+	// Active marks a resize from a viewer that acts now: the job takes its
+	// size at once, as when it types.
+	Active bool   `json:"active,omitempty"`
+	By     string `json:"by,omitempty"` // who asked, for the audit trail
 }
 
 // Validate reports what is wrong with c.

@@ -22,9 +22,18 @@ func Open(ctx context.Context, url string, opts bus.Options) (bus.Bus, error) {
 	}
 	switch strings.ToLower(scheme) {
 	case "nats", "tls":
-		return nats.Open(ctx, url, opts)
+		return opened(nats.Open(ctx, url, opts))
 	case "amqp", "amqps":
-		return amqp.Open(ctx, url, opts)
+		return opened(amqp.Open(ctx, url, opts))
 	}
 	return nil, fmt.Errorf("%w: %q in %q", bus.ErrScheme, scheme, redact.URL(url))
+}
+
+// opened returns an adapter's Open as a Bus, nil when it failed: a nil
+// *Bus in a Bus interface is not nil, and the caller would Close it.
+func opened[B bus.Bus](b B, err error) (bus.Bus, error) {
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }

@@ -65,3 +65,16 @@ func roundTrip(t *testing.T, url string) {
 		t.Fatal("nothing received")
 	}
 }
+
+// TestFailedOpenIsNil: when no broker answers, Open returns a nil Bus (not
+// a nil *Bus in a Bus), which the caller may test and never closes.
+func TestFailedOpenIsNil(t *testing.T) {
+	for _, url := range []string{"amqp://u:p@127.0.0.1:1/", "nats://127.0.0.1:1"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		b, err := connect.Open(ctx, url, bus.Options{Logger: slog.New(slog.DiscardHandler)})
+		cancel()
+		if err == nil || b != nil {
+			t.Errorf("Open(%s) with nothing listening: %#v, %v; want nil and an error", url, b, err)
+		}
+	}
+}

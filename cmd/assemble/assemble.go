@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -24,9 +23,10 @@ import (
 	"github.com/runlet/runlet/bus/nats/embedded"
 	"github.com/runlet/runlet/dispatch"
 	"github.com/runlet/runlet/intake"
+	"github.com/runlet/runlet/internal/lockfile"
+	"github.com/runlet/runlet/scheduler"
 	"github.com/runlet/runlet/server"
 	"github.com/runlet/runlet/store"
-	storeconnect "github.com/runlet/runlet/store/connect"
 )
 
 // DefaultBrokerListen is Config.BrokerListen when empty.
@@ -47,6 +47,9 @@ type Config struct {
 	// BrokerListen is the embedded broker's address; "" means
 	// DefaultBrokerListen, port 0 picks one.
 	BrokerListen string
+	// BrokerTimeout is how long Start waits for the Broker to answer
+	// before it gives up; 0 means DefaultBrokerTimeout.
+	BrokerTimeout time.Duration
 	// RabbitMQAuthSecret, with an amqp:// Broker, moves the endpoints of
 	// RabbitMQ's HTTP auth backend from /rabbitmq/... (loopback callers
 	// only) to /rabbitmq/SECRET/... (any caller that knows it).
@@ -65,6 +68,10 @@ type Config struct {
 	// whose X-Forwarded-For names the client that the limits of sign-in
 	// count; none by default.
 	TrustedProxies []string
+	// SchedulePoll and ScheduleLease are the scheduler's poll interval and
+	// lease time (scheduler.Config Poll and LeaseTTL); 0 means its
+	// defaults.
+	SchedulePoll, ScheduleLease time.Duration
 	// PasswordCost is bcrypt's cost for new password hashes; 0 means its
 	// default (tests lower it).
 	PasswordCost int
@@ -79,19 +86,25 @@ type Server struct {
 	Auth     *auth.Service
 	Intake   *intake.Service
 	Dispatch *dispatch.Service
+	// Scheduler runs the jobs that have a schedule while this server holds
+	// the scheduler's lease.
+	Scheduler *scheduler.Service
 
 	dataDir string
+	lock    *lockfile.Lock   // of the data directory (LockFile)
 	nats    *embedded.Server // nil with an external broker
 	closed  sync.Once
 }
 
 // Start opens and builds everything, in the order the parts need each
-// other, and serves until Close: the store; the HTTP server (listening,
+// other, and serves until Close: the data directory's lock, which a second
+// server on it finds held; the store; the HTTP server (listening,
 // with TLS and its public URL); the auth service; RabbitMQ's auth backend
 // (served before the broker connects: RabbitMQ asks it whether the
 // server may log in) or the embedded broker (which asks the auth service
-// who a device is); the bus; intake and dispatch; the first start's
-// records; then the API opens.
+// who a device is); the bus; intake, dispatch and the scheduler; the first
+// start's records; then the API opens. A failure to start is one sentence (a
+// runlet.Error) naming what failed, why, and the setting to check.
 func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("server: no data directory (--data)")
@@ -108,24 +121,27 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if cfg.Broker == "" && cfg.BrokerListen == "" {
 		cfg.BrokerListen = DefaultBrokerListen
 	}
+	if cfg.BrokerTimeout <= 0 {
+		cfg.BrokerTimeout = DefaultBrokerTimeout
+	}
 	s := &Server{dataDir: cfg.DataDir}
 	defer func() {
 		if err != nil {
 			s.Close()
 		}
 	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
+	if s.lock, err = lockDataDir(cfg.DataDir); err != nil {
+		return nil, err
 	}
-	if s.Store, err = storeconnect.Open(ctx, cfg.DB, store.Options{Now: cfg.Now}); err != nil {
-		return nil, fmt.Errorf("open the database: %w", err)
+	if s.Store, err = openStore(ctx, cfg.DB, store.Options{Now: cfg.Now}); err != nil {
+		return nil, err
 	}
 	cfg.Config.Store = s.Store
 	if cfg.Broker == "" {
 		cfg.EmbeddedBroker = cfg.BrokerListen
 	}
 	if s.Server, err = server.New(cfg.Config); err != nil {
-		return nil, err
+		return nil, listenError(cfg.Listen, "--listen, RUNLET_LISTEN", err)
 	}
 	if s.Auth, err = auth.New(auth.Config{
 		Store: s.Store, Now: cfg.Now, Logger: cfg.Logger, DataDir: cfg.DataDir, PublicURL: s.URL(),
@@ -149,8 +165,8 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	ready := server.Services{BrokerURL: cfg.BrokerPublicURL}
 	opts := bus.Options{Name: "runlet-server", Logger: cfg.Logger}
 	if cfg.Broker != "" {
-		if s.Bus, err = busconnect.Open(ctx, cfg.Broker, opts); err != nil {
-			return nil, fmt.Errorf("connect to the broker: %w", err)
+		if s.Bus, err = dialBroker(ctx, cfg.Broker, cfg.BrokerTimeout, opts, cfg.Logger); err != nil {
+			return nil, err
 		}
 		if ready.BrokerURL == "" {
 			// Devices get the address, never the server's credentials.
@@ -173,12 +189,15 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		if s.nats, err = embedded.Start(embedded.Config{
 			Dir: dir, Addr: cfg.BrokerListen, TLS: s.BrokerTLS(), Authenticator: s.Auth.BrokerUser, Logger: cfg.Logger,
 		}); err != nil {
-			return nil, fmt.Errorf("start the embedded broker: %w", err)
+			return nil, listenError(cfg.BrokerListen, "--broker-listen, RUNLET_BROKER_LISTEN", fmt.Errorf("start the embedded broker: %w", err))
 		}
 		s.Auth.SetCutter(s.nats)
-		if s.Bus, err = s.nats.Bus(ctx, opts); err != nil {
+		b, err := s.nats.Bus(ctx, opts)
+		if err != nil {
+			// b is a nil *Bus: not kept in s.Bus, which Close would close.
 			return nil, fmt.Errorf("connect to the embedded broker: %w", err)
 		}
+		s.Bus = b
 		ready.BrokerAddr = s.nats.Addr()
 		ready.BrokerStore = "the broker's store at " + dir
 	}
@@ -196,6 +215,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.Dispatch, err = dispatch.New(dcfg); err != nil {
 		return nil, err
 	}
+	if s.Scheduler, err = scheduler.New(scheduler.Config{
+		Store: s.Store, Dispatch: s.Dispatch, Now: cfg.Now, Logger: cfg.Logger,
+		Poll: cfg.SchedulePoll, LeaseTTL: cfg.ScheduleLease,
+	}); err != nil {
+		return nil, err
+	}
 	boot, err := s.Auth.Bootstrap(ctx, auth.BootstrapConfig{AdminPassword: cfg.AdminPassword, Out: cfg.Out})
 	if err != nil {
 		return nil, err
@@ -203,7 +228,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := s.Intake.Start(ctx); err != nil {
 		return nil, err
 	}
+	s.Scheduler.Start()
 	ready.Bus, ready.Intake, ready.Dispatch, ready.Workspace = s.Bus, s.Intake, s.Dispatch, boot.Workspace
+	ready.Scheduler = s.Scheduler
 	s.Ready(ready)
 	return s, nil
 }
@@ -218,13 +245,18 @@ func Run(ctx context.Context, cfg Config) error {
 	return s.Close()
 }
 
-// Close stops everything in the order that loses nothing: the consumers
-// first, while the store can still commit what their handlers hold; the
+// Close stops everything in the order that loses nothing: the scheduler
+// first, before the dispatch service and the store it starts runs with (it
+// releases its lease, so that another server takes over at once); the
+// consumers, while the store can still commit what their handlers hold; the
 // auth service's cuts; the HTTP server (after the consumers, as RabbitMQ
 // asks it about the server's own operations); then the bus, the broker
-// and the store.
+// and the store; last, the data directory's lock.
 func (s *Server) Close() error {
 	s.closed.Do(func() {
+		if s.Scheduler != nil {
+			s.Scheduler.Close()
+		}
 		if s.Intake != nil {
 			s.Intake.Close()
 		}
@@ -243,6 +275,7 @@ func (s *Server) Close() error {
 		if s.Store != nil {
 			s.Store.Close()
 		}
+		s.lock.Close()
 	})
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/store"
 	"github.com/runlet/runlet/store/internal/sqlstore"
 )
@@ -50,6 +52,11 @@ func Open(ctx context.Context, url string, opts store.Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres URL: %w", err)
 	}
+	if cfg.ConnectTimeout == 0 {
+		// A host that drops packets would otherwise hold a starting
+		// server for the system's TCP timeout, minutes, saying nothing.
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
 	pool := stdlib.OpenDB(*cfg)
 	pool.SetMaxOpenConns(16)
 	pool.SetMaxIdleConns(4)
@@ -69,9 +76,39 @@ func Open(ctx context.Context, url string, opts store.Options) (*DB, error) {
 	}, opts)
 	if err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("open postgres database %s on %s: %w", cfg.Database, cfg.Host, err)
+		return nil, explain(cfg, err)
 	}
 	return &DB{db}, nil
+}
+
+// DefaultConnectTimeout bounds each attempt to connect when the URL sets
+// no connect_timeout.
+const DefaultConnectTimeout = 15 * time.Second
+
+// explain says why Open failed when the server could not be reached or
+// refused the database or the user: an EUNAVAILABLE error whose message
+// names the cause and what to check, the driver's error kept in the chain.
+// Other errors keep their code, with the database named.
+func explain(cfg *pgx.ConnConfig, err error) error {
+	at := fmt.Sprintf("the PostgreSQL server at %s:%d", cfg.Host, cfg.Port)
+	var pe *pgconn.PgError
+	var ne *net.OpError
+	var msg string
+	switch {
+	case runlet.ErrorCode(err) != runlet.EINTERNAL: // disk full: said already
+	case errors.As(err, &pe) && pe.Code == "3D000": // invalid_catalog_name
+		msg = fmt.Sprintf("%s has no database %q: create it, or name one that exists", at, cfg.Database)
+	case errors.As(err, &pe) && (pe.Code == "28P01" || pe.Code == "28000"): // invalid_password, invalid_authorization_specification
+		msg = fmt.Sprintf("%s refused the user %q (%s): check the user and the password", at, cfg.User, pe.Message)
+	case errors.As(err, &ne) && ne.Op == "dial":
+		msg = fmt.Sprintf("cannot reach %s (%v): check that it runs and that this machine can reach it", at, ne.Err)
+	case errors.Is(err, context.DeadlineExceeded):
+		msg = fmt.Sprintf("%s did not answer within %s: check that it runs and that this machine can reach it", at, cfg.ConnectTimeout)
+	}
+	if msg == "" {
+		return fmt.Errorf("open postgres database %s on %s: %w", cfg.Database, cfg.Host, err)
+	}
+	return fmt.Errorf("%w (%w)", runlet.Errorf(runlet.EUNAVAILABLE, "%s", msg), err)
 }
 
 // IsURL reports whether s names a PostgreSQL database.

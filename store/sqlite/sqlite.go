@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -44,6 +45,9 @@ var _ store.Store = (*DB)(nil)
 func Open(ctx context.Context, dsn string, opts store.Options) (*DB, error) {
 	path, err := Path(dsn)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkDir(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
 	w, err := open(path, 1, "")
@@ -86,6 +90,24 @@ func Path(dsn string) (string, error) {
 		return "", fmt.Errorf("sqlite URL %q: want sqlite:PATH, the path of a file without ? or #", dsn)
 	}
 	return filepath.Clean(path), nil
+}
+
+// checkDir says what is wrong with the directory of the database file,
+// for which SQLite says only "unable to open database file" (14).
+func checkDir(dir string) error {
+	fi, err := os.Stat(dir)
+	var pe *fs.PathError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return runlet.Errorf(runlet.EUNAVAILABLE, "the directory %s of the SQLite file does not exist: create it, or name a file in one that does", dir)
+	case errors.As(err, &pe):
+		return runlet.Errorf(runlet.EUNAVAILABLE, "cannot use the directory %s of the SQLite file: %v", dir, pe.Err)
+	case err != nil:
+		return fmt.Errorf("the directory of the SQLite file: %w", err)
+	case !fi.IsDir():
+		return runlet.Errorf(runlet.EUNAVAILABLE, "%s, where the SQLite file would go, is not a directory", dir)
+	}
+	return nil
 }
 
 // open returns a pool of at most n connections to path, each set up with

@@ -90,3 +90,71 @@ func testJobsConcurrent(t *testing.T, e *env) {
 	ok(t, err)
 	equal(t, "version after the race", v, int64(2))
 }
+
+// testJobHistory: every save is kept as a version with who saved it, its
+// job count and note, newest first; a refused save keeps nothing; the
+// history is bounded by store.JobHistory and per workspace.
+func testJobHistory(t *testing.T, e *env) {
+	ws := e.workspace(t, "default")
+	other := e.workspace(t, "other")
+	vs, err := e.JobVersions(e.ctx, ws.ID)
+	ok(t, err)
+	equal(t, "history of a new workspace", vs, []runlet.JobVersion{})
+
+	v1 := []byte("a: echo a\n")
+	_, err = e.SaveJobs(e.ctx, ws.ID, store.JobsSave{Source: v1, By: "ada@example.com", Jobs: 1})
+	ok(t, err)
+	first := e.clock.Now()
+	e.clock.Advance(time.Minute)
+	_, err = e.SaveJobs(e.ctx, ws.ID, store.JobsSave{Source: []byte("b: echo b\n"), Expect: 7, By: "pi-1", Jobs: 1})
+	code(t, err, runlet.ECONFLICT) // refused: no version kept
+	_, err = e.PutJobs(e.ctx, ws.ID, []byte{}, 1)
+	ok(t, err)
+	second := e.clock.Now()
+	e.clock.Advance(time.Minute)
+	_, err = e.SaveJobs(e.ctx, ws.ID, store.JobsSave{Source: v1, Expect: store.AnyVersion, By: "pi-1", Jobs: 1, Note: "rollback to version 1"})
+	ok(t, err)
+	_, err = e.PutJobs(e.ctx, other.ID, []byte("other: echo other\n"), 0)
+	ok(t, err)
+
+	vs, err = e.JobVersions(e.ctx, ws.ID)
+	ok(t, err)
+	equal(t, "history", vs, []runlet.JobVersion{
+		{Version: 3, Saved: e.clock.Now(), By: "pi-1", Jobs: 1, Note: "rollback to version 1"},
+		{Version: 2, Saved: second, Jobs: -1},
+		{Version: 1, Saved: first, By: "ada@example.com", Jobs: 1},
+	})
+	v, src, err := e.JobVersion(e.ctx, ws.ID, 1)
+	ok(t, err)
+	equal(t, "version 1", []any{v, string(src)}, []any{vs[2], string(v1)})
+	v, src, err = e.JobVersion(e.ctx, ws.ID, 2)
+	ok(t, err)
+	equal(t, "the emptied version", []any{v.Version, src}, []any{int64(2), []byte{}})
+	_, _, err = e.JobVersion(e.ctx, ws.ID, 4)
+	code(t, err, runlet.ENOTFOUND)
+	_, _, err = e.JobVersion(e.ctx, other.ID, 2) // another workspace's versions are not visible
+	code(t, err, runlet.ENOTFOUND)
+	_, err = e.JobVersions(e.ctx, "nope")
+	code(t, err, runlet.ENOTFOUND)
+	_, _, err = e.JobVersion(e.ctx, "nope", 1)
+	code(t, err, runlet.ENOTFOUND)
+
+	// Past store.JobHistory versions, the oldest are dropped.
+	for i := range store.JobHistory {
+		_, err = e.SaveJobs(e.ctx, ws.ID, store.JobsSave{Source: fmt.Appendf(nil, "j%d: echo %d\n", i, i), Expect: store.AnyVersion, Jobs: 1})
+		ok(t, err)
+	}
+	current := int64(3 + store.JobHistory)
+	vs, err = e.JobVersions(e.ctx, ws.ID)
+	ok(t, err)
+	equal(t, "versions kept", len(vs), store.JobHistory)
+	equal(t, "newest and oldest kept", []int64{vs[0].Version, vs[len(vs)-1].Version}, []int64{current, current - store.JobHistory + 1})
+	_, _, err = e.JobVersion(e.ctx, ws.ID, current-store.JobHistory)
+	code(t, err, runlet.ENOTFOUND)
+	_, src, err = e.JobVersion(e.ctx, ws.ID, current)
+	ok(t, err)
+	equal(t, "the current version's source", string(src), fmt.Sprintf("j%d: echo %d\n", store.JobHistory-1, store.JobHistory-1))
+	vs, err = e.JobVersions(e.ctx, other.ID)
+	ok(t, err)
+	equal(t, "the other workspace's history", len(vs), 1)
+}

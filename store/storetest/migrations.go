@@ -47,6 +47,21 @@ func RunMigrations(t *testing.T, latest int, open func(ctx context.Context) (Mig
 	ok(t, err)
 	equal(t, "workspace kept", got.ID, ws.ID)
 
+	// A job set saved before the history existed (migration 4) starts it.
+	_, err = db.PutJobs(ctx, ws.ID, []byte("old: echo old\n"), 0)
+	ok(t, err)
+	for _, q := range []string{`DROP TABLE job_versions`, `DELETE FROM schema_migrations WHERE version >= 4`} {
+		_, err = db.SQL().ExecContext(ctx, q)
+		ok(t, err)
+	}
+	ok(t, db.Close())
+	db, err = open(ctx)
+	ok(t, err)
+	equal(t, "schema version after migrating the history", version(db), latest)
+	v, src, err := db.JobVersion(ctx, ws.ID, 1)
+	ok(t, err)
+	equal(t, "the job set before the history", []any{v.Version, v.Jobs, string(src)}, []any{int64(1), -1, "old: echo old\n"})
+
 	_, err = db.SQL().ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied)
 		SELECT 9999, '9999_future.sql', applied FROM schema_migrations WHERE version = 1`)
 	ok(t, err)

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t testing.TB, opts store.Options) store.Store) 
 		{"DeviceCodeDeniedAndExpired", testDeviceCodeDenied},
 		{"Jobs", testJobs},
 		{"JobsConcurrentPut", testJobsConcurrent},
+		{"JobHistory", testJobHistory},
 		{"Executions", testExecutions},
 		{"ExecutionsFanOut", testExecutionsFanOut},
 		{"ExecutionPages", testExecutionPages},
@@ -43,6 +44,11 @@ func Run(t *testing.T, open func(t testing.TB, opts store.Options) store.Store) 
 		{"ExecutionStatusConcurrent", testStatusConcurrent},
 		{"ExecutionKillAndExpiry", testKillExpiry},
 		{"Audit", testAudit},
+		{"Leases", testLeases},
+		{"LeaseRace", testLeaseRace},
+		{"Ticks", testTicks},
+		{"TickRace", testTickRace},
+		{"TickHistory", testTickHistory},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,11 +10,14 @@ export const PREFIX = '/api/v1';
 export let session = null;
 
 export class ApiError extends Error {
-  constructor(status, code, message, details) {
+  constructor(status, code, message, details, removed) {
     super(message);
     this.status = status;
     this.code = code;
     this.details = details || [];
+    // removed: the jobs a refused job file would delete (PUT /jobs
+    // without prune=true).
+    this.removed = removed || [];
   }
 }
 
@@ -56,7 +59,7 @@ export async function api(method, path, body, { headers = {}, quiet401 = false }
   }
   if (!resp.ok) {
     const e = (data && data.error) || {};
-    const err = new ApiError(resp.status, e.code || 'internal', e.message || `The server answered ${resp.status} ${resp.statusText}.`, e.details);
+    const err = new ApiError(resp.status, e.code || 'internal', e.message || `The server answered ${resp.status} ${resp.statusText}.`, e.details, e.removed);
     if (resp.status === 401 && !quiet401) {
       session = null;
       err.handled = true;

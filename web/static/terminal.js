@@ -54,6 +54,12 @@ export class TerminalView {
       return true;
     });
     this.term.onData((data) => this.send({ type: 'input', data }));
+    // The window size (docs/configuration.md, "Terminals: whose window
+    // size"): the job has the size of the viewer that acted most recently.
+    // This page sends its size when it connects and whenever it changes,
+    // but watching alone never resizes the job (a phone opening the page
+    // must not shrink htop for the person at a laptop): the job takes this
+    // size once someone types here, until another viewer types.
     this.term.onResize(({ cols, rows }) => this.send({ type: 'resize', cols, rows }));
     this.resizeObserver = new ResizeObserver(() => this.refit());
     this.resizeObserver.observe(container);

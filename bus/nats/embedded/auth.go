@@ -95,9 +95,19 @@ func (a *authenticator) Check(c server.ClientAuthentication) bool {
 // logger passes the server's log lines to slog.
 type logger struct{ l *slog.Logger }
 
-func (l *logger) Noticef(f string, v ...any) { l.l.Info(fmt.Sprintf(f, v...)) }
-func (l *logger) Warnf(f string, v ...any)   { l.l.Warn(fmt.Sprintf(f, v...)) }
-func (l *logger) Fatalf(f string, v ...any)  { l.l.Error(fmt.Sprintf(f, v...)) }
+// Noticef is nats-server's chatter (its banner, JetStream's settings,
+// start and shutdown): debug for a runlet server, whose own log says it
+// started; a slow consumer is worth a warning.
+func (l *logger) Noticef(f string, v ...any) {
+	msg := fmt.Sprintf(f, v...)
+	if strings.Contains(msg, "Slow Consumer") {
+		l.l.Warn(msg)
+		return
+	}
+	l.l.Debug(msg)
+}
+func (l *logger) Warnf(f string, v ...any)  { l.l.Warn(fmt.Sprintf(f, v...)) }
+func (l *logger) Fatalf(f string, v ...any) { l.l.Error(fmt.Sprintf(f, v...)) }
 func (l *logger) Errorf(f string, v ...any) {
 	msg := fmt.Sprintf(f, v...)
 	// A refused client (a revoked device retrying, a wrong password) is

@@ -102,6 +102,9 @@ func Start(cfg Config) (*Server, error) {
 		opts.TLS = true
 		opts.TLSTimeout = 5
 	}
+	if err := canListen(host, port); err != nil {
+		return nil, err
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("bus: embedded nats: %w", err)
@@ -141,6 +144,21 @@ func hostPort(addr string) (string, int, error) {
 		h = "0.0.0.0"
 	}
 	return h, port, nil
+}
+
+// canListen checks that the address is free: nats-server would only log
+// that it cannot listen, then never be ready. The error wraps the
+// system's, so that the caller can tell an address in use.
+func canListen(host string, port int) error {
+	if port == server.RANDOM_PORT {
+		return nil
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("bus: embedded nats: cannot listen on %s: %w", addr, err)
+	}
+	return l.Close()
 }
 
 func loopback(h string) bool {

@@ -4,7 +4,8 @@ import { api, list } from '../api.js';
 import { h, empty, statusBadge, duration, runDuration, formatTime, setTitle, toast } from '../ui.js';
 import { navigate } from '../router.js';
 
-const statuses = ['', 'Pending', 'Running', 'Finished', 'Error'];
+// The filter is on the stored status: a stopped or killed run is in Error.
+const statuses = [['', 'Any status'], ['Pending', 'Pending'], ['Running', 'Running'], ['Finished', 'Finished'], ['Error', 'Error, Stopped, Killed']];
 
 export async function activityPage(main, _, params) {
   setTitle('Activity');
@@ -16,7 +17,7 @@ export async function activityPage(main, _, params) {
     const p = new URLSearchParams(location.search);
     if (status.value) p.set('status', status.value); else p.delete('status');
     navigate('/activity' + (p.toString() ? '?' + p : ''), { replace: true });
-  } }, statuses.map((s) => h('option', { value: s, selected: s === (params.get('status') || '') ? 'selected' : null }, s || 'Any status')));
+  } }, statuses.map(([s, label]) => h('option', { value: s, selected: s === (params.get('status') || '') ? 'selected' : null }, label)));
   const body = h('div', { 'data-activity': '' });
   main.append(h('div.page-head', h('h1', 'Activity'),
     filters.filter((k) => k !== 'status').map((k) => h('span.chip', `${k}: ${params.get(k)} `, h('a', { href: '/activity', 'aria-label': 'Clear filter' }, '×'))),
@@ -39,19 +40,21 @@ export async function activityPage(main, _, params) {
         const href = `/executions/${encodeURIComponent(e.id)}?device=${encodeURIComponent(e.device)}`;
         const d = runDuration(e);
         const final = e.status === 'Finished' || e.status === 'Error';
+        // The outcome (the API's): Stopped or Killed for a run ended on
+        // request, otherwise the status.
+        const outcome = e.outcome || e.status;
         return h('tr', {
-          'data-execution': e.id, 'data-device': e.device, 'data-status': e.status, tabindex: 0,
+          'data-execution': e.id, 'data-device': e.device, 'data-status': e.status, 'data-outcome': outcome, tabindex: 0,
           onclick: (ev) => { if (!ev.target.closest('a')) navigate(href); },
           onkeydown: (ev) => { if (ev.key === 'Enter') navigate(href); },
         },
-        h('td', statusBadge(e.status)),
+        h('td', statusBadge(outcome)),
         h('td', h('a', { href }, e.job)),
         h('td', e.device || '—'),
         h('td', e.client || '—'),
         h('td', formatTime(e.started && !e.started.startsWith('0001-') ? e.started : e.created)),
         h('td.num', d === null ? '—' : duration(d)),
-        h('td.num', { title: e.reason || null }, final ? String(e.exitCode) : '—', e.signal ? h('small.muted', ` (${e.signal})`) : null,
-          e.killed ? h('small.muted', { 'data-ended-by': /^killed/.test(e.reason || '') ? 'killed' : 'stopped' }, /^killed/.test(e.reason || '') ? ' killed' : ' stopped') : null));
+        h('td.num', { title: e.reason || null }, final ? String(e.exitCode) : '—', e.signal ? h('small.muted', ` (${e.signal})`) : null));
       })))));
   };
 

@@ -1,7 +1,8 @@
 // The devices page: every device of the workspace, online or offline as
-// its heartbeats say (polled every few seconds), with what it runs.
-import { api, list } from '../api.js';
-import { h, empty, ago, setTitle, formatTime, toast } from '../ui.js';
+// its heartbeats say (polled every few seconds), with what it runs; an
+// admin removes a device here (DELETE /devices/NAME), cutting its access.
+import { api, list, session } from '../api.js';
+import { h, empty, ago, setTitle, formatTime, toast, guard, confirmDialog } from '../ui.js';
 
 const every = 2000; // ms between polls; the server's heartbeat timeout is longer
 
@@ -11,6 +12,18 @@ export async function devicesPage(main) {
   const stamp = h('small.muted', { 'data-updated': '' });
   main.append(h('div.page-head', h('h1', 'Devices'), stamp), body);
   let timer = null, gone = false, failed = false;
+  const admin = session && (session.role === 'admin' || session.role === 'owner');
+
+  const remove = async (name) => {
+    if (!await confirmDialog(`Remove ${name}?`,
+      `${name} loses its access at once: its tokens are revoked, its connections closed and its daemon stops. To come back it must sign in again (runlet @signin).`, 'Remove')) return;
+    guard(async () => {
+      await api('DELETE', '/devices/' + encodeURIComponent(name));
+      toast(`Removed ${name}.`, 'ok');
+      body.querySelector(`tr[data-device="${CSS.escape(name)}"]`)?.remove(); // the next poll redraws
+      last = '';
+    });
+  };
 
   const row = (d) => {
     const labels = Object.entries(d.labels || {});
@@ -23,7 +36,8 @@ export async function devicesPage(main) {
       h('td', labels.length ? labels.map(([k, v]) => h('span.label-chip', `${k}=${v}`)) : h('span.muted', '—')),
       h('td.num', h('a', { href: `/activity?device=${encodeURIComponent(d.name)}&status=Running`, 'data-running': d.running || 0, title: 'Running executions' }, String(d.running || 0)),
         d.queued ? h('small.muted', ` +${d.queued} queued`) : null),
-      h('td.num.muted', d.online ? `${Math.round(d.cpu || 0)}% · ${Math.round(d.memory || 0)}%` : '—'));
+      h('td.num.muted', d.online ? `${Math.round(d.cpu || 0)}% · ${Math.round(d.memory || 0)}%` : '—'),
+      admin ? h('td', h('button.small.danger-text', { type: 'button', 'data-remove-device': d.name, onclick: () => remove(d.name) }, 'Remove')) : null);
   };
 
   let last = '';
@@ -41,7 +55,7 @@ export async function devicesPage(main) {
     body.replaceChildren(
       h('p.muted', `${online} of ${devices.length} online`),
       h('div.table-wrap', h('table',
-        h('thead', h('tr', ['Device', 'Status', 'System', 'Version', 'Last seen', 'Labels', 'Running', 'CPU · memory'].map((c) => h('th', c)))),
+        h('thead', h('tr', ['Device', 'Status', 'System', 'Version', 'Last seen', 'Labels', 'Running', 'CPU · memory', ...(admin ? [''] : [])].map((c) => h('th', c)))),
         h('tbody', devices.map(row)))));
   };
 

@@ -144,19 +144,20 @@ export async function executionPage(main, [id], params) {
     const p = panes.get(t.device);
     if (!p) return;
     p.record = t;
+    // The outcome is the API's (runlet.Execution.Outcome): Stopped or
+    // Killed for a run a stop or kill ended, otherwise the status.
+    const outcome = t.outcome || t.status;
     p.el.dataset.status = t.status;
+    p.el.dataset.outcome = outcome;
     const final = t.status === 'Finished' || t.status === 'Error';
-    const parts = [statusBadge(t.status, t.killed && !final ? '(stopping)' : null)];
+    const parts = [statusBadge(outcome, t.killed && !final ? '(stopping)' : null)];
     if (final) {
-      // How it ended when a person asked: killed (SIGKILL) or stopped (another signal).
-      // The runner's reason says "killed on request (SIGKILL)" or "stopped on request (SIGTERM)".
-      const how = /^killed on request/.test(t.reason || '') ? 'killed' : /^stopped on request/.test(t.reason || '') ? 'stopped' : null;
-      if (how || t.signal) {
-        parts.push(h('span.badge.status-error', { 'data-ended-by': how || 'signal', 'data-signal': t.signal || null },
-          `${how || 'ended'}${t.signal ? ' by ' + t.signal : ''}`));
+      const onRequest = outcome === 'Stopped' || outcome === 'Killed';
+      if (t.signal) {
+        parts.push(h('span.muted', { 'data-signal': t.signal }, onRequest ? `by ${t.signal}` : `ended by ${t.signal}`));
       }
       parts.push(h('span', { 'data-exit-code': t.exitCode }, `exit code ${t.exitCode}`));
-      if (t.reason && !how) parts.push(h('span.muted', t.reason));
+      if (t.reason && !onRequest) parts.push(h('span.muted', t.reason));
       p.el.querySelector('[data-stop]').disabled = true;
       p.el.querySelector('[data-kill]').disabled = true;
     } else if (t.started && !t.started.startsWith('0001-')) {
@@ -166,6 +167,7 @@ export async function executionPage(main, [id], params) {
     if (d !== null) parts.push(h('span', { 'data-duration': '' }, duration(d)));
     p.status.replaceChildren(...parts);
     p.tab.dataset.status = t.status;
+    p.tab.dataset.outcome = outcome;
   };
   const refresh = async () => {
     clearTimeout(timer);

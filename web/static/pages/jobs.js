@@ -1,7 +1,8 @@
 // The jobs page: cards of the workspace's jobs with a live search, the
-// YAML editor (?edit=NAME, ?new) and the run dialog.
+// YAML editor (?edit=NAME, ?new), the run dialog and the history of the job
+// file (?history) with view and roll back.
 import { api } from '../api.js';
-import { h, toast, guard, empty, confirmDialog, setTitle } from '../ui.js';
+import { h, toast, guard, empty, confirmDialog, setTitle, modal, formatTime } from '../ui.js';
 import { navigate } from '../router.js';
 import { yamlEditor } from './editor.js';
 import { runDialog } from './run.js';
@@ -29,6 +30,7 @@ function whereText(job) {
 
 export async function jobsPage(main, _, params) {
   if (params.has('edit') || params.has('new')) return editorView(main, params);
+  if (params.has('history')) return historyView(main);
   setTitle('Jobs');
   const data = await api('GET', '/jobs');
   const jobs = data.jobs || [];
@@ -37,6 +39,7 @@ export async function jobsPage(main, _, params) {
   const none = h('p.muted.hidden', { 'data-no-match': '' }, 'No job matches your search.');
   main.append(
     h('div.page-head', h('h1', 'Jobs'), search,
+      h('a.button', { href: '/jobs?history', 'data-history': '' }, 'History'),
       h('a.button.primary', { href: '/jobs?new', 'data-new-job': '' }, 'New job')),
   );
   if (!jobs.length) {
@@ -112,9 +115,30 @@ async function editorView(main, params) {
       ev.preventDefault();
       save.disabled = true;
       status.textContent = 'Saving…';
+      const put = (prune) => api('PUT', '/jobs' + (prune ? '?prune=true' : ''), ed.value, { headers: { 'If-Match': String(version) } });
       try {
-        const r = await api('PUT', '/jobs', ed.value, { headers: { 'If-Match': String(version) } });
+        let r;
+        try {
+          r = await put(false);
+        } catch (err) {
+          // The file lacks jobs of the set: delete them only when asked to.
+          if (!err.removed || !err.removed.length) throw err;
+          const n = err.removed.length;
+          if (!await confirmDialog(`Delete ${n} job${n > 1 ? 's' : ''}?`,
+            `The file no longer defines ${err.removed.join(', ')}. Saving it deletes ${n > 1 ? 'them' : 'it'}; the history keeps every version, so a roll back brings ${n > 1 ? 'them' : 'it'} back.`, 'Delete and save')) {
+            status.textContent = 'Not saved.';
+            return;
+          }
+          r = await put(true);
+        }
         version = r.version;
+        if (r.warnings && r.warnings.length) {
+          // Saved, but probably not as meant: show where, and stay.
+          ed.setErrors(r.warnings);
+          status.textContent = `Saved, with ${r.warnings.length} warning${r.warnings.length > 1 ? 's' : ''}: see the marked lines.`;
+          toast('Saved, but the file has something that looks like a mistake: see the marked lines.', 'info');
+          return;
+        }
         ed.setErrors([]);
         toast('Saved the jobs.', 'ok');
         navigate('/jobs', { replace: true });
@@ -143,4 +167,47 @@ async function editorView(main, params) {
   form.addEventListener('keydown', (ev) => {
     if ((ev.ctrlKey || ev.metaKey) && ev.key === 's') { ev.preventDefault(); form.requestSubmit(); }
   });
+}
+
+// historyView lists the kept versions of the job file, newest first, each
+// to view or to make current again (a new version, so nothing is lost).
+async function historyView(main) {
+  setTitle('Job history');
+  const data = await api('GET', '/jobs/versions');
+  const versions = data.versions || [];
+  main.append(h('div.page-head', h('h1', 'Job history'),
+    h('span.muted', `Every save of the job file; the last ${data.kept} are kept.`),
+    h('a.button', { href: '/jobs' }, 'Back to the jobs')));
+  if (!versions.length) {
+    main.append(empty('No versions yet', 'Each save of the job file is kept here, to compare and to roll back to.'));
+    return;
+  }
+  const current = versions[0].version;
+  const view = (v) => guard(async () => {
+    const r = await api('GET', '/jobs/versions/' + v.version);
+    modal(`Version ${v.version}`, h('div',
+      h('p.muted', `Saved ${formatTime(v.saved)}${v.by ? ' by ' + v.by : ''}.`),
+      h('pre.source', { 'data-version-source': v.version }, r.source || '(empty)')), { wide: true });
+  });
+  const rollback = async (v) => {
+    if (!await confirmDialog(`Roll back to version ${v.version}?`,
+      `The job file of version ${v.version} becomes the current one, saved as a new version; jobs added since are removed. Version ${current} stays in the history.`, 'Roll back')) return;
+    await guard(async () => {
+      const r = await api('POST', '/jobs/rollback', { version: v.version }, { headers: { 'If-Match': String(current) } });
+      toast(`Rolled back to version ${v.version} (now version ${r.version}).`, 'ok');
+      navigate('/jobs', { replace: true });
+    });
+  };
+  main.append(h('div.table-wrap', h('table', { 'data-versions': '' },
+    h('thead', h('tr', ['Version', 'Saved', 'By', 'Jobs', 'Note', ''].map((c) => h('th', c)))),
+    h('tbody', versions.map((v) => h('tr', { 'data-version': v.version },
+      h('td', String(v.version), v.version === current ? [' ', h('span.badge', { 'data-current': '' }, 'current')] : null),
+      h('td', formatTime(v.saved)),
+      h('td', v.by || '—'),
+      h('td.num', v.jobs < 0 ? '?' : String(v.jobs)),
+      h('td', v.note || h('span.muted', '—')),
+      h('td', h('div.row.tight',
+        h('button.small', { type: 'button', 'data-view-version': v.version, onclick: () => view(v) }, 'View'),
+        v.version === current ? null
+          : h('button.small', { type: 'button', 'data-rollback': v.version, onclick: () => rollback(v) }, 'Roll back')))))))));
 }

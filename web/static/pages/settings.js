@@ -97,7 +97,7 @@ async function tokensSection(admin) {
   const body = h('div', { 'data-tokens': '' });
   const fresh = h('div', { 'data-new-token': '' });
   const ttl = h('select', { name: 'ttl', 'data-field': 'token-ttl' },
-    [['1h', '1 hour'], ['24h', '1 day'], ['168h', '7 days'], ['720h', '30 days']].map(([v, l]) => h('option', { value: v, selected: v === '24h' ? 'selected' : null }, l)));
+    [['1h', '1 hour'], ['24h', '1 day'], ['168h', '7 days'], ['720h', '30 days'], ['0', 'always (no expiry)']].map(([v, l]) => h('option', { value: v, selected: v === '24h' ? 'selected' : null }, l)));
   const load = async () => {
     let tokens;
     try {
