@@ -18,7 +18,8 @@ import (
 //     or label:room=attic (the label room with the value attic)
 //
 // A label is a key, or key=value; keys and values are 1 to 63 characters of
-// letters, digits, '-', '_' and '.', keys starting with a letter or digit.
+// letters, digits, '-', '_' and '.', keys starting and ending with a letter
+// or digit (so that "key-" can mean "remove key", as kubectl has it).
 
 // LabelPrefix starts a selector that names a label.
 const LabelPrefix = "label:"
@@ -203,9 +204,10 @@ func checkLabelPart(what, s string, key bool) error {
 		return fmt.Errorf("a label's %s has 1 to 63 characters", what)
 	}
 	for i, r := range s {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || i > 0 && (r == '-' || r == '_' || r == '.') || !key && (r == '-' || r == '_' || r == '.')
-		if !ok {
-			return fmt.Errorf("a label's %s has letters, digits, '-', '_' and '.' only, and a key starts with a letter or digit", what)
+		alnum := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+		edge := i == 0 || i == len(s)-1
+		if !alnum && !((r == '-' || r == '_' || r == '.') && (!key || !edge)) {
+			return fmt.Errorf("a label's %s has letters, digits, '-', '_' and '.' only, and a key starts and ends with a letter or digit", what)
 		}
 	}
 	return nil

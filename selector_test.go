@@ -54,7 +54,7 @@ func TestLabels(t *testing.T) {
 	if f := runlet.FormatLabels(got); f != "Room=x,floor-2,lab,room=attic" {
 		t.Errorf("labels %q", f)
 	}
-	for _, bad := range []string{"-lab", "a b", "k=v=w", "k=", strings.Repeat("x", 64), "é"} {
+	for _, bad := range []string{"-lab", "lab-", "a b", "k=v=w", "k=", strings.Repeat("x", 64), "é"} {
 		if _, err := runlet.ParseLabels([]string{bad}); runlet.ErrorCode(err) != runlet.EINVALID {
 			t.Errorf("label %q: %v, want EINVALID", bad, err)
 		}

@@ -30,6 +30,9 @@ type DeviceCodeResponse struct {
 // DeviceTokenRequest polls for the outcome of a device code.
 type DeviceTokenRequest struct {
 	DeviceCode string `json:"device_code"`
+	// Labels are the device's, as in EnrollRequest; given with the poll
+	// that gets the credentials (a Runlet extension of RFC 8628).
+	Labels []string `json:"labels,omitempty"`
 }
 
 // EnrollRequest signs a device in with an enrollment token, unattended.
@@ -39,6 +42,14 @@ type EnrollRequest struct {
 	OS      string `json:"os,omitempty"`
 	Arch    string `json:"arch,omitempty"`
 	Version string `json:"version,omitempty"`
+	// Labels tag the device for targeting (--on label:lab): each "key" or
+	// "key=value", or a comma-separated list of them (runlet.ParseLabels).
+	Labels []string `json:"labels,omitempty"`
+}
+
+// DeviceLabels replaces a device's labels (PUT /devices/{name}/labels).
+type DeviceLabels struct {
+	Labels map[string]string `json:"labels"`
 }
 
 // LoginRequest signs a user in with email and password.

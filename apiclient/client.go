@@ -55,12 +55,13 @@ func (c *Client) DeviceCode(ctx context.Context, req api.DeviceCodeRequest) (*ap
 }
 
 // DeviceToken polls once for the device code's outcome: the credentials
-// once approved, or an *OAuthError (see AuthorizationPending ...).
-func (c *Client) DeviceToken(ctx context.Context, deviceCode string) (*home.Credentials, error) {
+// once approved, or an *OAuthError (see AuthorizationPending ...). The
+// device's labels go with it (api.DeviceTokenRequest).
+func (c *Client) DeviceToken(ctx context.Context, deviceCode string, labels ...string) (*home.Credentials, error) {
 	var out struct {
 		Credentials home.Credentials `json:"credentials"`
 	}
-	if err := c.do(ctx, http.MethodPost, "/device/token", api.DeviceTokenRequest{DeviceCode: deviceCode}, &out); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/device/token", api.DeviceTokenRequest{DeviceCode: deviceCode, Labels: labels}, &out); err != nil {
 		return nil, err
 	}
 	return &out.Credentials, nil
@@ -280,6 +281,14 @@ func (c *Client) Devices(ctx context.Context) ([]api.Device, error) {
 // workspace does not have; EFORBIDDEN for a caller who is not an admin.
 func (c *Client) RemoveDevice(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, "/devices/"+url.PathEscape(name), nil, nil)
+}
+
+// SetDeviceLabels replaces the labels of the device called name (admins
+// only) and returns them as stored.
+func (c *Client) SetDeviceLabels(ctx context.Context, name string, labels map[string]string) (map[string]string, error) {
+	var out api.DeviceLabels
+	err := c.do(ctx, http.MethodPut, "/devices/"+url.PathEscape(name)+"/labels", api.DeviceLabels{Labels: labels}, &out)
+	return out.Labels, err
 }
 
 // Ready reports whether the server's database and bus are up (/readyz).

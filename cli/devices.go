@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/runlet/runlet"
 	"github.com/spf13/cobra"
 )
 
@@ -17,7 +18,8 @@ func (m *Main) devicesCommand() *cobra.Command {
 		Long: `devices lists every device of the workspace: whether its daemon is online
 (it sent a heartbeat lately), its system, the runlet version it runs, when
 it was last seen, its CPU and memory use from the last heartbeat, and how
-many executions it is running. 'runlet devices rm NAME' removes a device.`,
+many executions it is running, and its labels. 'runlet devices rm NAME'
+removes a device; 'runlet devices label NAME KEY=VALUE' labels one.`,
 		Example: `  runlet devices
   runlet devices --json
   runlet devices rm pi-3`,
@@ -27,7 +29,7 @@ many executions it is running. 'runlet devices rm NAME' removes a device.`,
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the devices as JSON")
-	cmd.AddCommand(m.devicesRmCommand())
+	cmd.AddCommand(m.devicesRmCommand(), m.devicesLabelCommand())
 	return cmd
 }
 
@@ -49,7 +51,7 @@ func (m *Main) devices(ctx context.Context, asJSON bool) error {
 	}
 	now := time.Now()
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tONLINE\tOS\tARCH\tVERSION\tLAST SEEN\tCPU\tMEM\tRUNNING")
+	fmt.Fprintln(tw, "NAME\tONLINE\tOS\tARCH\tVERSION\tLAST SEEN\tCPU\tMEM\tRUNNING\tLABELS")
 	for _, d := range devs {
 		online, cpu, mem := "no", "-", "-"
 		if d.Online {
@@ -58,8 +60,8 @@ func (m *Main) devices(ctx context.Context, asJSON bool) error {
 		}
 		// The OS, arch and version come from the device's heartbeats:
 		// escaped, they cannot drive this terminal.
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n",
-			safe(d.Name), online, dash(d.OS), dash(d.Arch), dash(d.Version), ago(now, d.LastSeen), cpu, mem, d.Running)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n",
+			safe(d.Name), online, dash(d.OS), dash(d.Arch), dash(d.Version), ago(now, d.LastSeen), cpu, mem, d.Running, dash(runlet.FormatLabels(d.Labels)))
 	}
 	return tw.Flush()
 }

@@ -82,7 +82,7 @@ func (m *Main) removeDevice(ctx context.Context, name, admin string, yes bool) e
 			return &exitError{code: 1}
 		}
 	}
-	adminClient, err := m.signInAdmin(ctx, cred, t, in, admin)
+	adminClient, err := m.signInAdmin(ctx, cred, t, in, admin, "removing a device")
 	if err != nil {
 		return err
 	}
@@ -100,15 +100,15 @@ func (m *Main) removeDevice(ctx context.Context, name, admin string, yes bool) e
 // (asked at the terminal when empty) and the password typed at the
 // terminal or, without one, from RUNLET_PASSWORD. The caller signs the
 // session out when done.
-func (m *Main) signInAdmin(ctx context.Context, cred *home.Credentials, t *terminal, in *bufio.Reader, email string) (*apiclient.Client, error) {
+func (m *Main) signInAdmin(ctx context.Context, cred *home.Credentials, t *terminal, in *bufio.Reader, email, doing string) (*apiclient.Client, error) {
 	if email == "" {
 		if t.in == nil {
-			return nil, runlet.Errorf(runlet.EINVALID, "removing a device needs a workspace admin: name one with --admin EMAIL (env RUNLET_ADMIN), with the password in RUNLET_PASSWORD")
+			return nil, runlet.Errorf(runlet.EINVALID, "%s needs a workspace admin: name one with --admin EMAIL (env RUNLET_ADMIN), with the password in RUNLET_PASSWORD", doing)
 		}
 		fmt.Fprint(m.Stdout, "Admin email: ")
 		line, _ := in.ReadString('\n')
 		if email = strings.TrimSpace(line); email == "" {
-			return nil, runlet.Errorf(runlet.EINVALID, "no admin email given: nothing removed")
+			return nil, runlet.Errorf(runlet.EINVALID, "no admin email given: nothing changed")
 		}
 	}
 	password := m.getenv("RUNLET_PASSWORD")

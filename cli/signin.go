@@ -23,6 +23,7 @@ import (
 
 func (m *Main) signinCommand() *cobra.Command {
 	var server, name, token, fingerprint string
+	var labels []string
 	cmd := &cobra.Command{
 		Use:     "@signin --server URL [--name NAME] [--token TOKEN]",
 		Aliases: []string{"signin"},
@@ -42,6 +43,8 @@ provisioning.
 
 The device's name (default: this machine's host name) must be unique among
 the workspace's devices. Several homes on one machine are several devices.
+--label tags the device for targeting ('runlet @run JOB --on label:lab');
+admins change labels later with 'runlet devices label'.
 
 When the server's certificate is not signed by an authority this machine
 trusts (the self-signed one 'runlet server' makes), runlet shows its
@@ -54,18 +57,23 @@ server's certificate changes, run @signin again to confirm the new one.`,
   runlet --home /var/lib/runlet/pi-2 @signin --server https://10.0.0.2:8080 --name pi-2 --token "$(cat enroll-token)" --fingerprint SHA256:...`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return m.signin(cmd.Context(), server, name, token, fingerprint)
+			return m.signin(cmd.Context(), server, name, token, fingerprint, labels)
 		},
 	}
 	cmd.Flags().StringVar(&server, "server", m.getenv("RUNLET_SERVER"), "the server's URL (env RUNLET_SERVER)")
 	cmd.Flags().StringVar(&name, "name", "", "this device's name (default: the host name)")
 	cmd.Flags().StringVar(&token, "token", "", "sign in unattended with an enrollment token")
+	cmd.Flags().StringSliceVar(&labels, "label", nil, "a label for this device, KEY or KEY=VALUE, for targeting with --on label:KEY; repeat or separate with commas")
 	cmd.Flags().StringVar(&fingerprint, "fingerprint", "", "the SHA-256 fingerprint of the server's certificate to trust (SHA256:... as the server prints it), when no authority vouches for it")
 	return cmd
 }
 
-func (m *Main) signin(ctx context.Context, server, name, token, fingerprint string) error {
+func (m *Main) signin(ctx context.Context, server, name, token, fingerprint string, labels []string) error {
 	server = strings.TrimRight(server, "/")
+	// Bad labels are said before anything is asked of the server.
+	if _, err := runlet.ParseLabels(labels); err != nil {
+		return err
+	}
 	dir := home.Dir(m.home)
 	if c, err := dir.Credentials(); err == nil {
 		if server == "" || server == c.Server {
@@ -96,9 +104,9 @@ func (m *Main) signin(ctx context.Context, server, name, token, fingerprint stri
 	client.HTTP = m.pinnedHTTP(pin)
 	var cred *home.Credentials
 	if token != "" {
-		cred, err = client.Enroll(ctx, api.EnrollRequest{Token: token, Name: name, OS: runtime.GOOS, Arch: runtime.GOARCH, Version: Version})
+		cred, err = client.Enroll(ctx, api.EnrollRequest{Token: token, Name: name, OS: runtime.GOOS, Arch: runtime.GOARCH, Version: Version, Labels: labels})
 	} else {
-		cred, err = m.deviceFlow(ctx, client, name)
+		cred, err = m.deviceFlow(ctx, client, name, labels)
 	}
 	if err != nil {
 		return signinError(err, name)
@@ -172,13 +180,13 @@ func signinError(err error, name string) error {
 }
 
 // deviceFlow runs RFC 8628: show the code, poll until approved.
-func (m *Main) deviceFlow(ctx context.Context, client *apiclient.Client, name string) (*home.Credentials, error) {
+func (m *Main) deviceFlow(ctx context.Context, client *apiclient.Client, name string, labels []string) (*home.Credentials, error) {
 	code, err := client.DeviceCode(ctx, api.DeviceCodeRequest{Name: name, OS: runtime.GOOS, Arch: runtime.GOARCH, Version: Version})
 	if err != nil {
 		return nil, err
 	}
 	m.showDeviceCode(code, name)
-	return m.pollDeviceToken(ctx, client, code)
+	return m.pollDeviceToken(ctx, client, code, labels)
 }
 
 func (m *Main) showDeviceCode(code *api.DeviceCodeResponse, name string) {
@@ -194,7 +202,7 @@ func (m *Main) showDeviceCode(code *api.DeviceCodeResponse, name string) {
 // pollDeviceToken asks for the outcome every interval (5 s more after each
 // slow_down) until approval, denial or expiry, keeping one progress line up
 // to date.
-func (m *Main) pollDeviceToken(ctx context.Context, client *apiclient.Client, code *api.DeviceCodeResponse) (*home.Credentials, error) {
+func (m *Main) pollDeviceToken(ctx context.Context, client *apiclient.Client, code *api.DeviceCodeResponse, labels []string) (*home.Credentials, error) {
 	interval := time.Duration(code.Interval) * time.Second
 	if interval <= 0 {
 		interval = 5 * time.Second
@@ -216,7 +224,7 @@ func (m *Main) pollDeviceToken(ctx context.Context, client *apiclient.Client, co
 			return nil, runlet.Errorf(runlet.EINVALID, "sign-in cancelled")
 		case <-time.After(min(interval, left)):
 		}
-		cred, err := client.DeviceToken(ctx, code.DeviceCode)
+		cred, err := client.DeviceToken(ctx, code.DeviceCode, labels...)
 		var oe *apiclient.OAuthError
 		switch {
 		case err == nil:

@@ -128,6 +128,12 @@ func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	// Bad labels are refused before the code is consumed, so that the
+	// device can poll again with good ones.
+	if _, err := runlet.ParseLabels(req.Labels); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	ctx := r.Context()
 	hash := store.HashSecret(req.DeviceCode)
 	var c runlet.DeviceCode
@@ -171,7 +177,7 @@ func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, "invalid_grant", "This sign-in code can no longer be used: start the sign-in again.")
 		return
 	}
-	cred, err := s.createDevice(ctx, c.Workspace, api.EnrollRequest{Name: c.DeviceName})
+	cred, err := s.createDevice(ctx, c.Workspace, api.EnrollRequest{Name: c.DeviceName, Labels: req.Labels})
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -213,11 +219,18 @@ func (s *Server) createDevice(ctx context.Context, wsID string, req api.EnrollRe
 	if err := checkDeviceInfo(req); err != nil {
 		return nil, err
 	}
+	labels, err := runlet.ParseLabels(req.Labels)
+	if err != nil {
+		return nil, err
+	}
+	if len(labels) == 0 {
+		labels = nil
+	}
 	ws, err := s.db.Workspace(ctx, wsID)
 	if err != nil {
 		return nil, err
 	}
-	d := runlet.Device{Workspace: ws.ID, Name: req.Name, OS: req.OS, Arch: req.Arch, Version: req.Version}
+	d := runlet.Device{Workspace: ws.ID, Name: req.Name, OS: req.OS, Arch: req.Arch, Version: req.Version, Labels: labels}
 	if err := s.db.CreateDevice(ctx, &d); runlet.ErrorCode(err) == runlet.ECONFLICT {
 		return nil, nameTaken(req.Name)
 	} else if err != nil {

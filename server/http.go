@@ -53,6 +53,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST "+p+"/executions/{id}/kill", s.authed(s.handleKill))
 	mux.Handle("GET "+p+"/devices", s.authed(s.handleDevices))
 	mux.Handle("DELETE "+p+"/devices/{name}", s.admin(s.handleRemoveDevice))
+	mux.Handle("PUT "+p+"/devices/{name}/labels", s.admin(s.handleSetDeviceLabels))
 	mux.HandleFunc("GET "+p+"/executions/{id}/terminal", s.handleTerminal)
 	mux.HandleFunc("POST "+p+"/session", s.handleCreateSession)
 	mux.Handle("GET "+p+"/session", s.authed(s.handleGetSession))
