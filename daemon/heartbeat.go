@@ -11,23 +11,25 @@ import (
 )
 
 // heartbeat tells the workspace this device is there, and how busy, every
-// HeartbeatInterval until ctx ends.
+// HeartbeatInterval until ctx ends; then that it is leaving, so that it
+// shows offline at once rather than three intervals later.
 func (d *Daemon) heartbeat(ctx context.Context) {
 	var s sampler
 	s.cpu() // the first CPU figure covers the time since this call
 	t := time.NewTicker(d.cfg.HeartbeatInterval)
 	defer t.Stop()
 	for {
-		d.beat(&s)
+		d.beat(&s, false)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
+			d.beat(&s, true)
 			return
 		}
 	}
 }
 
-func (d *Daemon) beat(s *sampler) {
+func (d *Daemon) beat(s *sampler, leaving bool) {
 	running, queued := d.counts()
 	hb := wire.Heartbeat{
 		Device:   d.device,
@@ -41,6 +43,7 @@ func (d *Daemon) beat(s *sampler) {
 		Queued:   queued,
 		Time:     d.cfg.Now(),
 		Interval: d.cfg.HeartbeatInterval,
+		Leaving:  leaving,
 	}
 	body, err := wire.Encode(hb)
 	if err != nil {

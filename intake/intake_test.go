@@ -434,3 +434,32 @@ func TestPresence(t *testing.T) {
 		t.Errorf("a dispatch to pi after DeviceRemoved: %v, want ErrNoQueue (its queue deleted)", err)
 	}
 }
+
+// TestLeavingHeartbeat: a daemon that stops says so in its last
+// heartbeat, and the device is offline at once, with its event, without
+// the clock moving; its next heartbeat brings it back.
+func TestLeavingHeartbeat(t *testing.T) {
+	e := newEnv(t)
+	in := e.intake(t, time.Hour) // no sweep: only the heartbeat can say it
+	if err := in.Start(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	events := e.events(t, e.ws)
+	isPi := func(online bool) func(wire.Event) bool {
+		return func(ev wire.Event) bool {
+			return ev.Type == wire.EventDevice && ev.Device == "pi" && ev.Online != nil && *ev.Online == online
+		}
+	}
+	publish(t, e, false, bus.HeartbeatKey("pi"), wire.Heartbeat{Interval: time.Minute})
+	nextEvent(t, events, "pi online", isPi(true))
+	publish(t, e, false, bus.HeartbeatKey("pi"), wire.Heartbeat{Interval: time.Minute, Leaving: true})
+	nextEvent(t, events, "pi offline at its leaving heartbeat", isPi(false))
+	if _, online := in.Presence(e.ws, "pi"); online {
+		t.Error("pi online after its leaving heartbeat")
+	}
+	if in.LastSeen(e.ws, "pi").IsZero() {
+		t.Error("the leaving heartbeat forgot when pi was last seen")
+	}
+	publish(t, e, false, bus.HeartbeatKey("pi"), wire.Heartbeat{Interval: time.Minute})
+	nextEvent(t, events, "pi online again", isPi(true))
+}

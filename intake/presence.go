@@ -20,6 +20,7 @@ type presence struct {
 type beat struct {
 	hb      wire.Heartbeat
 	at      time.Time
+	left    bool      // its daemon said it stops: offline whatever the interval
 	online  bool      // as last reported in an event
 	touched time.Time // when the store was last told the device was seen
 }
@@ -33,6 +34,9 @@ const touchEvery = time.Minute
 func newPresence() *presence { return &presence{seen: map[string]map[string]beat{}} }
 
 func (b beat) alive(now time.Time) bool {
+	if b.left {
+		return false
+	}
 	iv := b.hb.Interval
 	if iv <= 0 {
 		iv = defaultHeartbeat
@@ -106,6 +110,21 @@ func (p *presence) wentOffline(now time.Time) map[string][]string {
 		}
 	}
 	return out
+}
+
+// leave records that the device's daemon stops, at now, and reports
+// whether the device was online until then (an event is due).
+func (p *presence) leave(ws, device string, now time.Time) (wasOnline bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b, ok := p.seen[ws][device]
+	if !ok {
+		return false
+	}
+	wasOnline = b.online
+	b.left, b.online, b.at = true, false, now
+	p.seen[ws][device] = b
+	return wasOnline
 }
 
 func (p *presence) forget(ws, device string) {

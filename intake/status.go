@@ -111,6 +111,14 @@ func (s *Service) heartbeat(ws string, m bus.Message) {
 		return
 	}
 	now := s.now()
+	if hb.Leaving {
+		// The daemon stops: offline now, not three intervals later.
+		if s.presence.leave(ws, hb.Device, now) {
+			online := false
+			s.Event(ws, wire.Event{Type: wire.EventDevice, Device: hb.Device, Online: &online})
+		}
+		return
+	}
 	touch := s.presence.touchDue(ws, hb, now)
 	if touch {
 		s.touch(ws, hb, now)

@@ -135,6 +135,9 @@ type Heartbeat struct {
 	// Interval is when the next heartbeat is due; a viewer that hears
 	// nothing for three intervals shows the device offline.
 	Interval time.Duration `json:"interval"`
+	// Leaving is the last heartbeat of a daemon that stops: the device is
+	// offline now, not three intervals later.
+	Leaving bool `json:"leaving,omitempty"`
 }
 
 // MaxHeartbeatText bounds each text field of a heartbeat, in characters.
