@@ -59,13 +59,15 @@ exits 0, or 1 when the server could not queue the job for some or all of
 its devices (its disk is full, say); standard error says which and why.
 
 With --offline and -f FILE the job runs right here, without a server.`,
-		Example: `  runlet @run rpi-htop
-  runlet @run backup --where all
-  runlet @run update --on pi-1,pi-2
-  echo y | runlet @run deploy
-  runlet @run long-job --detach --json
-  runlet @run --offline -f jobs.yaml rpi-htop
-  runlet @run --offline -f jobs.yaml greet -- -n Ada`,
+		Example: `  runlet @run hello
+  runlet @run disk-usage --where all
+  runlet @run hello --on pi-1,pi-2
+  runlet @run disk-usage --on 'pi-*'
+  runlet @run disk-usage --on label:lab
+  echo y | runlet @run hello
+  runlet @run top --detach --json
+  runlet @run --offline -f examples/jobs.yaml hello
+  runlet @run --offline -f examples/jobs.yaml greet Ada`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !offline {
