@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -36,6 +35,7 @@ Job files are YAML maps from a job name to its fields.
     where: custom                # local (default), all, any or custom
     whereCustom: [pi-1, pi-2]
     every: every day at 02:00    # cron, 30s/15m/6h/1d, or a phrase
+    catchup: none                # after downtime: one missed run (default) or none
     showDuration: true`,
 		Example: `  runlet @config
   EDITOR=vim runlet @config
@@ -100,12 +100,8 @@ func (m *Main) jobTable(jobs []*jobspec.Job) {
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tWHERE\tEVERY\tDESCRIPTION")
 	for _, j := range jobs {
-		where := string(j.Where)
-		if j.Where == jobspec.WhereCustom {
-			where += ": " + strings.Join(j.WhereCustom, ",")
-		}
 		// Any member may have written the job: its text is escaped.
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", safe(j.Name), safe(where), dash(j.Every), safe(j.Description))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", safe(j.Name), safe(whereText(j)), dash(j.Every), safe(j.Description))
 	}
 	tw.Flush()
 }

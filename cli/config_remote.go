@@ -18,9 +18,11 @@ import (
 func (m *Main) configListCommand() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List the workspace's jobs",
-		Long:    `list prints the jobs of the workspace: name, where they run, their schedule and description.`,
+		Use:   "list",
+		Short: "List the workspace's jobs",
+		Long: `list prints the jobs of the workspace: name, where they run, their schedule,
+when a scheduled job runs next and how its last scheduled run went (a run that
+could not start says why below the table), and description. Times are local.`,
 		Example: "  runlet @config list\n  runlet @config list --json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -32,14 +34,22 @@ func (m *Main) configListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			scheds, err := schedules(cmd.Context(), client)
+			if err != nil {
+				return err
+			}
 			if asJSON {
-				return m.printJSON(nonNil(jobs.Jobs))
+				out, err := listJSON(nonNil(jobs.Jobs), scheds)
+				if err != nil {
+					return err
+				}
+				return m.printJSON(out)
 			}
 			if len(jobs.Jobs) == 0 {
 				fmt.Fprintln(m.Stdout, "The workspace has no jobs yet; add some with 'runlet @config'.")
 				return nil
 			}
-			m.jobTable(jobs.Jobs)
+			m.scheduleTable(jobs.Jobs, scheds)
 			return nil
 		},
 	}

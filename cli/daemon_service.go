@@ -14,6 +14,10 @@ import (
 // daemonService is `runlet daemon install` and its siblings: the daemon of
 // the home (--home) as a service.
 func (m *Main) daemonService(flags *pflag.FlagSet) serviceRole {
+	// The daemon's own flags, taken now: once parsed, its flag set holds
+	// the root's --home too.
+	var own []*pflag.Flag
+	flags.VisitAll(func(f *pflag.Flag) { own = append(own, f) })
 	return serviceRole{
 		role:  "daemon",
 		name:  "runlet-daemon",
@@ -58,11 +62,11 @@ that finds itself signed out stops and is not restarted.`,
 				return osservice.Spec{}, err
 			}
 			args := []string{"daemon", "--home", dir}
-			flags.VisitAll(func(f *pflag.Flag) {
+			for _, f := range own {
 				if f.Changed {
 					args = append(args, "--"+f.Name+"="+flagValue(f))
 				}
-			})
+			}
 			exe, err := program()
 			if err != nil {
 				return osservice.Spec{}, err

@@ -14,7 +14,9 @@ func TestDaemonNotSignedIn(t *testing.T) {
 	m := &cli.Main{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr, Getenv: func(string) string { return "" }}
 	dir := t.TempDir()
 	code := m.Run(context.Background(), []string{"daemon", "--home", dir})
-	if code != 1 || !strings.Contains(stderr.String(), "not signed in") || !strings.Contains(stderr.String(), "@signin") {
-		t.Errorf("exit %d, stderr %q; want 1 and a message telling to sign in", code, stderr.String())
+	// 78 (osservice.ExitNoRestart): a service manager does not start it
+	// again in vain.
+	if code != 78 || !strings.Contains(stderr.String(), "not signed in") || !strings.Contains(stderr.String(), "@signin") {
+		t.Errorf("exit %d, stderr %q; want 78 and a message telling to sign in", code, stderr.String())
 	}
 }

@@ -49,7 +49,10 @@ The API and the embedded broker serve TLS with --tls-cert and --tls-key.
 Without them, a server that listens beyond loopback makes a self-signed
 certificate (DATA/tls-cert.pem, DATA/tls-key.pem), prints its fingerprint
 once, and devices confirm it when they sign in; a server only this
-machine can reach serves plain HTTP.`,
+machine can reach serves plain HTTP.
+
+To run it as a service of the operating system, started at boot and
+restarted after a failure: runlet server install (see its --help).`,
 		Example: `  runlet server
   runlet server --listen 0.0.0.0:8080 --public-url https://pi-hub.local:8080
   runlet server --listen 0.0.0.0:443 --tls-cert /etc/runlet/cert.pem --tls-key /etc/runlet/key.pem

@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -111,6 +113,9 @@ func TestBrowserUI(t *testing.T) {
 	p.click(`[data-save]`)
 	p.waitVisible(`[data-job=deploy]`)
 	p.waitVisible(`[data-job=backup]`)
+	// A scheduled job's card says when it runs next, and that it has not
+	// run yet (R-JOB-7).
+	p.waitJS("backup's next run", `!!document.querySelector('[data-job=backup] [data-next-run]').dataset.nextRun && !!document.querySelector('[data-job=backup] [data-last-run=none]') && !document.querySelector('[data-job=deploy] [data-next-run]')`)
 	p.shot("jobs")
 
 	// The search box filters the cards as one types.
@@ -185,7 +190,7 @@ func TestBrowserUI(t *testing.T) {
 	found := fmt.Sprintf(`(() => { const t = %s, r = t.findResults; return r && r.resultCount === %d && r.resultIndex >= 0 && t.selection() === "step"; })()`, termJS("pi-2"), want)
 	p.waitJS("the search addon to find every match and select one", found)
 	first := p.evalString(`String(window.runlet.terminals.get("pi-2").findResults.resultIndex)`)
-	p.do("go to the next match", chromedp.KeyEvent("\r"))
+	p.do("go to the next match", typeKeys("\r"))
 	p.waitJS("the next match", fmt.Sprintf(`(() => { const r = window.runlet.terminals.get("pi-2").findResults; return String(r.resultIndex) === String((%s + 1) %% %d); })()`, first, want))
 	if c := p.text(`[data-findbar="pi-2"] [data-find-count]`); !strings.HasSuffix(c, fmt.Sprintf("of %d", want)) {
 		t.Errorf("the find bar counts %q, want … of %d", c, want)
@@ -230,7 +235,7 @@ func TestBrowserUI(t *testing.T) {
 
 	// Answer the prompt by typing into pi-1's terminal in the first browser.
 	p.evalTrue(`(window.runlet.terminals.get("pi-1").focus(), true)`)
-	p.do("type y and Enter", chromedp.KeyEvent("y\r"))
+	p.do("type y and Enter", typeKeys("y\r"))
 	for _, pg := range []*page{p, q} {
 		pg.waitTerm("pi-1", "pi-1 answered=")
 		pg.waitTerm("pi-1", "Exited with code: 0")
@@ -272,7 +277,7 @@ func TestBrowserUI(t *testing.T) {
 	p.waitVisible(`[data-pane="pi-2"][data-status=Running]`)
 	p.click(`[data-kill-all]`)
 	p.waitJS("Kill all to ask, naming the job and pi-2, with Cancel focused", confirmJS("Kill forever on every device?", "SIGKILL", "(pi-2)"))
-	p.do("answer with Enter, on Cancel", chromedp.KeyEvent("\r"))
+	p.do("answer with Enter, on Cancel", typeKeys("\r"))
 	p.waitJS("the dialog to close", `!document.querySelector('dialog')`)
 	p.click(`[data-kill="pi-2"]`)
 	p.waitJS("Kill to ask, naming the job and pi-2, with Cancel focused", confirmJS("Kill forever on pi-2?", "SIGKILL at once"))
@@ -545,6 +550,33 @@ func (b *browser) page(name string, ctx context.Context, cancel context.CancelFu
 // waitLimit bounds each step, so that a broken page fails the test with
 // what it waited for instead of hanging it.
 const waitLimit = 60 * time.Second
+
+// typeKeys types keys into the focused element as a keyboard does: per key,
+// a keyDown that carries the key's text, from which the browser makes the
+// keypress and input events (and none when the page cancels the keydown),
+// then a keyUp. chromedp.KeyEvent sends the text in a third event of its
+// own ("char"), which Chromium delivers even after the page cancelled the
+// keydown: xterm.js sends a lowercase letter or Enter on keydown and
+// cancels it, so it sent each again on that keypress ("yy"; uppercase
+// letters came once, xterm.js leaves them to the keypress). Puppeteer and
+// Playwright type the way typeKeys does.
+func typeKeys(keys string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for _, r := range keys {
+			evs := kb.Encode(r)
+			if len(evs) == 3 { // keyDown, char, keyUp
+				evs[0].Text, evs[0].UnmodifiedText = evs[1].Text, evs[1].UnmodifiedText
+				evs = []*input.DispatchKeyEventParams{evs[0], evs[2]}
+			}
+			for _, ev := range evs {
+				if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, *ev); err != nil {
+					return fmt.Errorf("type %q: %w", r, err)
+				}
+			}
+		}
+		return nil
+	})
+}
 
 // do runs actions, failing the test with the page's text if they fail.
 func (p *page) do(what string, actions ...chromedp.Action[chromedp.Void]) {

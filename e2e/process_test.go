@@ -89,9 +89,18 @@ type result struct {
 // home is given, with a deadline.
 func runCmd(t *testing.T, home string, args ...string) result {
 	t.Helper()
+	return runPiped(t, home, "", args...)
+}
+
+// runPiped is runCmd with stdin piped to the command ("": none).
+func runPiped(t *testing.T, home, stdin string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, runletBinary, append([]string{"--home", home}, args...)...)
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

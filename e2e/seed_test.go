@@ -58,7 +58,7 @@ ask:
   script: |
     if [ "$RUNLET_DEVICE" = pi-2 ]; then
       read -p "Do you want to continue? [Y/n] " a
-      echo "answer=[$a]"
+      printf 'answer=%q\n' "$a"
     else
       echo "nothing to ask on $RUNLET_DEVICE"
     fi
@@ -68,10 +68,10 @@ ask:
 	tm := startTerm(t, f.homes["pi-1"], "attach", exec, "--device", "pi-2")
 	tm.waitFor(t, "Do you want to continue? [Y/n] ")
 	tm.send(t, "y\r")
-	tm.waitFor(t, "answer=[y]")
 	if code := tm.exit(t); code != 0 {
 		t.Fatalf("attach exited with %d, want 0; screen:\n%q", code, tm.scr)
 	}
+	wantPrinted(t, tm.scr.String(), "answer", "y")
 	for _, d := range []string{"pi-1", "pi-2"} {
 		if e := f.waitStatus(exec, d, runlet.StatusFinished); e.ExitCode != 0 {
 			t.Errorf("%s: %+v, want exit code 0", d, e)
@@ -118,9 +118,9 @@ pager:
 	tm.send(t, "q")
 	tm.waitFor(t, "less has quit")
 	tm.send(t, "\x1b[15~") // F5
-	tm.waitFor(t, `key=$'\E[15~'`)
 	if code := tm.exit(t); code != 0 {
 		t.Fatalf("attach exited with %d, want 0; screen:\n%q", code, tm.scr)
 	}
+	wantPrinted(t, tm.scr.String(), "key", `$'\E[15~'`)
 	f.waitStatus(exec, "pi-2", runlet.StatusFinished)
 }

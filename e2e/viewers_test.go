@@ -24,7 +24,7 @@ echo2:
   script: |
     echo "ready"
     n=0
-    while [ $n -lt 2 ] && read l; do echo "got:$l"; n=$((n+1)); done
+    while [ $n -lt 2 ] && read l; do printf 'got=%q\n' "$l"; n=$((n+1)); done
 `)
 	exec, _ := f.detach("mac", "echo2", "pi-2")
 	a := startTerm(t, f.homes["pi-1"], "attach", exec)
@@ -32,15 +32,16 @@ echo2:
 	a.waitFor(t, "ready")
 	b.waitFor(t, "ready")
 	a.send(t, "alpha\r")
-	a.waitFor(t, "got:alpha")
-	b.waitFor(t, "got:alpha")
+	a.waitFor(t, "got=alpha")
+	b.waitFor(t, "got=alpha")
 	b.send(t, "beta\r")
-	a.waitFor(t, "got:beta")
-	b.waitFor(t, "got:beta")
+	a.waitFor(t, "got=beta")
+	b.waitFor(t, "got=beta")
 	for name, tm := range map[string]*term{"pi-1": a, "mac": b} {
 		if code := tm.exit(t); code != 0 {
 			t.Errorf("the viewer on %s exited with %d, want 0; screen:\n%q", name, code, tm.scr)
 		}
+		wantPrinted(t, tm.scr.String(), "got", "alpha", "beta")
 	}
 	f.waitStatus(exec, "pi-2", runlet.StatusFinished)
 }

@@ -71,6 +71,9 @@ func TestParseErrors(t *testing.T) {
 		{"daemon enabled not bool", "settings:\n  daemons:\n    pi-3: {enabled: sometimes}\n", 3, "", "settings.daemons.pi-3.enabled", "want true or false"},
 		{"daemons not a map", "settings:\n  daemons: [pi-3]\n", 2, "", "settings.daemons", "map from device name"},
 		{"settings entrypoint bad", "settings:\n  entrypoint: /bin/sh 'x\n", 2, "", "settings.entrypoint", "not closed"},
+		{"settings commands not bool", "settings:\n  commands: sometimes\n", 2, "", "settings.commands", "want true or false"},
+		{"settings commands a list", "settings:\n  commands: [ls]\n", 2, "", "settings.commands", "want true or false"},
+		{"settings commands misspelt", "settings:\n  comands: false\n", 2, "", "settings.comands", `did you mean "commands"`},
 		{"merge of a string", "a:\n  <<: ls\n  script: ls\n", 2, "a", "", "a merge (<<) takes a map"},
 	}
 	for _, tt := range tests {

@@ -67,7 +67,15 @@ type Settings struct {
 	Entrypoint []string `json:"entrypoint,omitempty"`
 	// Daemons holds per-device switches, by device name.
 	Daemons map[string]DaemonSettings `json:"daemons,omitempty"`
+	// Commands is settings.commands: whether the workspace runs commands
+	// that are not jobs (runlet @run -- CMD, runlet shell); nil means the
+	// file does not say, and they run. Read it with CommandsAllowed.
+	Commands *bool `json:"commands,omitempty"`
 }
+
+// CommandsAllowed reports whether the workspace runs commands and shells:
+// it does unless settings.commands is false.
+func (s Settings) CommandsAllowed() bool { return s.Commands == nil || *s.Commands }
 
 // DaemonSettings is one device's entry under settings.daemons.
 type DaemonSettings struct {

@@ -145,6 +145,30 @@ b:
 	}
 }
 
+// TestParseSettingsCommands: settings.commands turns commands and shells
+// off; a file that does not say, or has no settings, allows them.
+func TestParseSettingsCommands(t *testing.T) {
+	for _, c := range []struct {
+		src  string
+		want bool
+	}{
+		{"a: ls\n", true},
+		{"settings:\n  commands:\n", true},
+		{"settings:\n  commands: true\n", true},
+		{"settings:\n  commands: false\n", false},
+		{"settings: {commands: no}\na: ls\n", false},
+	} {
+		f := mustParse(t, c.src)
+		if got := f.Settings.CommandsAllowed(); got != c.want {
+			t.Errorf("%q: CommandsAllowed() = %v, want %v", c.src, got, c.want)
+		}
+	}
+	var zero Settings
+	if !zero.CommandsAllowed() {
+		t.Error("with no settings commands are allowed")
+	}
+}
+
 func TestSettingsAfterJobs(t *testing.T) {
 	f := mustParse(t, "a: ls\nsettings:\n  entrypoint: /bin/sh -e\n")
 	if got := f.Job("a").Entrypoint; !slices.Equal(got, []string{"/bin/sh", "-e"}) {

@@ -5,7 +5,7 @@ import (
 )
 
 var (
-	settingsFields = []string{"entrypoint", "daemons"}
+	settingsFields = []string{"entrypoint", "daemons", "commands"}
 	daemonFields   = []string{"enabled"}
 )
 
@@ -35,6 +35,11 @@ func (p *parser) settings(v *yaml.Node) {
 			p.file.Settings.Entrypoint = p.entrypoint(kv.value, "", field)
 		case "daemons":
 			p.daemons(kv.value)
+		case "commands":
+			if !isNull(kv.value) { // left empty: as if not written
+				on := p.boolean(kv.value, "", field)
+				p.file.Settings.Commands = &on
+			}
 		default:
 			p.unknownField(kv.key, "", field, settingsFields)
 		}

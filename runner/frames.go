@@ -11,7 +11,8 @@ import (
 
 // Frame is one piece of an execution's terminal output: what one read of the
 // terminal returned, or a line the runner adds (the command line first, the
-// exit lines last). Data must not be modified: cursors share it.
+// exit lines last), or MarginReset where the terminal's size changed. Data
+// must not be modified: cursors share it.
 type Frame struct {
 	Seq  uint64 // 1 for the first frame of an execution, then no gaps
 	Time time.Time

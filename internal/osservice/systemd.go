@@ -98,14 +98,17 @@ func (s *Systemd) Uninstall(ctx context.Context, name string) error {
 	if err := s.installed(name); err != nil {
 		return err
 	}
-	if _, err := s.systemctl(ctx, "disable", "--now", name+".service"); err != nil {
-		return fmt.Errorf("stop and disable %s (the unit stays at %s): %w", name, s.UnitPath(name), err)
-	}
+	// The files go even when systemd cannot be reached (a machine where it
+	// does not run), so that what install wrote can always be removed.
+	_, stopErr := s.systemctl(ctx, "disable", "--now", name+".service")
 	if err := removeFile(under(s.Root, s.UnitPath(name))); err != nil {
 		return err
 	}
 	if err := removeFile(under(s.Root, s.EnvPath(name))); err != nil {
 		return err
+	}
+	if stopErr != nil {
+		return fmt.Errorf("removed %s, but systemd did not stop and disable it: %w", s.UnitPath(name), stopErr)
 	}
 	if _, err := s.systemctl(ctx, "daemon-reload"); err != nil {
 		return err

@@ -28,12 +28,51 @@ function whereText(job) {
   }
 }
 
+// resultText says how the targets of a scheduled run stand: "Finished",
+// or "2 Finished, 1 Error" for several.
+const outcomes = ['Pending', 'Running', 'Finished', 'Error', 'Stopped', 'Killed'];
+function resultText(results) {
+  const counts = outcomes.filter((o) => results && results[o] > 0).map((o) => [o, results[o]]);
+  const total = counts.reduce((n, [, c]) => n + c, 0);
+  if (total === 0) return 'started';
+  if (total === 1) return counts[0][0];
+  return counts.map(([o, c]) => `${c} ${o}`).join(', ');
+}
+
+// scheduleFacts are a scheduled job's next run and last run with its
+// result (GET /schedules), for its card.
+function scheduleFacts(s) {
+  if (!s) return null;
+  const last = s.last;
+  let lastView = h('span.muted', 'not yet');
+  if (last) {
+    const when = formatTime(last.at);
+    if (last.state === 'started') {
+      // One colour for the badge: the one outcome, or Error if any failed.
+      const seen = outcomes.filter((o) => s.results && s.results[o] > 0);
+      const status = seen.length === 1 ? seen[0] : (seen.includes('Error') ? 'Error' : 'Running');
+      lastView = h('a', { href: '/executions/' + encodeURIComponent(last.execution) }, when, ' ',
+        h('span.badge.status-' + status.toLowerCase(), { 'data-status': status }, resultText(s.results)));
+    } else if (last.state === 'claimed') {
+      lastView = h('span', when, ' ', h('span.badge', 'starting'));
+    } else {
+      lastView = h('span', { title: last.reason || '' }, when, ' ', h('span.badge.status-error', last.state), last.reason ? h('small.muted', ' ' + last.reason) : null);
+    }
+  }
+  return [
+    h('dt', 'Next run'), h('dd', { 'data-next-run': s.next || '' }, s.next ? formatTime(s.next) : '—'),
+    h('dt', 'Last run'), h('dd', { 'data-last-run': last ? last.state : 'none' }, lastView),
+  ];
+}
+
 export async function jobsPage(main, _, params) {
   if (params.has('edit') || params.has('new')) return editorView(main, params);
   if (params.has('history')) return historyView(main);
   setTitle('Jobs');
-  const data = await api('GET', '/jobs');
+  // The schedules are extra: a server without them still lists the jobs.
+  const [data, sched] = await Promise.all([api('GET', '/jobs'), api('GET', '/schedules').catch(() => null)]);
   const jobs = data.jobs || [];
+  const schedules = new Map(((sched && sched.schedules) || []).map((s) => [s.job, s]));
   const search = h('input.search', { type: 'search', placeholder: 'Search jobs', 'aria-label': 'Search jobs', 'data-field': 'search', value: params.get('q') || '' });
   const grid = h('div.cards', { 'data-jobs': '' });
   const none = h('p.muted.hidden', { 'data-no-match': '' }, 'No job matches your search.');
@@ -53,7 +92,8 @@ export async function jobsPage(main, _, params) {
     grid.append(h('article.card.job', { 'data-job': job.name, 'data-search': hay },
       h('header', h('h2', job.name), job.every ? h('span.badge', { title: 'Schedule', 'data-schedule': job.every }, 'every ' + job.every) : null),
       h('p.desc', job.description || h('span.muted', 'No description.')),
-      h('dl.facts.small', h('dt', 'Where'), h('dd', whereText(job)), job.every ? [h('dt', 'Schedule'), h('dd', 'every ' + job.every)] : null),
+      h('dl.facts.small', h('dt', 'Where'), h('dd', whereText(job)), job.every ? [h('dt', 'Schedule'), h('dd', 'every ' + job.every)] : null,
+        scheduleFacts(schedules.get(job.name))),
       h('div.row',
         h('button.primary.small', { type: 'button', 'data-run': job.name, onclick: () => runDialog(job) }, '▶ Run'),
         h('a.button.small', { href: '/jobs?edit=' + encodeURIComponent(job.name), 'data-edit': job.name }, 'Edit'),
