@@ -38,16 +38,42 @@ const (
 // Outcomes are every outcome, in the order a person meets them.
 var Outcomes = []Outcome{OutcomePending, OutcomeRunning, OutcomeFinished, OutcomeError, OutcomeStopped, OutcomeKilled}
 
+// Valid reports whether o is one of the six outcomes.
+func (o Outcome) Valid() bool {
+	switch o {
+	case OutcomePending, OutcomeRunning, OutcomeFinished, OutcomeError, OutcomeStopped, OutcomeKilled:
+		return true
+	}
+	return false
+}
+
+// RequestReasons returns the beginnings of the reasons a runner gives a
+// run that a request ended with outcome o (Stopped or Killed; none for
+// the others): an execution in Error that was asked to stop (Killed) and
+// whose Reason starts with one of them has outcome o. Outcome reads them,
+// and so does the store when it selects runs by outcome, so that the rule
+// has one owner.
+func RequestReasons(o Outcome) []string {
+	switch o {
+	case OutcomeKilled:
+		return []string{ReasonKilled, ReasonKilledBeforeStart}
+	case OutcomeStopped:
+		return []string{ReasonStopped, ReasonStoppedBeforeStart}
+	}
+	return nil
+}
+
 // Outcome is how e stands or ended (see the type).
 func (e Execution) Outcome() Outcome {
 	if e.Status != StatusError || !e.Killed {
 		return Outcome(e.Status)
 	}
-	switch {
-	case strings.HasPrefix(e.Reason, ReasonKilled), e.Reason == ReasonKilledBeforeStart:
-		return OutcomeKilled
-	case strings.HasPrefix(e.Reason, ReasonStopped), e.Reason == ReasonStoppedBeforeStart:
-		return OutcomeStopped
+	for _, o := range []Outcome{OutcomeKilled, OutcomeStopped} {
+		for _, r := range RequestReasons(o) {
+			if strings.HasPrefix(e.Reason, r) {
+				return o
+			}
+		}
 	}
 	return OutcomeError
 }

@@ -109,10 +109,17 @@ type DeleteJobResponse struct {
 	Version int64 `json:"version"`
 }
 
-// RunRequest starts a job. Where and On override the job's own targeting.
+// RunRequest starts a job, a command or a shell: exactly one of Job,
+// Command and Shell. Where and On override the job's own targeting; a
+// command or a shell runs where they say, or on the device that asks.
 type RunRequest struct {
-	Job   string        `json:"job"`
-	Args  []string      `json:"args,omitempty"` // the ARGS after the job name: {{ index .Args 1 }} is Args[0]
+	Job  string   `json:"job,omitempty"`
+	Args []string `json:"args,omitempty"` // the ARGS after the job name: {{ index .Args 1 }} is Args[0]
+	// Command is a program and its arguments, run instead of a job and
+	// recorded under its command line ("$ uname -a").
+	Command []string `json:"command,omitempty"`
+	// Shell runs the device user's login shell on one online device.
+	Shell bool          `json:"shell,omitempty"`
 	Where jobspec.Where `json:"where,omitempty"`
 	On    []string      `json:"on,omitempty"`
 	Size  *runlet.Size  `json:"size,omitempty"`

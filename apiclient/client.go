@@ -231,6 +231,32 @@ func (c *Client) Executions(ctx context.Context, f api.ExecutionFilter) ([]runle
 	return out.Executions, err
 }
 
+// Runs returns a page of the workspace's runs, newest first, each with
+// its targets; Next of the answer, as f.Cursor, asks for the page after.
+func (c *Client) Runs(ctx context.Context, f api.RunFilter) (api.Runs, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"job": f.Job, "device": f.Device, "client": f.Client, "outcome": f.Outcome, "cursor": f.Cursor} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	for k, t := range map[string]time.Time{"from": f.From, "to": f.To} {
+		if !t.IsZero() {
+			q.Set(k, t.UTC().Format(time.RFC3339Nano))
+		}
+	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	path := "/runs"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out api.Runs
+	err := c.do(ctx, http.MethodGet, path, nil, &out)
+	return out, err
+}
+
 // Execution returns every target of one execution.
 func (c *Client) Execution(ctx context.Context, id string) ([]runlet.Execution, error) {
 	var out struct {
@@ -238,6 +264,24 @@ func (c *Client) Execution(ctx context.Context, id string) ([]runlet.Execution, 
 	}
 	err := c.do(ctx, http.MethodGet, "/executions/"+url.PathEscape(id), nil, &out)
 	return out.Targets, err
+}
+
+// Target returns the target of execution id on device: ENOTFOUND when
+// there is no such execution or it does not run there.
+func (c *Client) Target(ctx context.Context, id, device string) (runlet.Execution, error) {
+	var out struct {
+		Targets []runlet.Execution `json:"targets"`
+	}
+	path := "/executions/" + url.PathEscape(id) + "?" + url.Values{"device": {device}}.Encode()
+	if err := c.do(ctx, http.MethodGet, path, nil, &out); err != nil {
+		return runlet.Execution{}, err
+	}
+	for _, t := range out.Targets {
+		if t.Device == device {
+			return t, nil
+		}
+	}
+	return runlet.Execution{}, runlet.Errorf(runlet.ENOTFOUND, "The server lists no target of execution %s on %s.", id, device)
 }
 
 // Stop asks the execution to stop (SIGTERM, then SIGKILL) on device, or on

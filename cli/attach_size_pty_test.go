@@ -31,16 +31,16 @@ func needVim(t *testing.T) {
 }
 
 // watchOnly follows exec from a CLI whose output is not a terminal: a
-// viewer that only watches, and never sends a window size. Its output is
-// the job's, byte for byte.
-func watchOnly(t *testing.T, h, exec string) *testenv.Buffer {
+// viewer that never sends a window size, whose keys (keys, piped) do not
+// resize the job. Its output is the job's, byte for byte.
+func watchOnly(t *testing.T, h, exec, keys string) *testenv.Buffer {
 	t.Helper()
 	out, errb := &testenv.Buffer{}, &testenv.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		m := &cli.Main{Stdin: strings.NewReader(""), Stdout: out, Stderr: errb, Getenv: func(string) string { return "" }}
+		m := &cli.Main{Stdin: strings.NewReader(keys), Stdout: out, Stderr: errb, Getenv: func(string) string { return "" }}
 		m.Run(ctx, []string{"--home", h, "attach", exec})
 	}()
 	t.Cleanup(func() { cancel(); <-done })
@@ -73,11 +73,13 @@ func TestAttachVimAtAnotherSize(t *testing.T) {
 	f := startFleet(t)
 	pi := f.device("pi-1")
 	mac := f.signin("mac")
-	file := filepath.Join(t.TempDir(), "lines.txt")
-	if err := os.WriteFile(file, []byte(strings.Join(numbered(1, 100), "\n")+"\n"), 0o600); err != nil {
+	// A short name: vim's messages about the file must fit on one line,
+	// or it waits for Enter.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "lines.txt"), []byte(strings.Join(numbered(1, 100), "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	applyJobs(t, pi, fmt.Sprintf("edit: vim -u NONE -i NONE -N -n %q\n", file))
+	applyJobs(t, pi, fmt.Sprintf("edit: cd %q && vim -u NONE -i NONE -N -n lines.txt\n", dir))
 	r := runIn(t, mac, "", "run", "edit", "--on", "pi-1", "--detach")
 	exec := strings.TrimSpace(r.out)
 	if r.code != 0 || exec == "" {
@@ -85,10 +87,11 @@ func TestAttachVimAtAnotherSize(t *testing.T) {
 	}
 
 	// The screen the job sees before anyone attaches: vim at the 80x24 of
-	// a detached run, from its own output.
-	job := watchOnly(t, mac, exec)
-	testenv.Eventually(t, "vim drawn at 80x24", 45*time.Second, func() bool {
-		return strings.Contains(emulated(job.String(), 80, 24).Lines()[23], "100L")
+	// a detached run, from its own output. Ctrl-G shows where vim is once
+	// it has started: a resize during its start may be missed.
+	job := watchOnly(t, mac, exec, "\x07")
+	testenv.Eventually(t, "vim started at 80x24", 45*time.Second, func() bool {
+		return strings.Contains(emulated(job.String(), 80, 24).Lines()[23], "of 100 --")
 	})
 	if got := emulated(job.String(), 80, 24).Lines()[:23]; !slices.Equal(got, numbered(1, 23)) {
 		t.Fatalf("vim at 80x24 shows\n%s\nwant lines 1 to 23", strings.Join(got, "\n"))

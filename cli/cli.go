@@ -63,9 +63,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return exit.code
 	}
 	fmt.Fprintln(m.Stderr, "runlet: "+runlet.SafeLines(message(err)))
-	var coded interface{ ExitCode() int }
-	if errors.As(err, &coded) {
-		return coded.ExitCode()
+	if errors.As(err, new(noRestart)) {
+		return osservice.ExitNoRestart
 	}
 	if runlet.ErrorCode(err) == runlet.EINVALID {
 		return 2
@@ -103,7 +102,7 @@ Verbs that start with @ are the original Runlet's; each has a plain alias
 		m.serverCommand(), m.upCommand(),
 		m.daemonCommand(),
 		m.signinCommand(), m.signoutCommand(), m.attachCommand(), m.stopCommand(), m.killCommand(),
-		m.devicesCommand(), m.activityCommand(),
+		m.devicesCommand(), m.activityCommand(), m.shellCommand(),
 	)
 	return root
 }

@@ -78,15 +78,18 @@ func TestDevicesEscapeHeartbeatText(t *testing.T) {
 
 func TestActivityEscapesEmails(t *testing.T) {
 	e := runlet.Execution{
-		ID: "e1", Job: "deploy", Device: "pi-1", Client: "ada" + clear + "@example.com",
+		ID: "e1", Job: "deploy", Device: "pi-1" + retitle, Client: "ada" + clear + "@example.com",
 		Status: runlet.StatusError, Signal: "SIG" + retitle, Started: time.Now().Add(-time.Minute), Finished: time.Now(),
 	}
-	h := hostileHome(t, map[string]any{api.Prefix + "/executions": map[string]any{"executions": []runlet.Execution{e}}}, http.StatusOK)
+	run := runlet.Run{ID: e.ID, Job: "deploy" + clear, Client: e.Client, Created: e.Started, Targets: []runlet.Execution{e}}
+	page := api.RunsOf([]runlet.Run{run}, runlet.RunCursor{})
+	page.Runs[0].Outcome = "Done" + clear // what a newer (or lying) server might say
+	h := hostileHome(t, map[string]any{api.Prefix + "/runs": page}, http.StatusOK)
 	r := runIn(t, h, "", "activity")
 	if r.code != 0 {
 		t.Fatalf("activity: exit %d\n%s%s", r.code, r.out, r.err)
 	}
-	wantNoControls(t, "runlet activity", r.out, `ada\x1b[2J@example.com`, `SIG\x1b]0;pwned\a`)
+	wantNoControls(t, "runlet activity", r.out, `ada\x1b[2J@example.com`, `SIG\x1b]0;pwned\a`, `pi-1\x1b]0;pwned\a`, `deploy\x1b[2J`, `Done\x1b[2J`)
 }
 
 func TestConfigListEscapesJobText(t *testing.T) {

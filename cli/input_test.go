@@ -37,6 +37,8 @@ lines: |
 		{"a partial line", "partial", "y", "answer", []string{"y"}},
 		{"nothing", "hello", "", "answer", []string{"''"}},
 		{"lines to the end", "lines", "one\ntwo words\n", "line", []string{"one", `two\ words`}},
+		// The echo of "partial" may lead line=one's line: rest= follows
+		// a line end.
 		{"lines, the last partial", "lines", "one\npartial", "rest", []string{"partial"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -47,6 +49,32 @@ lines: |
 			wantPrinted(t, r.out, tc.label, tc.want...)
 		})
 	}
+}
+
+// @run --offline takes piped input the same way: kept until the job's
+// terminal exists, its end typed as Ctrl-D.
+func TestOfflineRunWithPipedInput(t *testing.T) {
+	jobs := writeJobs(t, `
+hello: |
+  read -p "Continue? [Y/n] " a
+  printf 'answer=%q\n' "$a"
+lines: |
+  while IFS= read -r l; do printf 'line=%q\n' "$l"; done
+  printf 'rest=%q\n' "$l"
+`)
+	h := t.TempDir()
+	r := runIn(t, h, "y\n", "@run", "--offline", "-f", jobs, "hello")
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0\nstdout:\n%q\nstderr:\n%s", r.code, r.out, r.err)
+	}
+	wantPrinted(t, r.out, "answer", "y")
+	r = runIn(t, h, "one\ntwo", "@run", "--offline", "-f", jobs, "lines")
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0\nstdout:\n%q\nstderr:\n%s", r.code, r.out, r.err)
+	}
+	// The terminal echoes "one", then "two" without a line end, so that
+	// line=one may follow it on its line: rest= comes after a line end.
+	wantPrinted(t, r.out, "rest", "two")
 }
 
 // wantPrinted fails t unless the job printed exactly the values want as

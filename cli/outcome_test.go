@@ -3,7 +3,6 @@
 package cli_test
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -50,11 +49,7 @@ busy: |
 		waitFinal(t, mac, exec)
 
 		r = runIn(t, mac, "", "activity", "--json", "--limit", "1")
-		var execs []struct {
-			runlet.Execution
-			Outcome runlet.Outcome `json:"outcome"`
-		}
-		if err := json.Unmarshal([]byte(r.out), &execs); err != nil || len(execs) != 1 || execs[0].ID != exec || execs[0].Outcome != c.want {
+		if execs, err := activityTargets(r.out); err != nil || len(execs) != 1 || execs[0].ID != exec || execs[0].Outcome != c.want {
 			t.Errorf("activity --json after %s: %s (%v), want outcome %s", c.op, r.out, err, c.want)
 		}
 		r = runIn(t, mac, "", "activity", "--limit", "1")

@@ -21,7 +21,14 @@ type remoteRun struct {
 	on     []string
 	detach bool
 	json   bool
+	// command says the arguments are a command, not a job and its
+	// arguments: they came after a -- that came first. shell asks for the
+	// device user's login shell instead (runlet shell).
+	command, shell bool
 }
+
+// errOfflineCommand refuses @run --offline -- CMD.
+var errOfflineCommand = runlet.Errorf(runlet.EINVALID, "--offline runs a job of a file (-f FILE); a command runs on the workspace's devices: drop --offline, or run the command here as it is")
 
 func (r *remoteRun) flags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&r.where, "where", "", "where to run instead of the job's own 'where': local, all, any or custom")
@@ -33,7 +40,15 @@ func (r *remoteRun) flags(cmd *cobra.Command) {
 // request turns the flags into the API's run request.
 func (r *remoteRun) request(args []string, size runlet.Size) (api.RunRequest, error) {
 	// The server renders the script with the job's name before Args.
-	req := api.RunRequest{Job: args[0], Args: args[1:], Where: jobspec.Where(r.where), On: r.on, Size: &size}
+	req := api.RunRequest{Where: jobspec.Where(r.where), On: r.on, Size: &size}
+	switch {
+	case r.shell:
+		req.Shell = true
+	case r.command:
+		req.Command = args
+	default:
+		req.Job, req.Args = args[0], args[1:]
+	}
 	switch req.Where {
 	case "", jobspec.WhereLocal, jobspec.WhereAll, jobspec.WhereAny, jobspec.WhereCustom:
 	default:
@@ -52,7 +67,7 @@ func (r *remoteRun) request(args []string, size runlet.Size) (api.RunRequest, er
 func (m *Main) runRemote(ctx context.Context, r *remoteRun, args []string) error {
 	cred, client, err := m.signedIn()
 	if err != nil {
-		if runlet.ErrorCode(err) == runlet.EUNAUTHORIZED {
+		if runlet.ErrorCode(err) == runlet.EUNAUTHORIZED && !r.command && !r.shell {
 			return runlet.Errorf(runlet.EUNAUTHORIZED, "%s, or run the job right here with --offline -f FILE", strings.TrimSuffix(runlet.ErrorMessage(err), "."))
 		}
 		return err
@@ -81,7 +96,7 @@ func (m *Main) runRemote(ctx context.Context, r *remoteRun, args []string) error
 		return err
 	}
 	if len(run.Targets) == 0 {
-		return runlet.Errorf(runlet.EINVALID, "job %s went to no device (execution %s)", req.Job, run.Execution)
+		return runlet.Errorf(runlet.EINVALID, "the run went to no device (execution %s)", run.Execution)
 	}
 	s.exec = run.Execution
 	// Asked beside following, not before it: the answer is only a warning.

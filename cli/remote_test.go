@@ -267,8 +267,8 @@ wait: |
 	// The CLI may hear the end from the device before the server has it.
 	waitFinal(t, pi, run.Execution)
 	r = runIn(t, pi, "", "activity", "--json")
-	var execs []runlet.Execution
-	if err := json.Unmarshal([]byte(r.out), &execs); err != nil || len(execs) == 0 {
+	execs, err := activityTargets(r.out)
+	if err != nil || len(execs) == 0 {
 		t.Fatalf("activity --json printed %q: %v", r.out, err)
 	}
 	if e := execs[0]; e.ID != run.Execution || e.Device != "mac" || e.ExitCode != 5 || e.Client != "pi-1" {
@@ -302,7 +302,7 @@ wait: |
 	}
 	waitFinal(t, pi, exec)
 	r = runIn(t, pi, "", "activity", "--json", "--job", "wait")
-	if err := json.Unmarshal([]byte(r.out), &execs); err != nil || len(execs) != 1 || !execs[0].Killed || execs[0].Signal != "SIGKILL" {
+	if execs, err = activityTargets(r.out); err != nil || len(execs) != 1 || !execs[0].Killed || execs[0].Signal != "SIGKILL" {
 		t.Errorf("activity of the killed job: %s (%v)", r.out, err)
 	}
 }
@@ -321,8 +321,7 @@ func waitFinal(t *testing.T, h, exec string) {
 	var r result
 	if !testenv.Poll(30*time.Second, 50*time.Millisecond, func() bool {
 		r = runIn(t, h, "", "activity", "--json")
-		var execs []runlet.Execution
-		_ = json.Unmarshal([]byte(r.out), &execs)
+		execs, _ := activityTargets(r.out)
 		for _, e := range execs {
 			if e.ID == exec && e.Status.Final() {
 				return true

@@ -47,18 +47,24 @@ runs the job when it comes back, unless the job expired meanwhile.
 With one target, keys typed before the job starts (it waits in the
 device's queue) are kept and reach it, in order, once it does: up to 64
 KiB, and only while the device is online (the device's log says what it
-dropped). When
-standard input is not a terminal (a pipe, a file) its content goes to the
-job the same way, and its end is typed as Ctrl-D (twice after a partial
-line), so that 'echo y | runlet @run deploy' answers a prompt and a job
-reading to the end of its input ends.
+dropped). When standard input is not a terminal (a pipe, a file) its
+content goes to the job the same way, and its end is typed as Ctrl-D
+(twice after a partial line), so that 'echo y | runlet @run hello'
+answers its prompt and a job reading to the end of its input ends.
 
 With --detach runlet starts the job and leaves it running: it prints the
 execution id (with --json, the execution and each target's status) and
 exits 0, or 1 when the server could not queue the job for some or all of
 its devices (its disk is full, say); standard error says which and why.
 
-With --offline and -f FILE the job runs right here, without a server.`,
+With --offline and -f FILE the job runs right here, without a server.
+
+With -- before any job name, the words after it are a command to run
+instead of a job: on the devices of --on, or on this one, each word one
+argument of the program, through the device's default shell (bash --login;
+write sh -c '...' for pipes and variables), attached as a job is. Activity records it under its command
+line ("$ uname -a"). A workspace whose job set says commands: false under
+settings refuses commands. See also 'runlet shell DEVICE'.`,
 		Example: `  runlet @run hello
   runlet @run disk-usage --where all
   runlet @run hello --on pi-1,pi-2
@@ -67,9 +73,15 @@ With --offline and -f FILE the job runs right here, without a server.`,
   echo y | runlet @run hello
   runlet @run top --detach --json
   runlet @run --offline -f examples/jobs.yaml hello
-  runlet @run --offline -f examples/jobs.yaml greet Ada`,
+  runlet @run --offline -f examples/jobs.yaml greet Ada
+  runlet @run --on pi-1,pi-2 -- uname -a
+  runlet @run --on 'pi-*' -- sh -c 'df -h / | tail -1'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// A -- before any job name starts a command (remoteRun.command).
+			if remote.command = cmd.ArgsLenAtDash() == 0; remote.command && offline {
+				return errOfflineCommand
+			}
 			if !offline {
 				if file != "" {
 					return runlet.Errorf(runlet.EINVALID, "-f FILE goes with --offline; without it the job is the workspace's (see 'runlet @config list')")

@@ -40,8 +40,13 @@ type serviceRole struct {
 // runlet again: runlet exits with osservice.ExitNoRestart.
 type noRestart struct{ error }
 
+// ExitCode is the status: the Windows service host (osservice.Serve)
+// reads it too.
 func (noRestart) ExitCode() int   { return osservice.ExitNoRestart }
 func (e noRestart) Unwrap() error { return e.error }
+
+// services is the service manager of the verbs: Main.Services, else this
+// platform's.
 func (m *Main) services(user bool) (osservice.Manager, error) {
 	if m.Services != nil {
 		return m.Services(user)
@@ -96,12 +101,12 @@ func (m *Main) serviceCommands(r serviceRole) []*cobra.Command {
 			}
 			fmt.Fprintf(m.Stdout, "installed %s: %s\n", sp.Name, where)
 			if in.EnvPath != "" {
-				fmt.Fprintf(m.Stdout, "secrets:   %s (mode 0600)\n", in.EnvPath)
+				fmt.Fprintf(m.Stdout, "  secrets: %s (mode 0600)\n", in.EnvPath)
 			}
-			fmt.Fprintf(m.Stdout, "started: it starts at boot and again %s after a failure\n", osservice.RestartDelay)
-			fmt.Fprintf(m.Stdout, "logs:      %s\n", in.Logs)
+			fmt.Fprintf(m.Stdout, "  started: now, at boot, and again %s after a failure\n", osservice.RestartDelay)
+			fmt.Fprintf(m.Stdout, "  logs:    %s\n", in.Logs)
 			if in.Note != "" {
-				fmt.Fprintf(m.Stdout, "note:      %s\n", in.Note)
+				fmt.Fprintf(m.Stdout, "  note:    %s\n", in.Note)
 			}
 			return nil
 		})
@@ -155,10 +160,10 @@ func (m *Main) serviceCommands(r serviceRole) []*cobra.Command {
 				fmt.Fprintf(m.Stdout, "%s: installed, not running (runlet %s start%s starts it)\n", name, r.role, userFlag())
 			}
 			if st.Path != "" {
-				fmt.Fprintf(m.Stdout, "definition: %s\n", st.Path)
+				fmt.Fprintf(m.Stdout, "  definition: %s\n", st.Path)
 			}
 			if st.Installed {
-				fmt.Fprintf(m.Stdout, "logs:       %s\n", st.Logs)
+				fmt.Fprintf(m.Stdout, "  logs:       %s\n", st.Logs)
 			}
 			if st.Detail != "" {
 				fmt.Fprintln(m.Stdout, "\n"+runlet.SafeLines(st.Detail))

@@ -123,7 +123,7 @@ func TestDaemonInstallAndVerbs(t *testing.T) {
 	}{
 		{[]string{"daemon", "stop", "--home", dir}, "stopped runlet-daemon", "systemctl stop runlet-daemon.service"},
 		{[]string{"daemon", "start"}, "started runlet-daemon", "systemctl start runlet-daemon.service"},
-		{[]string{"daemon", "status"}, "runlet-daemon: running\ndefinition: " + unitPath, "systemctl is-active runlet-daemon.service"},
+		{[]string{"daemon", "status"}, "runlet-daemon: running\n  definition: " + unitPath, "systemctl is-active runlet-daemon.service"},
 		{[]string{"daemon", "uninstall"}, "uninstalled runlet-daemon", "systemctl disable --now runlet-daemon.service"},
 	} {
 		sys.cmds = nil
@@ -182,7 +182,7 @@ func TestServerInstall(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("server install: exit %d, stderr %q", r.code, r.stderr)
 	}
-	if !strings.Contains(r.stdout, "secrets:   /etc/runlet/runlet-server.env (mode 0600)") {
+	if !strings.Contains(r.stdout, "  secrets: /etc/runlet/runlet-server.env (mode 0600)") {
 		t.Errorf("install said %q", r.stdout)
 	}
 	unit, err := os.ReadFile(filepath.Join(sys.root, "/etc/systemd/system/runlet-server.service"))

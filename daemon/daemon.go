@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/internal/lockfile"
@@ -85,6 +86,9 @@ type Daemon struct {
 	typeAhead typeAhead // input that came before its dispatch (input.go)
 
 	sizes windowSizes // each viewer's window size, who acted last (sizes.go)
+
+	apiOnce sync.Once
+	apiHTTP *apiclient.Client // the server's API as this device (cancel.go)
 }
 
 // tracked is an execution this daemon process took into its runner.
@@ -110,6 +114,9 @@ func New(cfg Config) (*Daemon, error) {
 	switch {
 	case creds.Workspace == "" || creds.Device == "":
 		return nil, runlet.Errorf(runlet.EINVALID, "daemon: the credentials name no workspace or device; sign in again")
+	case creds.Server == "":
+		// It is asked before every run (cancel.go).
+		return nil, runlet.Errorf(runlet.EINVALID, "daemon: the credentials name no server; sign in again")
 	case cfg.Bus == nil && creds.Broker == "":
 		return nil, runlet.Errorf(runlet.EINVALID, "daemon: the credentials name no broker; sign in again")
 	case cfg.Bus == nil && cfg.Dial == nil:

@@ -22,7 +22,7 @@ func (d *Daemon) consumeDispatch(ctx context.Context) {
 	}
 	wait := retryFirst
 	for {
-		sub, err := d.bus.Consume(ctx, d.ws, q, d.onDispatch)
+		sub, err := d.bus.Consume(ctx, d.ws, q, func(dl bus.Delivery) { d.onDispatch(ctx, dl) })
 		if err == nil {
 			<-ctx.Done()
 			// Closed here, not only by ctx, so that no handler runs once
@@ -50,10 +50,11 @@ const maxConsumeWait = 30 * time.Second
 // becomes a file name.
 func goodID(id string) bool { return runner.ValidID(id) }
 
-// onDispatch takes one execution into the runner. It acks once the
-// execution is recorded and queued, and for anything that can never
-// succeed; it nacks only when the daemon is stopping.
-func (d *Daemon) onDispatch(dl bus.Delivery) {
+// onDispatch takes one execution into the runner once the server's record
+// says it may start (cancel.go). It acks once the execution is recorded
+// and queued, and for anything that can never succeed; it nacks only when
+// the daemon is stopping (ctx ends).
+func (d *Daemon) onDispatch(ctx context.Context, dl bus.Delivery) {
 	var disp wire.Dispatch
 	err := wire.Decode(dl.Body, &disp)
 	if err == nil {
@@ -70,7 +71,8 @@ func (d *Daemon) onDispatch(dl bus.Delivery) {
 	case expired(disp, dl.ExpiresAt, d.cfg.Now()):
 		d.expire(disp)
 	default:
-		if !d.enqueue(disp) {
+		start, ok := d.startable(ctx, disp, dl.ExpiresAt)
+		if !ok || start && !d.enqueue(disp) {
 			d.settle(dl, false)
 			return
 		}
@@ -153,6 +155,7 @@ func (d *Daemon) enqueue(disp wire.Dispatch) bool {
 		Entrypoint:   disp.Entrypoint,
 		Cwd:          disp.Cwd,
 		ShowDuration: disp.ShowDuration,
+		Timeout:      disp.Timeout,
 		Size:         disp.Size,
 		Input:        typed,
 	})

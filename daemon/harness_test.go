@@ -45,8 +45,9 @@ func quiet() *slog.Logger {
 // broker is an embedded NATS server whose Authenticator knows a server
 // principal and the devices of one workspace ("dev-NAME", "pw-NAME").
 type broker struct {
-	t  testing.TB
-	ws string
+	t   testing.TB
+	ws  string
+	api *apiStub // the server's HTTP API, which the daemons ask (api_test.go)
 
 	mu  sync.Mutex
 	s   *embedded.Server
@@ -57,7 +58,7 @@ const serverPassword = "pw-server"
 
 func startBroker(t testing.TB) *broker {
 	t.Helper()
-	b := &broker{t: t, ws: testenv.RandomName("ws")}
+	b := &broker{t: t, ws: testenv.RandomName("ws"), api: startAPI(t)}
 	s, err := embedded.Start(embedded.Config{
 		Dir:           t.TempDir(),
 		Addr:          "127.0.0.1:0",
@@ -127,7 +128,7 @@ func (b *broker) start() {
 // credentials of device name, as sign-in would have saved them.
 func (b *broker) credentials(name string) *home.Credentials {
 	return &home.Credentials{
-		Server:         "http://127.0.0.1:1",
+		Server:         b.api.srv.URL,
 		Workspace:      b.ws,
 		WorkspaceName:  "default",
 		Device:         name,

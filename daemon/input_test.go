@@ -4,6 +4,7 @@ package daemon_test
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/daemon"
 	"github.com/runlet/runlet/home"
+	"github.com/runlet/runlet/internal/termtest"
 	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/wire"
 )
@@ -19,15 +21,13 @@ import (
 // readTwo reads two lines and prints exactly what it read.
 const readTwo = `read -r a; read -r b; printf 'got=%q,%q\n' "$a" "$b"`
 
-// gotLine is the line of the output that starts with "got=", without its
-// line end.
-func gotLine(out string) string {
-	for l := range strings.SplitSeq(out, "\n") {
-		if i := strings.Index(l, "got="); i >= 0 {
-			return strings.TrimSuffix(l[i:], "\r")
-		}
+// wantGot fails t unless the job printed exactly one got= line, want
+// (termtest.Printed): what it read, quoted by printf %q.
+func wantGot(t *testing.T, text, want string) {
+	t.Helper()
+	if got := termtest.Printed(text, "got"); !slices.Equal(got, []string{want}) {
+		t.Errorf("the job printed got=%q, want %q; output:\n%q", got, want, text)
 	}
-	return ""
 }
 
 // input publishes keys of viewer for exec.
@@ -64,9 +64,7 @@ func TestInputBeforeTheDispatchIsTaken(t *testing.T) {
 	s.dispatch(device, readTwo, withExec(exec))
 
 	text := joined(out.waitEnd())
-	if got := gotLine(text); got != `got=y,second\ key` {
-		t.Errorf("the job read %q, want got=y,second\\ key; output:\n%q", got, text)
-	}
+	wantGot(t, text, `y,second\ key`)
 	if fin := s.waitStatus(exec, runlet.StatusFinished); fin.ExitCode != 0 {
 		t.Errorf("exit code %d, want 0", fin.ExitCode)
 	}
@@ -90,9 +88,7 @@ func TestInputWhileQueuedBehindAnother(t *testing.T) {
 	s.input(first, "v2", 1, "\n")
 
 	text := joined(out.waitEnd())
-	if got := gotLine(text); got != "got=y,n" {
-		t.Errorf("the job read %q, want got=y,n; output:\n%q", got, text)
-	}
+	wantGot(t, text, "y,n")
 	if fin := s.waitStatus(second, runlet.StatusFinished); fin.ExitCode != 0 {
 		t.Errorf("exit code %d, want 0", fin.ExitCode)
 	}

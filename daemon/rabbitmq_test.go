@@ -29,7 +29,7 @@ func TestRabbitMQ(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = b.Close() })
 	s := newServerOn(t, b, ws, device)
-	runDaemonWith(t, &home.Credentials{Workspace: ws, Device: device, Broker: u}, home.Dir(t.TempDir()))
+	runDaemonWith(t, &home.Credentials{Server: startAPI(t).srv.URL, Workspace: ws, Device: device, Broker: u}, home.Dir(t.TempDir()))
 	withID := func(id string) func(*wire.Dispatch, *bus.Message) {
 		return func(d *wire.Dispatch, _ *bus.Message) { d.Execution = id }
 	}

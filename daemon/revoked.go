@@ -2,12 +2,9 @@ package daemon
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"github.com/runlet/runlet"
-	"github.com/runlet/runlet/apiclient"
-	"github.com/runlet/runlet/tlspin"
 )
 
 // errSignedOut ends a daemon whose credentials the server revoked.
@@ -27,14 +24,8 @@ func (d *Daemon) refusedByBroker(error) {
 // broker also refuses when it cannot reach the server that checks them,
 // which is no reason to stop.
 func (d *Daemon) revoked(ctx context.Context) bool {
-	c := apiclient.FromCredentials(d.creds)
-	if cfg := tlspin.Config(d.creds.ServerFingerprint, d.cfg.RootCAs); cfg != nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.TLSClientConfig = cfg
-		c.HTTP = &http.Client{Timeout: 30 * time.Second, Transport: tr}
-	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	_, err := c.Whoami(ctx)
+	_, err := d.api().Whoami(ctx)
 	return runlet.ErrorCode(err) == runlet.EUNAUTHORIZED
 }

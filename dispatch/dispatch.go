@@ -40,13 +40,21 @@ func Device(name string) Client { return Client{Name: name, Device: name} }
 // System is a part of Runlet acting on its own, such as "scheduler".
 func System(name string) Client { return Client{Name: name} }
 
-// Request is a run to start. Where and On override the job's targeting.
+// Request is a run to start: of a job, a command or a shell, exactly one.
+// Where and On override the job's targeting; a command or a shell runs
+// where they say, or on the device that asks.
 type Request struct {
 	Workspace string
 	Client    Client
 	Job       string
 	// Args are the ARGS after the job name: {{ index .Args 1 }} is Args[0].
-	Args  []string
+	Args []string
+	// Command is a program and its arguments to run instead of a job
+	// (command.go); it is recorded under its command line.
+	Command []string
+	// Shell runs the device user's login shell instead of a job, on one
+	// device that is online.
+	Shell bool
 	Where jobspec.Where
 	On    []string
 	// Size is the terminal's size; nil means the device's default.
@@ -164,10 +172,14 @@ func UnknownJob(name string, f *jobspec.File) error {
 	return runlet.Errorf(runlet.ENOTFOUND, "There is no job %q; the jobs are: %s.", name, strings.Join(names, ", "))
 }
 
-// Run starts req's job on its targets.
+// Run starts req's job, command or shell on its targets. A command or a
+// shell is EFORBIDDEN when the workspace's settings turn them off.
 func (s *Service) Run(ctx context.Context, req Request) (Run, error) {
 	if req.Workspace == "" || req.Client.Name == "" {
 		return Run{}, runlet.Errorf(runlet.EINVALID, "A run needs a workspace and a client.")
+	}
+	if err := checkWhat(req); err != nil {
+		return Run{}, err
 	}
 	id := req.Execution
 	if id == "" {
@@ -179,15 +191,7 @@ func (s *Service) Run(ctx context.Context, req Request) (Run, error) {
 	if err != nil {
 		return Run{}, err
 	}
-	job := f.Job(req.Job)
-	if job == nil {
-		return Run{}, UnknownJob(req.Job, f)
-	}
-	targets, err := s.resolveTargets(ctx, req, job, f.Settings)
-	if err != nil {
-		return Run{}, err
-	}
-	script, err := job.Render(append([]string{job.Name}, req.Args...))
+	job, targets, scripts, err := s.prepare(ctx, req, f)
 	if err != nil {
 		return Run{}, err
 	}
@@ -196,19 +200,40 @@ func (s *Service) Run(ctx context.Context, req Request) (Run, error) {
 	}
 	now := s.now()
 	d := wire.Dispatch{
-		Execution: id, Job: job.Name, Client: req.Client.Name, Script: script,
+		Execution: id, Job: job.Name, Client: req.Client.Name,
 		Entrypoint: job.Entrypoint, Cwd: job.Cwd, ShowDuration: job.ShowDuration,
-		Created: now, Scheduled: req.Scheduled, Expires: now.Add(job.Expires),
+		Created: now, Scheduled: req.Scheduled, Expires: now.Add(job.Expires), Timeout: job.Timeout,
 	}
 	if req.Size != nil {
 		d.Size = *req.Size
 	}
-	runs, err := s.dispatch(ctx, req.Workspace, targets, d)
+	runs, err := s.dispatch(ctx, req.Workspace, targets, d, scripts)
 	if err != nil {
 		return Run{}, err
 	}
 	s.log.Info("run", "workspace", req.Workspace, "job", job.Name, "execution", d.Execution, "client", d.Client, "targets", len(targets))
 	return Run{Execution: d.Execution, Job: job.Name, Targets: runs}, nil
+}
+
+// prepare finds what req runs, a job of f or a command (command.go), and
+// returns it with its targets and the script of each.
+func (s *Service) prepare(ctx context.Context, req Request, f *jobspec.File) (*jobspec.Job, []string, func(device string) string, error) {
+	if req.Job == "" {
+		return s.command(ctx, req, f.Settings)
+	}
+	job := f.Job(req.Job)
+	if job == nil {
+		return nil, nil, nil, UnknownJob(req.Job, f)
+	}
+	targets, err := s.resolveTargets(ctx, req, job, f.Settings)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	script, err := job.Render(append([]string{job.Name}, req.Args...))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return job, targets, func(string) string { return script }, nil
 }
 
 // maxIDLen bounds an execution ID given in a Request.
@@ -234,9 +259,10 @@ func validID(id string) bool {
 const dispatchParallel = 64
 
 // dispatch records every target Pending, in one transaction, then queues
-// their Dispatch durably, dispatchParallel at a time, and returns each
-// target's record: Pending, or Error when the broker refused it.
-func (s *Service) dispatch(ctx context.Context, ws string, devices []string, d wire.Dispatch) ([]runlet.Execution, error) {
+// their Dispatch durably, dispatchParallel at a time, each with its
+// device's script, and returns each target's record: Pending, or Error
+// when the broker refused it.
+func (s *Service) dispatch(ctx context.Context, ws string, devices []string, d wire.Dispatch, scripts func(device string) string) ([]runlet.Execution, error) {
 	es := make([]*runlet.Execution, len(devices))
 	for i, device := range devices {
 		es[i] = &runlet.Execution{
@@ -244,11 +270,21 @@ func (s *Service) dispatch(ctx context.Context, ws string, devices []string, d w
 			Scheduled: d.Scheduled, Workspace: ws, Expires: d.Expires,
 		}
 	}
-	if err := s.db.CreateExecutions(ctx, es); err != nil {
-		return nil, err
+	// Encoded once per script: every target of a job has the same one.
+	bodies := make([][]byte, len(devices))
+	encoded := map[string][]byte{}
+	for i, device := range devices {
+		d.Script = scripts(device)
+		if encoded[d.Script] == nil {
+			body, err := wire.Encode(d)
+			if err != nil {
+				return nil, err
+			}
+			encoded[d.Script] = body
+		}
+		bodies[i] = encoded[d.Script]
 	}
-	body, err := wire.Encode(d)
-	if err != nil {
+	if err := s.db.CreateExecutions(ctx, es); err != nil {
 		return nil, err
 	}
 	s.cfg.CheckBroker()
@@ -260,7 +296,7 @@ func (s *Service) dispatch(ctx context.Context, ws string, devices []string, d w
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			runs[i], errs[i] = s.queue(ctx, e, body)
+			runs[i], errs[i] = s.queue(ctx, e, bodies[i])
 		})
 	}
 	wg.Wait()

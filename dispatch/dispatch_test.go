@@ -457,7 +457,8 @@ func TestAnyPicksTheLeastLoadedOnlineDevice(t *testing.T) {
 }
 
 // Stop records the stop of every unfinished target and asks its device,
-// in the name of who asked; a target already ended is left alone.
+// in the name of who asked; a target already ended is left alone. (A
+// target that has not started ends at once: cancel_test.go.)
 func TestStopAndKill(t *testing.T) {
 	e := newEnv(t)
 	s := e.service(t, e.bus)
@@ -469,6 +470,9 @@ func TestStopAndKill(t *testing.T) {
 	}
 	id := run.Execution
 	if _, _, err := e.db.UpdateExecutionStatus(e.ctx, e.ws, id, "mac", store.StatusUpdate{Status: runlet.StatusFinished}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.db.UpdateExecutionStatus(e.ctx, e.ws, id, "pi", store.StatusUpdate{Status: runlet.StatusRunning}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -497,8 +501,8 @@ func TestStopAndKill(t *testing.T) {
 	}
 
 	ts := e.targets(t, id)
-	if pi := ts["pi"]; !pi.Killed || pi.Status != runlet.StatusPending {
-		t.Errorf("pi's target %+v, want Pending and marked killed", pi)
+	if pi := ts["pi"]; !pi.Killed || pi.Status != runlet.StatusRunning {
+		t.Errorf("pi's target %+v, want Running and marked killed", pi)
 	}
 	if mac := ts["mac"]; mac.Killed || mac.Status != runlet.StatusFinished {
 		t.Errorf("mac's target %+v, want Finished and not marked killed", mac)

@@ -199,13 +199,22 @@ func (f *fleet) detach(from, job string, on ...string) (string, map[string]strin
 	return run.Execution, st
 }
 
-// activity returns `runlet activity --json` as seen from device from.
+// activity returns the targets of the runs `runlet activity --json` lists
+// as seen from device from, newest run first.
 func (f *fleet) activity(from string) []runlet.Execution {
 	f.t.Helper()
 	out := mustRun(f.t, f.homes[from], "activity", "--json", "--limit", "200")
-	var execs []runlet.Execution
-	if err := json.Unmarshal([]byte(out), &execs); err != nil {
+	var page struct {
+		Runs []struct {
+			Targets []runlet.Execution `json:"targets"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &page); err != nil {
 		f.t.Fatalf("runlet activity --json: %v\n%s", err, out)
+	}
+	var execs []runlet.Execution
+	for _, r := range page.Runs {
+		execs = append(execs, r.Targets...)
 	}
 	return execs
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/runlet/runlet"
 )
 
 // shortUnits are the units of a short duration. A day is 24 hours and a
@@ -77,22 +79,8 @@ func atoiLimit(digits string, limit int64) (n int64, over bool) {
 	return n, false
 }
 
-// formatDuration writes d in days when it is two or more whole days
-// ("7d"), else as Go does without zero units ("24h", "1h30m").
-func formatDuration(d time.Duration) string {
-	const day = 24 * time.Hour
-	if d >= 2*day && d%day == 0 {
-		return fmt.Sprintf("%dd", d/day)
-	}
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
-}
+// formatDuration writes d as the files write it: runlet.FormatDuration.
+func formatDuration(d time.Duration) string { return runlet.FormatDuration(d) }
 
 // shorten cuts s for quoting in a message.
 func shorten(s string) string {

@@ -19,7 +19,7 @@ func TestParseErrors(t *testing.T) {
 		field string
 		want  string // a part of the message
 	}{
-		{"unknown field", "a:\n  script: ls\n  scirpt: ls\n", 3, "a", "scirpt", `did you mean "script"? Allowed: description, showDuration, script, cwd, where, whereCustom, every, catchup, entrypoint, expires`},
+		{"unknown field", "a:\n  script: ls\n  scirpt: ls\n", 3, "a", "scirpt", `did you mean "script"? Allowed: description, showDuration, script, cwd, where, whereCustom, every, catchup, entrypoint, expires, timeout`},
 		{"unknown field far from any", "a:\n  script: ls\n  color: red\n", 3, "a", "color", "allowed: description, showDuration"},
 		{"custom without whereCustom", "a:\n  script: ls\n  where: custom\n", 3, "a", "where", "needs whereCustom"},
 		{"custom with empty whereCustom", "a:\n  script: ls\n  where: custom\n  whereCustom: [' , ']\n", 4, "a", "whereCustom", "names no device"},
@@ -65,6 +65,12 @@ func TestParseErrors(t *testing.T) {
 		{"expires zero", "a:\n  script: ls\n  expires: 0s\n", 3, "a", "expires", "more than zero"},
 		{"expires negative", "a:\n  script: ls\n  expires: -5m\n", 3, "a", "expires", "more than zero"},
 		{"expires garbage", "a:\n  script: ls\n  expires: soon\n", 3, "a", "expires", "30s, 15m, 6h, 1d"},
+		{"timeout zero", "a:\n  script: ls\n  timeout: 0s\n", 3, "a", "timeout", "more than zero, like 90s, 10m or 2h; write none for no limit"},
+		{"timeout negative", "a:\n  script: ls\n  timeout: -1m\n", 3, "a", "timeout", "more than zero"},
+		{"timeout garbage", "a:\n  script: ls\n  timeout: forever\n", 3, "a", "timeout", `"forever" is not a duration: write a number and a unit, like 30s, 15m, 6h, 1d or 1h30m, or none`},
+		{"timeout a list", "a:\n  script: ls\n  timeout: [1m]\n", 3, "a", "timeout", "want a string, not a list"},
+		{"settings timeout garbage", "settings:\n  timeout: soon\n", 2, "", "settings.timeout", "not a duration"},
+		{"settings timeout zero", "settings:\n  timeout: 0\n", 2, "", "settings.timeout", "more than zero"},
 		{"settings unknown field", "settings:\n  entrypiont: /bin/sh\n", 2, "", "settings.entrypiont", `did you mean "entrypoint"`},
 		{"settings not a map", "settings: yes\n", 1, "", "settings", "settings is a map"},
 		{"daemon unknown field", "settings:\n  daemons:\n    pi-3: {enable: false}\n", 3, "", "settings.daemons.pi-3.enable", `did you mean "enabled"`},

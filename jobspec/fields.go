@@ -12,7 +12,7 @@ import (
 )
 
 // jobFields are the fields of a job, in the order error messages list them.
-var jobFields = []string{"description", "showDuration", "script", "cwd", "where", "whereCustom", "every", "catchup", "entrypoint", "expires"}
+var jobFields = []string{"description", "showDuration", "script", "cwd", "where", "whereCustom", "every", "catchup", "entrypoint", "expires", "timeout"}
 
 // jobNodes remembers where a job's fields are, for checks across fields.
 type jobNodes struct {
@@ -90,6 +90,8 @@ func (p *parser) jobField(j *Job, n *jobNodes, field string, kv pair) {
 		j.Entrypoint = p.entrypoint(v, j.Name, field)
 	case "expires":
 		j.Expires = p.expires(v, j.Name)
+	case "timeout":
+		j.Timeout, j.timeoutSet = p.timeout(v, j.Name, field)
 	default:
 		p.unknownField(kv.key, j.Name, field, jobFields)
 	}
@@ -308,6 +310,29 @@ func (p *parser) expires(v *yaml.Node, job string) time.Duration {
 		return DefaultExpires
 	}
 	return d
+}
+
+// timeout reads a run's time limit (timeout: or settings.timeout): a
+// duration as expires takes it, or none for no limit. set is false when
+// the field is empty or wrong, so that settings.timeout applies.
+func (p *parser) timeout(v *yaml.Node, job, field string) (d time.Duration, set bool) {
+	s, ok := p.str(v, job, field)
+	if !ok || strings.TrimSpace(s) == "" {
+		return 0, false
+	}
+	if strings.EqualFold(strings.TrimSpace(s), "none") {
+		return 0, true
+	}
+	d, err := ParseDuration(s)
+	if err != nil {
+		p.add(v.Line, job, field, "%v, or none (how long a run may take before it is stopped)", err)
+		return 0, false
+	}
+	if d <= 0 {
+		p.add(v.Line, job, field, "must be more than zero, like 90s, 10m or 2h; write none for no limit")
+		return 0, false
+	}
+	return d, true
 }
 
 // message is the text of an error for a person, without a code.

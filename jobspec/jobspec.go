@@ -71,6 +71,9 @@ type Settings struct {
 	// that are not jobs (runlet @run -- CMD, runlet shell); nil means the
 	// file does not say, and they run. Read it with CommandsAllowed.
 	Commands *bool `json:"commands,omitempty"`
+	// Timeout is settings.timeout, the time limit of every job that sets
+	// none; Parse has already applied it to those jobs. 0 means none.
+	Timeout time.Duration `json:"-"`
 }
 
 // CommandsAllowed reports whether the workspace runs commands and shells:
@@ -115,32 +118,52 @@ type Job struct {
 	// Expires is how long an execution queued for an offline device is
 	// kept (DefaultExpires unless the file says).
 	Expires time.Duration `json:"-"`
+	// Timeout is how long a run may take once it has started: then the
+	// device stops it (SIGTERM, SIGKILL after the grace period) and it
+	// ends in Error, "timed out after 10m". 0 means no limit. Parse has
+	// applied settings.timeout.
+	Timeout time.Duration `json:"-"`
 	Line    int           `json:"line"` // where the job starts in its file
 
-	tmpl *template.Template
+	tmpl       *template.Template
+	timeoutSet bool // the job says timeout: (none included)
 }
 
-// MarshalJSON writes Expires as a duration string ("24h", "7d").
+// MarshalJSON writes Expires and Timeout as duration strings ("24h",
+// "7d"); a job without a timeout has none.
 func (j Job) MarshalJSON() ([]byte, error) {
 	type plain Job
-	return json.Marshal(struct {
+	v := struct {
 		plain
 		Expires string `json:"expires"`
-	}{plain(j), formatDuration(j.Expires)})
+		Timeout string `json:"timeout,omitempty"`
+	}{plain: plain(j), Expires: formatDuration(j.Expires)}
+	if j.Timeout > 0 {
+		v.Timeout = formatDuration(j.Timeout)
+	}
+	return json.Marshal(v)
 }
 
-// UnmarshalJSON reads what MarshalJSON writes, parsing Expires and Every
+// UnmarshalJSON reads what MarshalJSON writes, parsing Expires, Timeout and Every
 // again; an interval schedule read this way has no anchor.
 func (j *Job) UnmarshalJSON(b []byte) error {
 	type plain Job
 	var v struct {
 		plain
 		Expires string `json:"expires"`
+		Timeout string `json:"timeout"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
 	*j = Job(v.plain)
+	if v.Timeout != "" {
+		d, err := ParseDuration(v.Timeout)
+		if err != nil {
+			return err
+		}
+		j.Timeout = d
+	}
 	j.Schedule = nil // rebuilt from Every below, never from the description
 	if v.Expires != "" {
 		d, err := ParseDuration(v.Expires)

@@ -169,6 +169,9 @@ func (p *parser) top(root *yaml.Node) {
 		if j.Entrypoint == nil && p.file.Settings.Entrypoint != nil {
 			j.Entrypoint = append([]string(nil), p.file.Settings.Entrypoint...)
 		}
+		if !j.timeoutSet {
+			j.Timeout = p.file.Settings.Timeout
+		}
 	}
 }
 

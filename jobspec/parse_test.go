@@ -236,9 +236,37 @@ func TestParseExpires(t *testing.T) {
 	}
 }
 
+// A job's timeout is a duration as expires takes it, or none; settings.timeout
+// is the limit of every job that sets none of its own.
+func TestParseTimeout(t *testing.T) {
+	for _, c := range []struct {
+		src  string
+		want map[string]time.Duration
+	}{
+		{"a:\n  script: ls\n", map[string]time.Duration{"a": 0}},
+		{"a:\n  script: ls\n  timeout: 10m\n", map[string]time.Duration{"a": 10 * time.Minute}},
+		{"a:\n  script: ls\n  timeout: 1h30m\n", map[string]time.Duration{"a": 90 * time.Minute}},
+		{"a:\n  script: ls\n  timeout: 1.5s\n", map[string]time.Duration{"a": 1500 * time.Millisecond}},
+		{"a:\n  script: ls\n  timeout: 2d\n", map[string]time.Duration{"a": 48 * time.Hour}},
+		{"a:\n  script: ls\n  timeout: None\n", map[string]time.Duration{"a": 0}},
+		{"a:\n  script: ls\n  timeout:\n", map[string]time.Duration{"a": 0}},
+		{"settings:\n  timeout: 1h\na: ls\nb:\n  script: ls\n  timeout: 5m\nc:\n  script: ls\n  timeout: none\n",
+			map[string]time.Duration{"a": time.Hour, "b": 5 * time.Minute, "c": 0}},
+		{"a: ls\nsettings:\n  timeout: 30s\n", map[string]time.Duration{"a": 30 * time.Second}},
+		{"settings:\n  timeout: none\na: ls\n", map[string]time.Duration{"a": 0}},
+	} {
+		f := mustParse(t, c.src)
+		for job, want := range c.want {
+			if got := f.Job(job).Timeout; got != want {
+				t.Errorf("%q: job %s has timeout %v, want %v", c.src, job, got, want)
+			}
+		}
+	}
+}
+
 // TestJobJSON checks the JSON the server returns, and that it reads back.
 func TestJobJSON(t *testing.T) {
-	f := mustParse(t, "a:\n  script: echo {{ index .Args 1 }}\n  every: every monday at 9:30\n  expires: 7d\n")
+	f := mustParse(t, "a:\n  script: echo {{ index .Args 1 }}\n  every: every monday at 9:30\n  expires: 7d\n  timeout: 1h30m\n")
 	b, err := json.Marshal(f.Job("a"))
 	if err != nil {
 		t.Fatal(err)
@@ -247,7 +275,7 @@ func TestJobJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	if m["expires"] != "7d" || m["every"] != "every monday at 9:30" || m["where"] != "local" {
+	if m["expires"] != "7d" || m["timeout"] != "1h30m" || m["every"] != "every monday at 9:30" || m["where"] != "local" {
 		t.Errorf("JSON %s", b)
 	}
 	if s, _ := m["schedule"].(map[string]any); s["cron"] != "30 9 * * 1" {
@@ -257,7 +285,7 @@ func TestJobJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	if back.Expires != 7*24*time.Hour || back.Schedule == nil || back.Schedule.Cron() != "30 9 * * 1" || back.Script != f.Job("a").Script {
+	if back.Expires != 7*24*time.Hour || back.Timeout != 90*time.Minute || back.Schedule == nil || back.Schedule.Cron() != "30 9 * * 1" || back.Script != f.Job("a").Script {
 		t.Errorf("read back %+v", back)
 	}
 	out, err := back.Render([]string{"a", "x"})

@@ -5,7 +5,7 @@ import (
 )
 
 var (
-	settingsFields = []string{"entrypoint", "daemons", "commands"}
+	settingsFields = []string{"entrypoint", "daemons", "commands", "timeout"}
 	daemonFields   = []string{"enabled"}
 )
 
@@ -35,6 +35,8 @@ func (p *parser) settings(v *yaml.Node) {
 			p.file.Settings.Entrypoint = p.entrypoint(kv.value, "", field)
 		case "daemons":
 			p.daemons(kv.value)
+		case "timeout":
+			p.file.Settings.Timeout, _ = p.timeout(kv.value, "", field)
 		case "commands":
 			if !isNull(kv.value) { // left empty: as if not written
 				on := p.boolean(kv.value, "", field)

@@ -43,6 +43,8 @@ type Execution struct {
 	killReq    bool
 	closing    bool // the runner is closing
 	stopTimer  *time.Timer
+	timer      *time.Timer // the job's timeout (Spec.Timeout), from its start
+	timedOut   bool        // the timeout stopped it
 	log        FrameWriter // set once the log is created
 	ring       ring
 	lastSeq    uint64
@@ -251,6 +253,37 @@ func (e *Execution) startStopTimer(term *pty.Terminal) {
 		// ErrProcessDone: it ended within the grace.
 		_ = term.Signal(pty.Kill)
 	})
+}
+
+// startTimeout arms the job's timeout (Spec.Timeout) as its process
+// starts. Call with e.mu.
+func (e *Execution) startTimeout(term *pty.Terminal) {
+	if e.spec.Timeout <= 0 {
+		return
+	}
+	e.timer = time.AfterFunc(e.spec.Timeout, func() { e.timeOut(term) })
+}
+
+// timeOut stops a job that ran past its timeout, as Stop does (SIGTERM,
+// SIGKILL after the grace), unless it is ending already.
+func (e *Execution) timeOut(term *pty.Terminal) {
+	e.mu.Lock()
+	if e.term != term || e.stopReq || e.killReq || e.closing {
+		e.mu.Unlock()
+		return
+	}
+	e.timedOut = true
+	e.startStopTimer(term)
+	e.mu.Unlock()
+	e.r.log.Info("execution timed out; stopping it", "execution", e.id, "timeout", e.spec.Timeout)
+	_ = term.Signal(pty.Terminate)
+}
+
+// hasTimedOut reports whether the timeout stopped the job.
+func (e *Execution) hasTimedOut() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.timedOut
 }
 
 // applyRequests acts on a stop, kill or close asked while the process was

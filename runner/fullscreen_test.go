@@ -120,14 +120,21 @@ func TestVimResizedShowsRightInALateViewersTerminal(t *testing.T) {
 	for i := 1; i <= 100; i++ {
 		lines = append(lines, fmt.Sprintf("line %d", i))
 	}
-	file := filepath.Join(t.TempDir(), "lines.txt")
-	if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+	// A short name: vim's messages about the file must fit on one line,
+	// or it waits for Enter.
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "lines.txt"), []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	r := newRunner(t, Config{})
-	e := enqueue(t, r, Spec{Script: `vim -u NONE -i NONE -N -n "` + file + `"`, Size: runlet.Size{Cols: 80, Rows: 24}})
+	e := enqueue(t, r, Spec{Script: `vim -u NONE -i NONE -N -n lines.txt`, Cwd: dir, Size: runlet.Size{Cols: 80, Rows: 24}})
 	s := watch(t, e)
-	s.waitFor(t, "100L")
+	// Ctrl-G shows where vim is once it has started: a resize during its
+	// start may be missed.
+	if err := e.Input([]byte("\x07")); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(t, "of 100 --")
 	if err := e.Resize(runlet.Size{Cols: 100, Rows: 30}); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +169,7 @@ func TestMarginResetWhereTheSizeChanged(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitDone(t, e)
+	s.all(t)
 	out := s.String()
 	if strings.Count(out, MarginReset) != 1 {
 		t.Fatalf("%d margin resets in %q; want one, for the one change of size", strings.Count(out, MarginReset), out)

@@ -3,11 +3,13 @@ package runner
 import (
 	"bytes"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/internal/termtest"
 	"github.com/runlet/runlet/internal/testenv"
 )
 
@@ -51,20 +53,16 @@ func TestInputTypedAheadReachesTheJobInOrder(t *testing.T) {
 	if end := waitDone(t, queued); end.Status != runlet.StatusFinished || end.ExitCode != 0 {
 		t.Errorf("end state %+v", end)
 	}
-	if got := lineWith(out, "got="); got != `got=one,two\ 2,three` {
-		t.Errorf("the job read %q, want got=one,two\\ 2,three; output:\n%q", got, out)
-	}
+	wantPrinted(t, out, "got", `one,two\ 2,three`)
 }
 
-// lineWith is the first line of out that starts with prefix, without its
-// line end.
-func lineWith(out, prefix string) string {
-	for l := range strings.SplitSeq(out, "\n") {
-		if strings.HasPrefix(l, prefix) {
-			return strings.TrimSuffix(l, "\r")
-		}
+// wantPrinted fails t unless the job printed exactly the values want as
+// lines label=VALUE (termtest.Printed): what it read, quoted by printf %q.
+func wantPrinted(t *testing.T, text, label string, want ...string) {
+	t.Helper()
+	if got := termtest.Printed(text, label); !slices.Equal(got, want) {
+		t.Errorf("the job printed %s=%q, want %q; output:\n%q", label, got, want, text)
 	}
-	return ""
 }
 
 // The input kept before the start is bounded: past MaxTypeAhead it is
@@ -101,14 +99,10 @@ func TestInputTypedAheadIsBounded(t *testing.T) {
 	if err := queued.Input([]byte("live\n")); err != nil {
 		t.Fatalf("Input once running: %v", err)
 	}
-	out := s.waitFor(t, "then=")
-	if got := lineWith(out, "first="); got != "first=kept" {
-		t.Errorf("the job read %q first, want first=kept; output:\n%q", got, out)
-	}
-	if got := lineWith(out, "then="); got != "then=live" {
-		t.Errorf("the job read %q next, want then=live (nothing dropped comes later); output:\n%q", got, out)
-	}
 	waitDone(t, queued)
+	out := s.waitFor(t, "Exited with code")
+	wantPrinted(t, out, "first", "kept")
+	wantPrinted(t, out, "then", "live") // nothing dropped comes later
 }
 
 // A Spec may not carry more input than the execution would keep.

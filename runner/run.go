@@ -38,6 +38,7 @@ func (e *Execution) execute() {
 		res.finished = e.r.cfg.Now()
 	}
 	sigReason := e.signalReason(res.exit.Signal)
+	timedOut := e.hasTimedOut()
 	e.r.log.Debug("execution ended", "execution", e.id, "job", e.spec.Job,
 		"started", res.started, "code", res.exit.Code, "signal", res.exit.Signal, "reason", res.reason)
 	e.end(func(s *runlet.Execution) {
@@ -53,6 +54,10 @@ func (e *Execution) execute() {
 			s.Status, s.Reason = runlet.StatusError, res.reason
 		case s.Signal != "":
 			s.Status, s.Reason = runlet.StatusError, sigReason
+		case timedOut:
+			// It left by itself once stopped: ended by the timeout all
+			// the same.
+			s.Status, s.Reason = runlet.StatusError, runlet.TimedOut(e.spec.Timeout)
 		}
 	})
 }
@@ -85,7 +90,11 @@ func (e *Execution) play() result {
 	if err := e.publish([]byte("λ " + commandLine(argv) + "\r\n")); err != nil {
 		return result{reason: cannotRecord(err)}
 	}
-	if reason := checkDir(e.spec.Cwd); reason != "" {
+	dir := e.spec.Cwd
+	if dir == "" {
+		dir = e.r.defaultCwd()
+	}
+	if reason := checkDir(dir); reason != "" {
 		return e.unstarted(reason)
 	}
 	if e.stopAsked() {
@@ -94,7 +103,7 @@ func (e *Execution) play() result {
 	e.mu.Lock()
 	size := e.size
 	e.mu.Unlock()
-	term, err := pty.Start(pty.Command{Argv: argv, Dir: e.spec.Cwd, Env: e.env(), Size: size})
+	term, err := pty.Start(pty.Command{Argv: argv, Dir: dir, Env: e.env(), Size: size})
 	if err != nil {
 		return e.unstarted(fmt.Sprintf("cannot start the job: %v", err))
 	}
@@ -127,6 +136,7 @@ func (e *Execution) attach(term *pty.Terminal, size runlet.Size) <-chan struct{}
 	e.term = term
 	e.state.Status = runlet.StatusRunning
 	e.state.Started = e.r.cfg.Now()
+	e.startTimeout(term)
 	resize := e.size != size // Resize came while starting
 	size = e.size
 	typed := e.typedAhead
@@ -166,6 +176,9 @@ func (e *Execution) detach() {
 	e.term = nil
 	if e.stopTimer != nil {
 		e.stopTimer.Stop()
+	}
+	if e.timer != nil {
+		e.timer.Stop()
 	}
 	e.mu.Unlock()
 }
@@ -216,6 +229,9 @@ func (e *Execution) publishEnd(res result) {
 	if res.exit.Signal != "" {
 		line = fmt.Sprintf("\r\nExited with code: %d (killed by %s)\r\n", res.exit.Code, res.exit.Signal)
 	}
+	if e.hasTimedOut() {
+		line += "runlet: " + runlet.TimedOut(e.spec.Timeout) + "\r\n"
+	}
 	if err := e.publish([]byte(line)); err != nil {
 		return
 	}
@@ -231,6 +247,8 @@ func (e *Execution) signalReason(sig string) string {
 	switch {
 	case e.closing:
 		return "runner closed"
+	case e.timedOut:
+		return runlet.TimedOut(e.spec.Timeout)
 	case e.killReq:
 		return runlet.ReasonKilled + " (" + sig + ")"
 	case e.stopReq:

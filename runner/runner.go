@@ -30,6 +30,10 @@ type Config struct {
 	Logs LogStore
 	// TempDir is where script files go; "" means os.TempDir().
 	TempDir string
+	// DefaultCwd is where a job without a Spec.Cwd runs; "" means the home
+	// directory of the user the runner runs as (HomeDir), as `ssh host
+	// cmd` runs there, never the directory the runner was started from.
+	DefaultCwd string
 	// StopGrace is how long Stop waits after SIGTERM before SIGKILL; 0
 	// means 10s.
 	StopGrace time.Duration
@@ -120,11 +124,16 @@ type Spec struct {
 	// Entrypoint is the program and its first arguments; the script file's
 	// path is appended. nil means /bin/bash --login (cmd.exe /c on Windows).
 	Entrypoint []string
-	// Cwd is the working directory; "" means the runner's.
+	// Cwd is the working directory; "" means Config.DefaultCwd.
 	Cwd string
 	// Env is added to the runner's environment, after TERM and RUNLET_*.
 	Env          []string
 	ShowDuration bool
+	// Timeout is how long the job may run once started: then it is
+	// stopped as by Stop (SIGTERM, SIGKILL after Config.StopGrace) and
+	// ends in Error, runlet.TimedOut ("timed out after 10m"), without
+	// Killed: nobody asked. Time in the queue does not count. 0: no limit.
+	Timeout time.Duration
 	// Size is the terminal's first size; zero means pty.DefaultSize.
 	Size runlet.Size
 	// Input is typed into the terminal as soon as it exists, before

@@ -47,6 +47,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST "+p+"/jobs/rollback", s.authed(s.handleRollbackJobs))
 	mux.Handle("GET "+p+"/schedules", s.authed(s.handleSchedules))
 	mux.Handle("POST "+p+"/runs", s.authed(s.handleRun))
+	mux.Handle("GET "+p+"/runs", s.authed(s.handleListRuns))
 	mux.Handle("GET "+p+"/executions", s.authed(s.handleListExecutions))
 	mux.Handle("GET "+p+"/executions/{id}", s.authed(s.handleGetExecution))
 	mux.Handle("POST "+p+"/executions/{id}/stop", s.authed(s.handleStop))

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
@@ -21,7 +22,7 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	}
 	run, err := s.dispatch.Run(r.Context(), dispatch.Request{
 		Workspace: c.Workspace.ID, Client: clientOf(c), Job: req.Job, Args: req.Args,
-		Where: req.Where, On: req.On, Size: req.Size,
+		Command: req.Command, Shell: req.Shell, Where: req.Where, On: req.On, Size: req.Size,
 	})
 	if err != nil {
 		s.error(w, r, err)
@@ -68,9 +69,41 @@ func (s *Server) handleListExecutions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"executions": api.ExecutionsOf(list)})
 }
 
+// handleListRuns answers GET /runs?job&device&client&outcome&from&to&limit&cursor:
+// a page of runs, one per execution ID with its targets, newest first,
+// and the cursor of the page after it.
+func (s *Server) handleListRuns(w http.ResponseWriter, r *http.Request) {
+	c := callerOf(r)
+	q := r.URL.Query()
+	f := store.RunFilter{Job: q.Get("job"), Device: q.Get("device"), Client: q.Get("client"), Outcome: runlet.Outcome(q.Get("outcome"))}
+	var err error
+	f.Limit, err = intParam(q.Get("limit"), "limit")
+	if err == nil {
+		f.From, err = timeParam(q.Get("from"), "from")
+	}
+	if err == nil {
+		f.To, err = timeParam(q.Get("to"), "to")
+	}
+	if err == nil {
+		f.After, err = runlet.ParseRunCursor(q.Get("cursor"))
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	page, err := s.db.ListRuns(r.Context(), c.Workspace.ID, f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.RunsOf(page.Runs, page.Next))
+}
+
+// handleGetExecution answers GET /executions/{id}?device: every target, or
+// device's alone (a daemon asks for its own before it starts a run).
 func (s *Server) handleGetExecution(w http.ResponseWriter, r *http.Request) {
 	c := callerOf(r)
-	ts, err := s.dispatch.Targets(r.Context(), c.Workspace.ID, r.PathValue("id"), "")
+	ts, err := s.dispatch.Targets(r.Context(), c.Workspace.ID, r.PathValue("id"), r.URL.Query().Get("device"))
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -130,4 +163,15 @@ func intParam(v, name string) (int, error) {
 		return 0, runlet.Errorf(runlet.EINVALID, "%s must be a number of 0 or more, not %q.", name, v)
 	}
 	return n, nil
+}
+
+func timeParam(v, name string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, runlet.Errorf(runlet.EINVALID, "%s must be a time such as 2026-03-04T05:06:07Z (RFC 3339), not %q.", name, v)
+	}
+	return t, nil
 }

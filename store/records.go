@@ -32,7 +32,31 @@ type ExecutionFilter struct {
 	Offset int
 }
 
-// Page sizes of ListExecutions.
+// RunFilter selects runs for ListRuns; empty fields match all. A run
+// that matches is listed with every one of its targets.
+type RunFilter struct {
+	Job    string
+	Client string // who started it
+	// Device: the runs with a target on this device.
+	Device string
+	// Outcome: the runs with a target of this outcome
+	// (runlet.Execution.Outcome).
+	Outcome runlet.Outcome
+	// From and To: the runs created at or after From and before To.
+	From, To time.Time
+	// After: the runs after this place in the list, for the next page.
+	After runlet.RunCursor
+	Limit int // 0: DefaultLimit; at most MaxLimit
+}
+
+// RunPage is one page of ListRuns: the runs, newest first, and the cursor
+// of the page after it (zero when this is the last).
+type RunPage struct {
+	Runs []runlet.Run
+	Next runlet.RunCursor
+}
+
+// Page sizes of ListExecutions and ListRuns.
 const (
 	DefaultLimit = 50
 	MaxLimit     = 1000

@@ -246,6 +246,14 @@ type Executions interface {
 	// ListExecutions returns the runs of the workspace that match f, newest
 	// first. EINVALID: a negative limit or offset, an unknown status.
 	ListExecutions(ctx context.Context, workspace string, f ExecutionFilter) ([]runlet.Execution, error)
+	// ListRuns returns a page of the workspace's runs that match f, newest
+	// first (by Created, then by ID): one per execution ID, with its
+	// targets by device. Created is the first target's, Job and Client
+	// the run's. The page after it starts after f.After, so runs added
+	// while someone pages are never listed twice nor shift a run off the
+	// next page. EINVALID: a negative limit, an unknown outcome, From not
+	// before To.
+	ListRuns(ctx context.Context, workspace string, f RunFilter) (RunPage, error)
 	// UpdateExecutionStatus moves the run forward: Pending → Running →
 	// Finished or Error, or Pending straight to a final status. An update
 	// that is not forward (a replay, a Running that arrives after the end)
@@ -257,6 +265,14 @@ type Executions interface {
 	// MarkExecutionKilled records that a stop or kill was asked for a run
 	// that has not ended; on an ended run it changes nothing. ENOTFOUND.
 	MarkExecutionKilled(ctx context.Context, workspace, id, device string) (runlet.Execution, error)
+	// CancelExecution ends a run that has not started, because a stop or
+	// kill was asked for it: a Pending run becomes Error, marked killed,
+	// finished at Now, exit code -1, with reason (runlet's "stopped before
+	// it started" or "killed before it started"). The statuses its device
+	// may still send (a late Running) then change nothing. On a run that
+	// has started or ended it changes nothing; changed tells which
+	// happened. ENOTFOUND.
+	CancelExecution(ctx context.Context, workspace, id, device, reason string) (e runlet.Execution, changed bool, err error)
 	// ExpireExecutions ends as Error every Pending run, in any workspace,
 	// whose expiry is at or before Now, and returns them.
 	ExpireExecutions(ctx context.Context) ([]runlet.Execution, error)

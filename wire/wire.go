@@ -35,6 +35,9 @@ type Dispatch struct {
 	Created      time.Time   `json:"created"`
 	Scheduled    time.Time   `json:"scheduled,omitzero"`
 	Expires      time.Time   `json:"expires,omitzero"`
+	// Timeout is how long the run may take once it has started: then the
+	// device stops it, and kills it after its grace period. 0: no limit.
+	Timeout time.Duration `json:"timeout,omitempty"`
 }
 
 // Validate reports what is missing from d.

@@ -191,8 +191,12 @@ func (c *consumer) reopen() jetstream.MessagesContext {
 		if c.b.nc.IsClosed() {
 			return nil // the connection is gone for good; Close follows
 		}
+		// Close must not wait for a JetStream request that waits for a
+		// reconnection (a revoked device's never comes): stopping ends it.
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		unwatch := stopOn(c.stopping, cancel)
 		err := c.ensure(ctx)
+		unwatch()
 		cancel()
 		if err == nil {
 			it, err := c.open()
@@ -322,4 +326,17 @@ func (a *acker) forget() {
 	delete(a.c.unsettled, a)
 	a.c.mu.Unlock()
 	<-a.c.slots
+}
+
+// stopOn calls cancel when stop closes, until the returned func is called.
+func stopOn(stop <-chan struct{}, cancel context.CancelFunc) (unwatch func()) {
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-done:
+		}
+	}()
+	return func() { close(done) }
 }

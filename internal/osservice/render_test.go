@@ -2,14 +2,17 @@ package osservice
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"flag"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -127,6 +130,36 @@ func TestPlistWellFormed(t *testing.T) {
 		for _, v := range append(sp.Args, sp.Secrets["RUNLET_DB"]) {
 			if v != "" && !strings.Contains(strings.Join(texts, "\x00"), v) {
 				t.Errorf("%s: %q does not come back from the plist", sp.Name, v)
+			}
+		}
+		// Python's plistlib, an outside reader of the format, reads the
+		// program, its arguments and the environment back as they were.
+		if py, err := exec.LookPath("python3"); err == nil {
+			cmd := exec.Command(py, "-c", `import json, plistlib, sys
+p = plistlib.loads(sys.stdin.buffer.read())
+json.dump([p["ProgramArguments"], p.get("EnvironmentVariables", {}), p["KeepAlive"]], sys.stdout)`)
+			cmd.Stdin = bytes.NewReader(b)
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("plistlib: %v\n%s", err, b)
+			}
+			var got struct {
+				args []string
+				env  map[string]string
+			}
+			var raw []json.RawMessage
+			if err := json.Unmarshal(out, &raw); err != nil || len(raw) != 3 {
+				t.Fatalf("plistlib said %s: %v", out, err)
+			}
+			_ = json.Unmarshal(raw[0], &got.args)
+			_ = json.Unmarshal(raw[1], &got.env)
+			env := maps.Clone(sp.Env)
+			if env == nil {
+				env = map[string]string{}
+			}
+			maps.Copy(env, sp.Secrets)
+			if !slices.Equal(got.args, append([]string{sp.Program}, sp.Args...)) || !maps.Equal(got.env, env) || string(raw[2]) != `{"SuccessfulExit": false, "Crashed": true}` {
+				t.Errorf("plistlib read %s", out)
 			}
 		}
 		if plutil, err := exec.LookPath("plutil"); err == nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/store"
@@ -61,6 +62,30 @@ func RunMigrations(t *testing.T, latest int, open func(ctx context.Context) (Mig
 	v, src, err := db.JobVersion(ctx, ws.ID, 1)
 	ok(t, err)
 	equal(t, "the job set before the history", []any{v.Version, v.Jobs, string(src)}, []any{int64(1), -1, "old: echo old\n"})
+
+	// Executions stored before the runs table (migration 6) are runs,
+	// each with the job, client and created time of its first target.
+	id := store.NewID()
+	first := &runlet.Execution{Workspace: ws.ID, ID: id, Job: "deploy", Client: "ada@example.com", Device: "pi-2"}
+	ok(t, db.CreateExecution(ctx, first))
+	ok(t, db.CreateExecution(ctx, &runlet.Execution{Workspace: ws.ID, ID: id, Job: "deploy", Client: "ada@example.com", Device: "pi-1",
+		Created: first.Created.Add(time.Second)}))
+	for _, q := range []string{`DROP TABLE runs`, `DELETE FROM schema_migrations WHERE version >= 6`} {
+		_, err = db.SQL().ExecContext(ctx, q)
+		ok(t, err)
+	}
+	ok(t, db.Close())
+	db, err = open(ctx)
+	ok(t, err)
+	equal(t, "schema version after migrating the runs", version(db), latest)
+	page, err := db.ListRuns(ctx, ws.ID, store.RunFilter{})
+	ok(t, err)
+	if len(page.Runs) != 1 {
+		t.Fatalf("runs after migrating: %+v, want one", page.Runs)
+	}
+	r := page.Runs[0]
+	equal(t, "the run of executions stored before", []any{r.ID, r.Job, r.Client, r.Created.Equal(first.Created), len(r.Targets)},
+		[]any{id, "deploy", "ada@example.com", true, 2})
 
 	_, err = db.SQL().ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied)
 		SELECT 9999, '9999_future.sql', applied FROM schema_migrations WHERE version = 1`)

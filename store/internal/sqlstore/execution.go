@@ -34,7 +34,8 @@ func (db *DB) CreateExecution(ctx context.Context, e *runlet.Execution) error {
 	if err != nil {
 		return err
 	}
-	if err := db.insertExecution(ctx, db.w, &ne); err != nil {
+	// A transaction: the run's row (insertExecution) comes with it.
+	if err := db.tx(ctx, func(tx *sql.Tx) error { return db.insertExecution(ctx, tx, &ne) }); err != nil {
 		return err
 	}
 	*e = ne
@@ -92,20 +93,23 @@ func (db *DB) newExecution(e *runlet.Execution) (runlet.Execution, error) {
 	return ne, nil
 }
 
-// execer is a *sql.DB or a *sql.Tx.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-func (db *DB) insertExecution(ctx context.Context, q execer, ne *runlet.Execution) error {
+// insertExecution stores ne and, for the first target of its ID, the run,
+// in the transaction q: both or neither.
+func (db *DB) insertExecution(ctx context.Context, q *sql.Tx, ne *runlet.Execution) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO executions (workspace_id, id, device, job, client, status,
 		created, scheduled, started, finished, expires, exit_code, signal, killed, reason)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		ne.Workspace, ne.ID, ne.Device, ne.Job, ne.Client, string(ne.Status),
 		db.t(ne.Created), db.t(ne.Scheduled), db.t(ne.Started), db.t(ne.Finished), db.t(ne.Expires),
 		ne.ExitCode, ne.Signal, ne.Killed, ne.Reason)
-	return db.constraint(err, "create execution", "Execution "+quote(ne.ID)+" exists already on device "+quote(ne.Device)+".",
-		"Workspace "+quote(ne.Workspace)+" not found.")
+	if err := db.constraint(err, "create execution", "Execution "+quote(ne.ID)+" exists already on device "+quote(ne.Device)+".",
+		"Workspace "+quote(ne.Workspace)+" not found."); err != nil {
+		return err
+	}
+	// The run's row, for ListRuns: the first target of the ID writes it.
+	_, err = q.ExecContext(ctx, `INSERT INTO runs (workspace_id, id, job, client, created) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (workspace_id, id) DO NOTHING`, ne.Workspace, ne.ID, ne.Job, ne.Client, db.t(ne.Created))
+	return wrap(err, "create run")
 }
 
 // Execution implements store.Executions.
@@ -209,6 +213,24 @@ func (db *DB) MarkExecutionKilled(ctx context.Context, workspace, id, device str
 		return runlet.Execution{}, wrap(err, "mark execution killed")
 	}
 	return db.execution(ctx, db.w, workspace, id, device)
+}
+
+// CancelExecution implements store.Executions: one conditional UPDATE, so
+// that a run whose Running arrives at the same moment is either cancelled
+// before it (and the Running changes nothing) or left running.
+func (db *DB) CancelExecution(ctx context.Context, workspace, id, device, reason string) (runlet.Execution, bool, error) {
+	e, err := scanExecution(db.w.QueryRowContext(ctx, `UPDATE executions SET status = 'Error', killed = TRUE,
+		finished = $4, exit_code = -1, reason = $5
+		WHERE workspace_id = $1 AND id = $2 AND device = $3 AND status = 'Pending' RETURNING `+executionCols,
+		workspace, id, device, db.t(db.now()), reason))
+	if err == nil {
+		return e, true, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return e, false, wrap(err, "cancel execution")
+	}
+	e, err = db.execution(ctx, db.w, workspace, id, device)
+	return e, false, err
 }
 
 // ExpireExecutions implements store.Executions.
