@@ -3,8 +3,12 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/apiclient"
 )
 
 func (m *Main) stopCommand() *cobra.Command {
@@ -13,16 +17,20 @@ func (m *Main) stopCommand() *cobra.Command {
 (Ctrl-Break on Windows) and, if it is still there after a grace period,
 SIGKILL. Without --device every target of the execution is stopped. Any
 device of the workspace may stop any execution; it ends as Stopped (in
-'runlet activity' and the web UI). When every target has already ended there
-is nothing to stop: runlet says how each ended and exits 1.`)
+'runlet activity' and the web UI). A target that has not started yet (its
+device is offline, or the run waits in its queue) ends at once, Stopped, and
+never runs there: the device checks with the server before it starts a run.
+When every target has already ended there is nothing to stop: runlet says
+how each ended and exits 1.`)
 }
 
 func (m *Main) killCommand() *cobra.Command {
 	return m.controlCommand("kill", "Kill an execution now (SIGKILL)",
 		`kill ends EXEC at once with SIGKILL, on --device or on every target of
-the execution; it ends as Killed. Prefer 'runlet stop', which lets the job
-clean up. An execution that has already ended is left alone: runlet says so
-and exits 1.`)
+the execution; it ends as Killed. A target that has not started yet ends
+at once, Killed, and never runs there. Prefer 'runlet stop', which lets the
+job clean up. An execution that has already ended is left alone: runlet says
+so and exits 1.`)
 }
 
 func (m *Main) controlCommand(op, short, long string) *cobra.Command {
@@ -65,10 +73,40 @@ func (m *Main) control(ctx context.Context, op, exec, device string, asJSON bool
 			Op        string `json:"op"`
 		}{exec, device, op})
 	}
+	m.printControlled(ctx, client, op, exec, device)
+	return nil
+}
+
+// printControlled says what the stop or kill did to each target: a target
+// that had not started ended at once and will not run; the others' devices
+// were asked.
+func (m *Main) printControlled(ctx context.Context, client *apiclient.Client, op, exec, device string) {
 	where := "every device running it"
 	if device != "" {
 		where = safe(device)
 	}
-	fmt.Fprintf(m.Stdout, "Asked %s to %s execution %s.\n", where, op, exec)
-	return nil
+	ts, err := client.Execution(ctx, exec)
+	if err != nil {
+		fmt.Fprintf(m.Stdout, "Asked %s to %s execution %s.\n", where, op, exec)
+		return
+	}
+	var asked []string
+	cancelled := false
+	for _, t := range ts {
+		switch {
+		case device != "" && t.Device != device:
+		case t.Status == runlet.StatusError && t.Killed &&
+			(t.Reason == runlet.ReasonStoppedBeforeStart || t.Reason == runlet.ReasonKilledBeforeStart):
+			fmt.Fprintf(m.Stdout, "Execution %s had not started on %s: it will not run there (%s).\n", exec, safe(t.Device), t.Outcome())
+			cancelled = true
+		case !t.Status.Final() || t.Killed: // asked now, or it obeyed already
+			asked = append(asked, safe(t.Device))
+		}
+	}
+	if len(asked) > 0 {
+		where = strings.Join(asked, ", ")
+	}
+	if len(asked) > 0 || !cancelled {
+		fmt.Fprintf(m.Stdout, "Asked %s to %s execution %s.\n", where, op, exec)
+	}
 }

@@ -24,9 +24,9 @@ func (m *Main) runCommand() *cobra.Command {
 		remote  remoteRun
 	)
 	cmd := &cobra.Command{
-		Use:     "@run NAME [ARGS...]",
+		Use:     "@run NAME [ARGS...] | @run [--on DEVICES] -- COMMAND [ARGS...]",
 		Aliases: []string{"run"},
-		Short:   "Run a job by name, attached to this terminal",
+		Short:   "Run a job by name, or a command, attached to this terminal",
 		Long: `@run runs the job NAME and attaches this terminal to it: its output appears
 here and every key you type (arrows, F-keys, Ctrl-C) goes to the job. runlet
 exits with the job's exit code.

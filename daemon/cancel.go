@@ -27,14 +27,14 @@ import (
 // embedded deployment; only a deployment whose API is down while its broker
 // is up sees runs wait.
 
-// Pauses between two reads of a record the server did not answer.
-var (
+const (
+	// recordRetryFirst and recordRetryMost are the first and the longest
+	// pause between two reads of a record the server did not answer.
 	recordRetryFirst = time.Second
 	recordRetryMost  = 30 * time.Second
+	// recordWait bounds one read of a record.
+	recordWait = 30 * time.Second
 )
-
-// recordWait bounds one read of a record.
-const recordWait = 30 * time.Second
 
 // startable reports whether the run of disp may start: its record on the
 // server is Pending, and no stop or kill was asked. A run the server ended

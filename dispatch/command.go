@@ -78,7 +78,9 @@ func (s *Service) command(ctx context.Context, req Request, set jobspec.Settings
 		if err := checkCommand(req.Command); err != nil {
 			return nil, nil, nil, err
 		}
-		job = &jobspec.Job{Name: commandName(req.Command), Expires: jobspec.DefaultExpires}
+		// As a job that says neither expires nor timeout. A shell has no
+		// timeout: it would end a person's session in the middle.
+		job = &jobspec.Job{Name: commandName(req.Command), Expires: jobspec.DefaultExpires, Timeout: set.Timeout}
 	}
 	targets, err := s.resolveTargets(ctx, req, job, set)
 	if err != nil {
@@ -141,7 +143,7 @@ func (s *Service) checkShellTarget(req Request, targets []string) error {
 		return runlet.Errorf(runlet.EINVALID, "A shell runs on one device, and this one would go to %d (%s): name one.", len(targets), strings.Join(names, ", "))
 	}
 	if _, online := s.cfg.Workspaces.Presence(req.Workspace, targets[0]); !online {
-		return runlet.Errorf(runlet.EUNAVAILABLE, "%s is offline: a shell needs its device online. Try again once it is (see 'runlet devices').", targets[0])
+		return runlet.Errorf(runlet.ECONFLICT, "%s is offline: a shell needs its device online. Try again once it is (see 'runlet devices').", targets[0])
 	}
 	return nil
 }

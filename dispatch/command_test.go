@@ -120,7 +120,7 @@ func TestRefusedCommands(t *testing.T) {
 		{"a pattern that matches nothing", dispatch.Request{Command: []string{"ls"}, On: []string{"nas-*"}}, runlet.EINVALID, []string{"No device matches nas-*"}},
 		{"a quote for Windows", dispatch.Request{Command: []string{"echo", `say "hi"`}, On: []string{"pi,win"}}, runlet.EINVALID, []string{"cannot run on win (Windows)", "double quote", "write a job"}},
 		{"a shell on several devices", dispatch.Request{Shell: true, On: []string{"pi,mac"}}, runlet.EINVALID, []string{"A shell runs on one device", "2 (pi, mac)"}},
-		{"a shell on an offline device", dispatch.Request{Shell: true, On: []string{"pi"}}, runlet.EUNAVAILABLE, []string{"pi is offline", "a shell needs its device online"}},
+		{"a shell on an offline device", dispatch.Request{Shell: true, On: []string{"pi"}}, runlet.ECONFLICT, []string{"pi is offline", "a shell needs its device online"}},
 		{"a shell with no device", dispatch.Request{Shell: true}, runlet.EINVALID, []string{"The shell runs where it is started"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -157,11 +157,14 @@ func TestRefusedCommands(t *testing.T) {
 
 // A shell goes to one online device, recorded as such, and starts the
 // user's login shell there; it does not wait long for a device that
-// drops away.
+// drops away, and settings.timeout, which a command has, does not end it.
 func TestShellRunsTheLoginShell(t *testing.T) {
 	e := newEnv(t)
 	s := e.service(t, e.bus)
 	pi := e.queued(t, "pi")
+	if _, err := e.db.PutJobs(e.ctx, e.ws, []byte("settings:\n  timeout: 10m\n"+jobsYAML), 1); err != nil {
+		t.Fatal(err)
+	}
 	e.heartbeat(t, wire.Heartbeat{Device: "pi", Interval: time.Minute})
 	testenv.Eventually(t, "pi online", patience, func() bool {
 		_, on := e.intake.Presence(e.ws, "pi")
@@ -178,7 +181,13 @@ func TestShellRunsTheLoginShell(t *testing.T) {
 	if d.Job != dispatch.ShellName || d.Script != "exec \"${SHELL:-/bin/sh}\" -l\n" || d.Client != "mac" {
 		t.Errorf("dispatch %+v, want the login shell for mac", d)
 	}
-	if want := e.clock.Now().Add(time.Minute); !d.Expires.Equal(want) {
-		t.Errorf("the shell expires %v, want a minute after it was asked for (%v)", d.Expires, want)
+	if want := e.clock.Now().Add(time.Minute); !d.Expires.Equal(want) || d.Timeout != 0 {
+		t.Errorf("the shell expires %v with timeout %v, want a minute after it was asked for (%v) and none", d.Expires, d.Timeout, want)
+	}
+	if _, err := s.Run(e.ctx, dispatch.Request{Workspace: e.ws, Client: dispatch.Device("mac"), Command: []string{"make"}, On: []string{"pi"}}); err != nil {
+		t.Fatal(err)
+	}
+	if d := receive(t, pi, "the command on pi's queue"); d.Timeout != 10*time.Minute {
+		t.Errorf("a command has timeout %v, want settings.timeout (10m)", d.Timeout)
 	}
 }

@@ -173,7 +173,8 @@ func UnknownJob(name string, f *jobspec.File) error {
 }
 
 // Run starts req's job, command or shell on its targets. A command or a
-// shell is EFORBIDDEN when the workspace's settings turn them off.
+// shell is EFORBIDDEN when the workspace's settings turn them off; a shell
+// is ECONFLICT when its device is offline.
 func (s *Service) Run(ctx context.Context, req Request) (Run, error) {
 	if req.Workspace == "" || req.Client.Name == "" {
 		return Run{}, runlet.Errorf(runlet.EINVALID, "A run needs a workspace and a client.")

@@ -313,13 +313,54 @@ func TestBrowserUI(t *testing.T) {
 		t.Errorf("on the phone, pi-1's job read %q, want exactly n:\n%s", termtest.Printed(a, "answered"), a)
 	}
 
-	// Activity lists the runs, newest first; a click replays one.
+	// Activity lists one row per run, newest first, with its devices and
+	// how each ended: deploy on pi-1 and pi-2, the stopped and the killed
+	// forever, and the phone's deploy.
 	p.open("/activity")
-	p.waitVisible(`tr[data-execution="` + exec + `"][data-device="pi-1"]`)
-	p.waitVisible(`tr[data-execution="` + killed + `"][data-status=Error][data-outcome=Killed] [data-status=Killed]`)
+	p.waitVisible(`tr[data-run="` + exec + `"][data-outcome=Finished] [data-device="pi-1"][data-outcome=Finished]`)
+	p.waitVisible(`tr[data-run="` + exec + `"] [data-device="pi-2"][data-outcome=Finished]`)
+	p.waitVisible(`tr[data-run="` + killed + `"][data-outcome=Killed] [data-status=Killed]`)
+	p.waitVisible(`tr[data-run="` + killed + `"] [data-device="pi-2"][data-outcome=Killed]`)
+	p.waitJS("one row per run, the phone's deploy first", fmt.Sprintf(`(() => {
+		const rows = [...document.querySelectorAll('tr[data-run]')].map((r) => r.dataset.run);
+		return rows.length === 4 && rows[0] === %q && rows.filter((id) => id === %q).length === 1 && !!document.querySelector('tr[data-run] time[datetime]');
+	})()`, again, exec))
 	p.shot("activity")
-	p.click(`tr[data-execution="` + exec + `"][data-device="pi-1"]`)
+	// Filters: who started it (mac ran the killed forever and the phone's
+	// deploy), then a device too; Clear shows every run again.
+	p.do("filter on who started the runs", chromedp.SendKeys(chromedp.CSS(`input[data-field=by]`), "mac\r"))
+	p.waitJS("only mac's runs", fmt.Sprintf(`location.search === '?by=mac' && document.querySelectorAll('tr[data-run]').length === 2 && !!document.querySelector('tr[data-run="%s"]')`, killed))
+	p.do("filter on pi-1 too", chromedp.SendKeys(chromedp.CSS(`input[data-field=device]`), "pi-1\r"))
+	p.waitJS("only mac's run on pi-1", fmt.Sprintf(`document.querySelectorAll('tr[data-run]').length === 1 && !!document.querySelector('tr[data-run="%s"]') && document.querySelector('input[data-field=by]').value === 'mac'`, again))
+	p.click(`[data-clear-filters]`)
+	p.waitJS("every run again", `location.search === '' && document.querySelectorAll('tr[data-run]').length === 4`)
+	// Two runs a page: Load more brings the older ones, then there are no
+	// more to load.
+	p.open("/activity?limit=2")
+	p.waitJS("two runs and Load more", `document.querySelectorAll('tr[data-run]').length === 2 && !document.querySelector('[data-load-more]').hidden`)
+	p.click(`[data-load-more]`)
+	p.waitJS("the four runs, the oldest last, and nothing more to load", fmt.Sprintf(`(() => {
+		const rows = [...document.querySelectorAll('tr[data-run]')];
+		return rows.length === 4 && rows[3].dataset.run === %q && document.querySelector('[data-load-more]').hidden;
+	})()`, exec))
+	// A click on a device of a run replays its terminal.
+	p.click(`tr[data-run="` + exec + `"] [data-device="pi-1"]`)
 	p.waitTerm("pi-1", "pi-1 answered=y")
+
+	// On the phone, the tables scroll sideways inside their frame instead
+	// of cutting columns off or widening the page.
+	scrolls := `(() => {
+		const w = document.querySelector('.table-wrap');
+		return !!w && getComputedStyle(w).overflowX === 'auto' && w.scrollWidth > w.clientWidth &&
+			document.documentElement.scrollWidth <= window.innerWidth;
+	})()`
+	phone.open("/activity")
+	phone.waitVisible(`tr[data-run="` + exec + `"]`)
+	phone.waitJS("the activity table to scroll inside its frame", scrolls)
+	phone.shot("activity-phone")
+	phone.open("/devices")
+	phone.waitVisible(`[data-device="pi-1"]`)
+	phone.waitJS("the devices table to scroll inside its frame", scrolls)
 
 	// Settings: rename the workspace; the header shows the new name, after
 	// a reload too.

@@ -129,13 +129,19 @@ func TestVimResizedShowsRightInALateViewersTerminal(t *testing.T) {
 	r := newRunner(t, Config{})
 	e := enqueue(t, r, Spec{Script: `vim -u NONE -i NONE -N -n lines.txt`, Cwd: dir, Size: runlet.Size{Cols: 80, Rows: 24}})
 	s := watch(t, e)
-	// Ctrl-G shows where vim is once it has started: a resize during its
-	// start may be missed.
+	// Ctrl-G, once vim has drawn, shows when it has started: vim may
+	// miss a resize during its start.
+	s.waitFor(t, "line 23")
 	if err := e.Input([]byte("\x07")); err != nil {
 		t.Fatal(err)
 	}
 	s.waitFor(t, "of 100 --")
 	if err := e.Resize(runlet.Size{Cols: 100, Rows: 30}); err != nil {
+		t.Fatal(err)
+	}
+	// vim misses a SIGWINCH that comes as it goes back to wait for keys
+	// (it checks, then waits): a key makes it look again.
+	if err := e.Input([]byte("\x07")); err != nil {
 		t.Fatal(err)
 	}
 	s.waitFor(t, "line 29")

@@ -54,8 +54,8 @@ func TestRunCommandOverHTTP(t *testing.T) {
 		t.Errorf("executions of the command: %+v, %v; want %s recorded as $ echo 'hi there'", got, err, run.Execution)
 	}
 	// The answer to a shell on a device whose daemon does not run.
-	if status, e := post(`{"shell":true,"on":["pi-1"]}`); status != http.StatusServiceUnavailable || !strings.Contains(e.Message, "pi-1 is offline") {
-		t.Errorf("a shell on an offline device: %d %+v, want 503 saying it is offline", status, e)
+	if status, e := post(`{"shell":true,"on":["pi-1"]}`); status != http.StatusConflict || !strings.Contains(e.Message, "pi-1 is offline") {
+		t.Errorf("a shell on an offline device: %d %+v, want 409 saying it is offline", status, e)
 	}
 
 	if _, err := c.PutJobs(ctx, []byte("settings:\n  commands: false\n"+jobsYAML), 1); err != nil {

@@ -150,6 +150,8 @@ func FuzzAPIBodies(f *testing.F) {
 		f.Add(uint8(i), []byte(`[]`))
 	}
 	f.Add(uint8(0), []byte(`{"job":"hello","args":["{{"],"size":{"cols":0,"rows":65535}}`))
+	f.Add(uint8(0), []byte(`{"command":["printf","%s\n","a b","\u001b[2J"],"on":["pi-1"]}`))
+	f.Add(uint8(0), []byte(`{"shell":true,"on":["pi-1"]}`))
 	f.Add(uint8(3), []byte(`{"name":"\u001b]0;x\u0007"}`))
 	a := newFuzzAPI(f)
 	f.Fuzz(func(t *testing.T, endpoint uint8, body []byte) {

@@ -24,6 +24,13 @@ function mark(t) {
   return o;
 }
 
+// markClass colours a mark: a finished run that exited with another code
+// than 0 failed.
+function markClass(t) {
+  const o = String(t.outcome || t.status).toLowerCase();
+  return o === 'finished' && t.exitCode !== 0 ? 'error' : o;
+}
+
 export async function activityPage(main, _, params) {
   setTitle('Activity');
   const q = new URLSearchParams();
@@ -72,7 +79,7 @@ export async function activityPage(main, _, params) {
     h('td.devices', (r.targets || []).map((t) => h('a.target', {
       href: `${href}?device=${encodeURIComponent(t.device)}`, 'data-device': t.device, 'data-status': t.status,
       'data-outcome': t.outcome || t.status, title: t.reason || null,
-    }, t.device, ' ', h('span.mark.status-' + String(t.outcome || t.status).toLowerCase(), mark(t))))),
+    }, t.device, ' ', h('span.mark.status-' + markClass(t), mark(t))))),
     h('td', r.client || '—'),
     h('td', h('time', { datetime: r.created, title: new Date(r.created).toLocaleString(), 'data-created': r.created }, formatTime(r.created))),
     h('td.num', set(r.started) ? duration(end - new Date(r.started)) : '—'));
