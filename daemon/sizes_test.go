@@ -16,13 +16,15 @@ import (
 )
 
 // sizeWatcher prints "size=ROWS COLS" each time its terminal's size
-// changes, and "typed=LINE" for each line typed.
-const sizeWatcher = `last=
-while :; do
-  s=$(stty size)
+// changes, and "typed=LINE" for each line typed. (The loop in the
+// background reads the size from /dev/tty: a background command's input
+// is /dev/null.)
+const sizeWatcher = `while :; do
+  s=$(stty size </dev/tty)
   [ "$s" = "$last" ] || { echo "size=$s"; last=$s; }
-  IFS= read -r -t 0.05 l && echo "typed=$l"
-done`
+  sleep 0.05
+done &
+while IFS= read -r l; do echo "typed=$l"; done`
 
 // The window-size policy (daemon/sizes.go): the job has the size of the
 // viewer that acted last, by typing or by joining to type; a viewer that

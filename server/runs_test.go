@@ -282,8 +282,17 @@ func TestStopAndKill(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no control message")
 	}
-	if e := waitStatus(t, viewer.api, run.Execution, "pi-1", runlet.StatusPending); !e.Killed {
-		t.Errorf("kill not recorded: %+v", e)
+	// pi-1 had not started it: the kill ended it at once.
+	if e := waitStatus(t, viewer.api, run.Execution, "pi-1", runlet.StatusError); !e.Killed ||
+		e.Reason != runlet.ReasonKilledBeforeStart || e.Outcome() != runlet.OutcomeKilled {
+		t.Errorf("the kill of a run that had not started: %+v, want it ended at once, Killed before it started", e)
+	}
+	// A device reads its own target before it starts a run.
+	if e, err := pi1.api.Target(ctx, run.Execution, "pi-1"); err != nil || e.Device != "pi-1" || e.Outcome() != runlet.OutcomeKilled {
+		t.Errorf("pi-1's target as pi-1 reads it: %+v, %v", e, err)
+	}
+	if _, err := pi1.api.Target(ctx, run.Execution, "pi-9"); runlet.ErrorCode(err) != runlet.ENOTFOUND || !strings.Contains(runlet.ErrorMessage(err), "does not run on pi-9") {
+		t.Errorf("a target on a device that is none: %v, want not found", err)
 	}
 	if err := viewer.api.Stop(ctx, run.Execution, "mac"); runlet.ErrorCode(err) != runlet.ENOTFOUND {
 		t.Errorf("stop on a device that is no target: %v", err)
