@@ -172,3 +172,13 @@ hello: echo hello
 		t.Errorf("apply from stdin: exit %d %q %q", r.code, r.out, r.err)
 	}
 }
+
+// TestConfigEditorNeedsATerminal: without a terminal and without an EDITOR
+// of the person's choosing, @config says what to use instead of starting
+// nano or vi on a pipe.
+func TestConfigEditorNeedsATerminal(t *testing.T) {
+	r := runIn(t, t.TempDir(), "", "@config")
+	if r.code != 2 || !strings.Contains(r.err, "there is no terminal here") || !strings.Contains(r.err, "@config apply -f FILE") {
+		t.Errorf("@config without a terminal: exit %d %q", r.code, r.err)
+	}
+}
