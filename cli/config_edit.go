@@ -34,14 +34,14 @@ const starterJobs = `# The workspace's jobs: a map from a job name to its fields
 // it on the server once it is valid, opening the editor again with the
 // server's complaints on top while it is not.
 func (m *Main) editJobs(ctx context.Context) error {
+	_, client, err := m.signedIn()
+	if err != nil {
+		return err
+	}
 	// nano and vi need a terminal; an $EDITOR of the person's choosing
 	// (a GUI editor with --wait, a script) may not.
 	if m.getenv("EDITOR") == "" && openTerminal(m.Stdin, nil).in == nil {
 		return runlet.Errorf(runlet.EINVALID, "'runlet @config' opens an editor, and there is no terminal here: use 'runlet @config apply -f FILE' (or -f - for standard input), or set EDITOR to an editor that needs none")
-	}
-	_, client, err := m.signedIn()
-	if err != nil {
-		return err
 	}
 	jobs, err := client.Jobs(ctx)
 	if err != nil {

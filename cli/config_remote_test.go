@@ -177,7 +177,8 @@ hello: echo hello
 // of the person's choosing, @config says what to use instead of starting
 // nano or vi on a pipe.
 func TestConfigEditorNeedsATerminal(t *testing.T) {
-	r := runIn(t, t.TempDir(), "", "@config")
+	f := startFleet(t)
+	r := runIn(t, f.signin("pi-1"), "", "@config")
 	if r.code != 2 || !strings.Contains(r.err, "there is no terminal here") || !strings.Contains(r.err, "@config apply -f FILE") {
 		t.Errorf("@config without a terminal: exit %d %q", r.code, r.err)
 	}

@@ -3,15 +3,18 @@ package cli
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/jobspec"
 )
 
 func TestPrefixer(t *testing.T) {
 	var b strings.Builder
 	p := newPrefixer(&b, []string{"pi-1", "mac"})
+	p.quiet = 0 // lines wait for their end (TestPrefixerShowsPrompts)
 	steps := []struct{ dev, data string }{
 		{"pi-1", "hel"},
 		{"mac", "one\r\ntwo\r\n"},
@@ -29,6 +32,39 @@ func TestPrefixer(t *testing.T) {
 	if b.String() != want {
 		t.Errorf("got\n%q\nwant\n%q", b.String(), want)
 	}
+}
+
+// TestPrefixerShowsPrompts: an unfinished line is shown after a quiet
+// time, and its rest continues it unless another device came in between.
+func TestPrefixerShowsPrompts(t *testing.T) {
+	var b testenv.Buffer
+	p := newPrefixer(&b, []string{"pi-1", "pi-2"})
+	p.quiet = 10 * time.Millisecond
+	write := func(dev, data string) {
+		t.Helper()
+		if err := p.write(dev, []byte(data)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shows := func(want string) {
+		t.Helper()
+		if !testenv.Poll(10*time.Second, time.Millisecond, func() bool { return b.String() == want }) {
+			t.Fatalf("got\n%q\nwant\n%q", b.String(), want)
+		}
+	}
+	write("pi-1", "Continue? [Y/n] ")
+	shows("pi-1 | Continue? [Y/n] ")
+	write("pi-1", "y\r\n")
+	shows("pi-1 | Continue? [Y/n] y\n")
+	write("pi-2", "name? ")
+	shows("pi-1 | Continue? [Y/n] y\npi-2 | name? ")
+	write("pi-1", "done\r\n")
+	write("pi-2", "Ada\r\n")
+	write("pi-2", "tail")
+	if err := p.flush("pi-2"); err != nil {
+		t.Fatal(err)
+	}
+	shows("pi-1 | Continue? [Y/n] y\npi-2 | name? \npi-1 | done\npi-2 | Ada\npi-2 | tail\n")
 }
 
 func TestJobSource(t *testing.T) {

@@ -21,6 +21,7 @@ type remoteRun struct {
 	on     []string
 	detach bool
 	json   bool
+	input  string // with several devices: where standard input goes (fanIn)
 	// command says the arguments are a command, not a job and its
 	// arguments: they came after a -- that came first. shell asks for the
 	// device user's login shell instead (runlet shell).
@@ -34,6 +35,7 @@ func (r *remoteRun) flags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&r.where, "where", "", "where to run instead of the job's own 'where': local, all, any or custom")
 	cmd.Flags().StringSliceVar(&r.on, "on", nil, "devices to run on (implies --where custom), comma-separated")
 	cmd.Flags().BoolVar(&r.detach, "detach", false, "start the job and print its execution id instead of following it")
+	cmd.Flags().StringVar(&r.input, "input", "", "with several devices: send standard input to all of them, or to the device named")
 	cmd.Flags().BoolVar(&r.json, "json", false, "print the execution as JSON (with --detach: at once; otherwise its final records, the output going to standard error)")
 }
 
@@ -117,7 +119,7 @@ func (m *Main) runRemote(ctx context.Context, r *remoteRun, args []string) error
 	if r.json {
 		w = m.Stderr
 	}
-	recs, err := s.prefixed(ctx, devices, w)
+	recs, err := s.prefixed(ctx, devices, w, r.input)
 	if err != nil {
 		return err
 	}

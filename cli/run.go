@@ -41,8 +41,22 @@ local (this device), all, any (the least busy online device) or custom
 (the devices named with --on). With one target this terminal is attached
 to it (type Enter, then ~. to detach and leave the job running, as in ssh);
 with several, each line of output is shown after its device's name
-and runlet exits with the highest of their codes. A device that is offline
+and runlet exits with the highest of their codes. A line left unfinished
+for 300 ms (a prompt such as "Continue? [Y/n] ") is shown as it is, and
+what the device prints next continues it, or starts a new line after the
+name when another device printed in between. A device that is offline
 runs the job when it comes back, unless the job expired meanwhile.
+
+With several targets runlet first says, on standard error, the execution
+id and how to follow one device alone ('runlet attach EXEC --device
+NAME'), then where keys go. At a terminal, keys go to no device until you
+pick one: at the start of a line type ~1 to ~9 for the devices in the
+order listed, ~* for all of them; ~. detaches, ~~ types a ~, and Ctrl-C
+while no device is picked stops following (the jobs go on). --input all
+or --input DEVICE picks at the start. Standard input that is not a
+terminal goes only where --input says (its end typed as Ctrl-D, as
+below); without --input its content goes nowhere (runlet says so), and
+the devices it does not go to read an empty input, as with ssh -n.
 
 With one target, keys typed before the job starts (it waits in the
 device's queue) are kept and reach it, in order, once it does: up to 64
@@ -68,6 +82,7 @@ settings refuses commands. See also 'runlet shell DEVICE'.`,
 		Example: `  runlet @run hello
   runlet @run disk-usage --where all
   runlet @run hello --on pi-1,pi-2
+  echo y | runlet @run hello --on pi-1,pi-2 --input all
   runlet @run disk-usage --on 'pi-*'
   runlet @run disk-usage --on label:lab
   echo y | runlet @run hello

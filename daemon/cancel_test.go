@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +60,10 @@ func testCancelledWhileOffline(t *testing.T, s *server, api *apiStub, start func
 	// device ends it, Stopped.
 	stopped := s.dispatch(device, ran("stopped"))
 	api.end(runlet.Execution{ID: stopped, Device: device, Status: runlet.StatusPending, Killed: true})
+	// A run the server has Running, which this device never took (its
+	// state was lost): it does not run twice, and ends.
+	elsewhere := s.dispatch(device, ran("elsewhere"))
+	api.end(runlet.Execution{ID: elsewhere, Device: device, Status: runlet.StatusRunning})
 	// A run the server has no record of on this device.
 	unknown := s.dispatch(device, ran("unknown"), func(d *wire.Dispatch, _ *bus.Message) { d.Execution = testenv.RandomName("unknown") })
 	after := s.dispatch(device, ran("after"))
@@ -67,7 +72,7 @@ func testCancelledWhileOffline(t *testing.T, s *server, api *apiStub, start func
 	// One at a time, in order: once the last has run, the daemon has
 	// decided about every one before it.
 	s.waitStatus(after, runlet.StatusFinished)
-	for _, name := range []string{"killed", "stopped", "unknown"} {
+	for _, name := range []string{"killed", "stopped", "elsewhere", "unknown"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
 			t.Errorf("the %s run ran", name)
 		}
@@ -83,6 +88,9 @@ func testCancelledWhileOffline(t *testing.T, s *server, api *apiStub, start func
 	if h := s.history(stopped); len(h) != 1 || h[0].Status != runlet.StatusError || !h[0].Killed ||
 		h[0].Reason != runlet.ReasonStoppedBeforeStart || h[0].Execution.Outcome() != runlet.OutcomeStopped {
 		t.Errorf("the run stopped on a server that left it Pending: %+v, want one status, Stopped before it started", h)
+	}
+	if h := s.history(elsewhere); len(h) != 1 || h[0].Status != runlet.StatusError || !strings.Contains(h[0].Reason, "no record of starting it") {
+		t.Errorf("the run the server has Running: %+v, want one status, Error saying the device did not start it", h)
 	}
 	api.waitReads(t, killed, 1)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/dispatch"
+	"github.com/runlet/runlet/store"
 	"github.com/runlet/runlet/wire"
 )
 
@@ -118,5 +119,35 @@ func TestTimeoutTravelsInTheDispatch(t *testing.T) {
 	}
 	if d := receive(t, pi, "the dispatch on pi's queue"); d.Timeout != 0 {
 		t.Errorf("dispatch of a job without a timeout has one: %+v", d)
+	}
+}
+
+// With the broker away, a stop still ends a target that has not started
+// (its device reads the record before it starts the run), and fails, as
+// a sentence, for one that runs, whose device only the broker reaches.
+func TestStopWithTheBrokerAway(t *testing.T) {
+	e := newEnv(t)
+	ann := dispatch.User("ann@example.com")
+	run, err := e.service(t, e.bus).Run(e.ctx, dispatch.Request{Workspace: e.ws, Client: ann, Job: "hello", Args: []string{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := run.Execution
+	if _, _, err := e.db.UpdateExecutionStatus(e.ctx, e.ws, id, "mac", store.StatusUpdate{Status: runlet.StatusRunning}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.connect(t)
+	away := e.service(t, b)
+	b.Close()
+
+	if err := away.Stop(e.ctx, e.ws, id, "pi", ann); err != nil {
+		t.Errorf("stop of pi's target that had not started: %v, want it ended all the same", err)
+	}
+	if pi := e.targets(t, id)["pi"]; pi.Outcome() != runlet.OutcomeStopped || pi.Reason != runlet.ReasonStoppedBeforeStart {
+		t.Errorf("pi's target %+v, want Stopped before it started", pi)
+	}
+	wantError(t, away.Stop(e.ctx, e.ws, id, "mac", ann), runlet.EUNAVAILABLE, "The broker did not take the stop request")
+	if mac := e.targets(t, id)["mac"]; mac.Status != runlet.StatusRunning || !mac.Killed {
+		t.Errorf("mac's target %+v, want Running, the stop recorded", mac)
 	}
 }
