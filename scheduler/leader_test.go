@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/dispatch"
 	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/scheduler"
+	"github.com/runlet/runlet/wire"
 )
 
 const minuteJobs = `every-minute:
@@ -58,9 +60,12 @@ func TestOneRunPerTick(t *testing.T) {
 // lease and the claim stay) at the first run, before or after starting it.
 type killer struct {
 	scheduler.Dispatch
-	srv    **server
-	after  bool
-	killed chan struct{}
+	srv   **server
+	after bool
+	// between kills it after the run is recorded and before it is
+	// queued: the targets exist, Pending, and no device has a dispatch.
+	between bool
+	killed  chan struct{}
 }
 
 func (k *killer) Run(ctx context.Context, req dispatch.Request) (dispatch.Run, error) {
@@ -75,6 +80,18 @@ func (k *killer) Run(ctx context.Context, req dispatch.Request) (dispatch.Run, e
 		run, err = k.Dispatch.Run(ctx, req)
 	}
 	s := *k.srv
+	if k.between {
+		var es []*runlet.Execution
+		for _, device := range []string{"mac", "pi"} {
+			es = append(es, &runlet.Execution{
+				ID: req.Execution, Job: req.Job, Client: req.Client.Name, Device: device, Status: runlet.StatusPending,
+				Workspace: req.Workspace, Scheduled: req.Scheduled, Expires: req.Scheduled.Add(30 * 24 * time.Hour),
+			})
+		}
+		if err := s.db.CreateExecutions(ctx, es); err != nil {
+			panic(err)
+		}
+	}
 	s.kill()
 	s.db.Close()
 	close(k.killed)
@@ -192,5 +209,75 @@ func TestStartAndClose(t *testing.T) {
 	wantRunsLate(t, e, "every-minute", tick, tick.Add(time.Minute))
 	if tk := e.lastTick(t, "every-minute"); tk.Holder != next.sched.Holder() {
 		t.Errorf("the second tick was run by %s, want %s", tk.Holder, next.sched.Holder())
+	}
+}
+
+// TestLeaderKilledBetweenRecordAndQueue: a leader killed after it recorded
+// a tick's run and before it queued it leaves Pending targets that no
+// device has; the server that takes the tick over queues them again, so
+// the tick is not skipped.
+func TestLeaderKilledBetweenRecordAndQueue(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			start := nextMonday().Add(7*time.Hour + 59*time.Minute)
+			e := newEnv(t, b.make(t), start, "hourly:\n  script: date\n  where: all\n  every: '0 * * * *'\n  expires: 30d\n")
+			var leader *server
+			k := &killer{srv: &leader, between: true, killed: make(chan struct{})}
+			leader = e.server(t, scheduler.Config{Holder: "leader"}, func(d scheduler.Dispatch) scheduler.Dispatch { k.Dispatch = d; return k })
+			other := e.server(t, scheduler.Config{Holder: "other"}, nil)
+			mustStep(t, leader)
+			mustStep(t, other)
+
+			// What reaches the devices' queues.
+			b, err := e.ns.Bus(e.ctx, bus.Options{Name: "watch", Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			got := make(chan wire.Dispatch, 8)
+			for _, device := range []string{"mac", "pi"} {
+				sub, err := b.Consume(e.ctx, e.ws, bus.DeviceQueue(device), func(d bus.Delivery) {
+					var disp wire.Dispatch
+					if wire.Decode(d.Body, &disp) == nil {
+						got <- disp
+					}
+					_ = d.Ack()
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer sub.Close()
+			}
+
+			tick := start.Add(time.Minute)
+			e.clock.Set(tick.Add(poll / 2))
+			if err := leader.sched.Step(leader.ctx); err == nil {
+				t.Fatal("the killed leader's pass ended without error")
+			}
+			<-k.killed
+			select {
+			case d := <-got:
+				t.Fatalf("a dispatch reached a device before the take-over: %+v", d)
+			default:
+			}
+			for e.lastTick(t, "hourly").State == runlet.TickClaimed {
+				e.clock.Advance(poll)
+				mustStep(t, other)
+			}
+			tk := e.lastTick(t, "hourly")
+			if tk.State != runlet.TickStarted || tk.Holder != "other" {
+				t.Fatalf("the tick after the take-over: %+v", tk)
+			}
+			for range 2 {
+				select {
+				case d := <-got:
+					if d.Execution != tk.Execution || d.Job != "hourly" || d.Script != "date" {
+						t.Errorf("queued again: %+v, want the tick's execution %s of hourly", d, tk.Execution)
+					}
+				case <-time.After(patience):
+					t.Fatal("the take-over did not queue the recorded run again")
+				}
+			}
+		})
 	}
 }

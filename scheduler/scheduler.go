@@ -49,6 +49,8 @@ const Client = "scheduler"
 type Dispatch interface {
 	Jobs(ctx context.Context, ws string) (*jobspec.File, int64, error)
 	Run(ctx context.Context, req dispatch.Request) (dispatch.Run, error)
+	// Resend queues again the dispatch of a run's Pending targets.
+	Resend(ctx context.Context, ws, exec string) (int, error)
 }
 
 // Store is what the scheduler needs of the store.
@@ -370,8 +372,18 @@ func (s *Service) fire(ctx context.Context, j *jobspec.Job, t runlet.Tick) error
 		return err
 	}
 	// A scheduler that stopped mid-tick may have started the run: the
-	// execution ID chosen at the first claim says.
+	// execution ID chosen at the first claim says. It may have stopped
+	// between recording the run and queueing it, too: what is still
+	// Pending is queued again (a device that has it runs it once).
 	if _, err := s.db.ExecutionTargets(ctx, t.Workspace, t.Execution); err == nil {
+		n, err := s.cfg.Dispatch.Resend(ctx, t.Workspace, t.Execution)
+		if err != nil && runlet.ErrorCode(err) == runlet.EINTERNAL {
+			return fmt.Errorf("queue again the run of the tick at %s (tried again at the next pass): %w", t.At.Format(time.RFC3339), err)
+		}
+		if err != nil {
+			s.log.Warn("could not queue again a run taken over", "workspace", t.Workspace, "job", t.Job, "execution", t.Execution, "err", err)
+		}
+		s.log.Info("tick taken over", "workspace", t.Workspace, "job", t.Job, "tick", t.At, "queued again", n)
 		return s.finish(ctx, t, runlet.TickStarted, "")
 	} else if runlet.ErrorCode(err) != runlet.ENOTFOUND {
 		return err
