@@ -5,6 +5,9 @@ package cli_test
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/runlet/runlet/internal/testenv"
 )
 
 // TestDevicesRemoveAsksAtATerminal: at a terminal, `runlet devices rm`
@@ -35,6 +38,11 @@ func TestDevicesRemoveAsksAtATerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	scr.WaitFor(t, "Password of admin@localhost: ")
+	// The prompt comes before runlet turns echo off: type once it has.
+	testenv.Eventually(t, "echo off for the password", 30*time.Second, func() bool {
+		on, err := term.Echoes()
+		return err == nil && !on
+	})
 	if _, err := term.Write([]byte(adminPassword + "\r")); err != nil {
 		t.Fatal(err)
 	}

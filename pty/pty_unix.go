@@ -198,6 +198,22 @@ func (t *Terminal) hasExited() bool {
 	}
 }
 
+// Echoes reports whether the terminal echoes what is typed (the ECHO flag
+// of the terminal's modes): a test that types a password waits until the
+// program has turned it off, as a person sees the prompt only then.
+func (t *Terminal) Echoes() (bool, error) {
+	var echo bool
+	err := t.control(func(fd int) error {
+		tio, err := unix.IoctlGetTermios(fd, getTermios)
+		if err != nil {
+			return err
+		}
+		echo = tio.Lflag&unix.ECHO != 0
+		return nil
+	})
+	return echo, err
+}
+
 // control runs fn on the master's descriptor without taking it out of
 // non-blocking mode (File.Fd would).
 func (t *Terminal) control(fn func(fd int) error) error {

@@ -287,3 +287,24 @@ func TestDirAndEnv(t *testing.T) {
 		t.Errorf("output %q, want %q", out.String(), want)
 	}
 }
+
+// TestEchoes: Echoes follows the terminal's ECHO flag as the program sets
+// it.
+func TestEchoes(t *testing.T) {
+	term, err := pty.Start(pty.Command{Argv: []string{"/bin/sh", "-c", "read a; stty -echo; echo off; read b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer term.Close()
+	defer func() { _ = term.Signal(pty.Kill) }()
+	if on, err := term.Echoes(); err != nil || !on {
+		t.Fatalf("a new terminal echoes: %v, %v", on, err)
+	}
+	if _, err := term.Write([]byte("x\r")); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "echo off", 30*time.Second, func() bool {
+		on, err := term.Echoes()
+		return err == nil && !on
+	})
+}
