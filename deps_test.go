@@ -76,12 +76,12 @@ var layout = []pkg{
 	{path: "e2e", what: "end-to-end tests: the real binary as server, daemons and CLIs in separate processes", may: []string{"*"}},
 	{path: "bench/...", what: "benchmark programs (`go run ./bench/NAME`), each printing a results table or `--json`; `bench/internal/benchkit` is their shared harness", may: []string{"*"}},
 	{path: "internal/atomicfile", what: "write a file whole or not at all, and durably (temp file, fsync, rename, fsync the directory)", may: []string{}},
-	{path: "internal/disk", what: "free space of a file system", may: []string{}},
+	{path: "internal/disk", what: "free space of a file system", may: []string{}, other: "x/sys"},
 	{path: "internal/lockfile", what: "an exclusive lock on a directory (flock, LockFileEx) holding the holder's pid: one server per data directory, one daemon per home", may: []string{}, other: "x/sys"},
 	{path: "internal/osservice", what: "runlet as the operating system's service: systemd units (system or user), launchd daemons and agents, Windows services (x/sys/windows/svc/mgr), rendered from one `Spec` and golden-tested; install, uninstall, start, stop, status; `Serve` hosts a command under the Windows SCM", may: []string{".", "internal/atomicfile"}, other: "x/sys"},
 	{path: "internal/redact", what: "URL redaction: the one mask for credentials in logs and errors", may: []string{}},
 	{path: "internal/termtest", what: "terminal helpers for tests", may: []string{}},
-	{path: "internal/testenv", what: "real services for tests (vhost/database per test, skip or fail), and the test helpers written once (polling, a locked buffer)", may: []string{"internal/disk"}},
+	{path: "internal/testenv", what: "real services for tests (vhost/database per test, skip or fail), and the test helpers written once (polling, a locked buffer)", may: []string{"internal/disk"}, other: "x/sys"},
 }
 
 func concat(lists ...[]string) []string {
@@ -164,6 +164,9 @@ func violations(ps []listed) []string {
 		}
 		for _, imp := range p.imports {
 			m := rel(imp)
+			if m == "" && !std(imp) && r.other == "" && !slices.Contains(r.may, "*") {
+				out = append(out, fmt.Sprintf("%s imports %s, an outside module, which its row in layout does not name (it may import %s)", p.path, imp, mayText(r)))
+			}
 			if m == "" || m == p.path {
 				continue
 			}
@@ -182,6 +185,13 @@ func violations(ps []listed) []string {
 		}
 	}
 	return out
+}
+
+// std reports whether an import path is the standard library's: its
+// first element has no dot.
+func std(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
 }
 
 // via names a direct import of p that brings in dep, to point at the
@@ -216,6 +226,8 @@ func TestDepsCatchesForbiddenImports(t *testing.T) {
 		case "server":
 			ps[i].imports = append(ps[i].imports, module+"/store/postgres")
 			ps[i].deps = append(ps[i].deps, module+"/store/postgres", "github.com/jackc/pgx/v5")
+		case "store":
+			ps[i].imports = append(ps[i].imports, "go.yaml.in/yaml/v3")
 		case "runner":
 			ps[i].imports = append(ps[i].imports, module+"/bus")
 			ps[i].deps = append(ps[i].deps, module+"/bus")
@@ -229,6 +241,7 @@ func TestDepsCatchesForbiddenImports(t *testing.T) {
 		"runner imports bus",
 		"runner depends on " + module + "/bus",
 		"newthing has no row",
+		"store imports go.yaml.in/yaml/v3, an outside module",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("violations lack %q:\n%s", want, got)
