@@ -54,8 +54,9 @@ func TestAttachSendsKeysAndSize(t *testing.T) {
 keys: |
   echo "size=$(stty size)"
   for i in $(seq 300); do [ "$(stty size)" = "40 120" ] && break; sleep 0.1; done
+  stty -echo
   echo "resized=$(stty size)"
-  IFS= read -rsn3 key
+  IFS= read -rn3 key
   printf 'key=%q\n' "$key"
 `)
 	r := runIn(t, mac, "", "run", "keys", "--on", "pi-1", "--detach")

@@ -98,8 +98,10 @@ func testSeedFullScreenThroughAttach(t *testing.T, st stack) {
 pager:
   script: |
     less %q
+    stty -echo
     echo "less has quit"
-    IFS= read -rsN5 key
+    IFS= read -rN5 key
+    stty echo
     printf 'key=%%q\n' "$key"
 `, file))
 	exec, _ := f.detach("pi-1", "pager", "pi-2")
@@ -116,6 +118,8 @@ pager:
 	tm.send(t, "\x1b[6~") // page down
 	tm.waitFor(t, "line 060")
 	tm.send(t, "q")
+	// The script turns echo off before it says so: an F5 sent earlier
+	// would be echoed by the device's terminal ahead of key=.
 	tm.waitFor(t, "less has quit")
 	tm.send(t, "\x1b[15~") // F5
 	if code := tm.exit(t); code != 0 {
