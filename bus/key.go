@@ -37,6 +37,21 @@ func StatusKey(exec, device string) Key { return jobKey(exec, device, "status.v1
 // TelemetryKey carries sensor readings relayed by a device.
 func TelemetryKey(device string) Key { return Key("telemetry." + Word(device) + ".v1") }
 
+// ReadingsKey carries the readings of one device's batch once the server
+// has authenticated and stored them (the seed's Readings topic), for any
+// later consumer (alerts, charts): servers publish it, servers read it.
+func ReadingsKey(device string) Key { return Key("readings." + Word(device) + ".v1") }
+
+// ParseTelemetryKey returns the device of a TelemetryKey.
+func ParseTelemetryKey(k Key) (device string, ok bool) {
+	w := k.Words()
+	if len(w) != 3 || w[0] != "telemetry" || w[2] != "v1" {
+		return "", false
+	}
+	d, err := Unword(w[1])
+	return d, err == nil && d != ""
+}
+
 // HeartbeatKey carries one device's presence. The device is in the key, not
 // only in the body, so that the broker can refuse a device speaking in
 // another's name (see Policy).
@@ -50,6 +65,7 @@ const (
 	AllStatus     Key = "job.*.*.status.v1"
 	AllTelemetry  Key = "telemetry.*.v1"
 	AllHeartbeats Key = "daemon.*.heartbeat.v1"
+	AllReadings   Key = "readings.*.v1"
 )
 
 // InputPatternForDevice matches the input of every execution on one device,

@@ -34,6 +34,8 @@ type Store interface {
 	Audit
 	Leases
 	Ticks
+	Sensors
+	Telemetry
 
 	// Ping reports whether the database answers, for /readyz.
 	Ping(ctx context.Context) error
@@ -323,6 +325,89 @@ type Ticks interface {
 	// that has one, deleted jobs too, by job name.
 	LastTicks(ctx context.Context, workspace string) ([]runlet.Tick, error)
 }
+
+// Sensors stores the sensors of each workspace (runlet.Sensor). A sensor's
+// id is unique across the store; its secret is stored hashed (salted,
+// slow enough that a copy of the database does not give secrets away) and
+// never returned.
+type Sensors interface {
+	// AddSensor stores s with secret, setting s.Created and s.State to
+	// active when empty. EINVALID: an id of 0 or less, no secret or one
+	// longer than runlet.MaxSensorSecret, an unknown state. ENOTFOUND: no
+	// such workspace. ECONFLICT: the id is taken, in any workspace.
+	AddSensor(ctx context.Context, s *runlet.Sensor, secret string) error
+	// Sensor returns the workspace's sensor with the id, with its
+	// LastSeen and Latest values. ENOTFOUND: none, or it belongs to
+	// another workspace.
+	Sensor(ctx context.Context, workspace string, id int64) (runlet.Sensor, error)
+	// ListSensors returns the workspace's sensors by id, with LastSeen and
+	// Latest.
+	ListSensors(ctx context.Context, workspace string) ([]runlet.Sensor, error)
+	// UpdateSensor stores s's name, owner, location, contact and state,
+	// and a new secret when secret is not empty, and returns the sensor.
+	// EINVALID: as AddSensor. ENOTFOUND: as Sensor.
+	UpdateSensor(ctx context.Context, s runlet.Sensor, secret string) (runlet.Sensor, error)
+	// DeleteSensor removes the sensor, its series and its raw archive.
+	// ENOTFOUND: as Sensor.
+	DeleteSensor(ctx context.Context, workspace string, id int64) error
+	// CheckSensor returns the sensor with the id, in whatever workspace,
+	// when secret is its secret: the ingest authenticates readings so.
+	// ENOTFOUND: no such sensor. EUNAUTHORIZED: a wrong secret.
+	CheckSensor(ctx context.Context, id int64, secret string) (runlet.Sensor, error)
+}
+
+// Telemetry stores readings twice: the raw archive (runlet.RawReading,
+// the seed's raw table, replayable per sensor in insertion order) and
+// the series (one point per sensor, metric and time). Both are idempotent,
+// so that a batch delivered twice is stored once.
+type Telemetry interface {
+	// AddReadings stores rs, readings device relayed for sensors of the
+	// workspace, in one transaction: each is archived unless the
+	// archive holds its (device, Seq) already, and each of its values
+	// becomes a point of the series unless the sensor has a point of
+	// that metric at that time already (the first stored wins). It moves
+	// the sensors' LastSeen and Latest forward. It returns how many
+	// readings were archived (not there before). It does not check that
+	// the sensors exist or belong to the workspace: the caller has.
+	// ENOTFOUND: no such workspace.
+	AddReadings(ctx context.Context, workspace string, rs []runlet.RawReading) (archived int, err error)
+	// RawReadings returns the archive of a sensor of the workspace in
+	// insertion order: readings with a Time in [from, to) and an ID
+	// above after (0 for the first page), at most limit of them (0 means
+	// DefaultLimit, more than MaxLimit means MaxLimit). ENOTFOUND: as
+	// Sensor.
+	RawReadings(ctx context.Context, workspace string, sensor int64, from, to time.Time, after int64, limit int) ([]runlet.RawReading, error)
+	// Series returns the points of a sensor's metric with a Time in
+	// [from, to), oldest first: every point when step is 0, else one
+	// SeriesPoint per bucket of step that has points, buckets aligned on
+	// multiples of step since the unix epoch. At most limit points or
+	// buckets (as RawReadings). EINVALID: an unknown metric, a negative
+	// step, to before from. ENOTFOUND: as Sensor.
+	Series(ctx context.Context, workspace string, sensor int64, metric runlet.Metric, from, to time.Time, step time.Duration, limit int) ([]runlet.SeriesPoint, error)
+	// TelemetrySettings returns the workspace's telemetry settings.
+	// ENOTFOUND: no such workspace.
+	TelemetrySettings(ctx context.Context, workspace string) (TelemetrySettings, error)
+	// SetTelemetrySettings stores them. EINVALID: a retention under an
+	// hour. ENOTFOUND.
+	SetTelemetrySettings(ctx context.Context, workspace string, s TelemetrySettings) error
+	// PruneReadings deletes the workspace's series points and archived
+	// readings with a Time before before, and returns how many rows went.
+	PruneReadings(ctx context.Context, workspace string, before time.Time) (int64, error)
+}
+
+// TelemetrySettings are a workspace's telemetry settings.
+type TelemetrySettings struct {
+	// Retention is how long readings are kept; DefaultRetention when the
+	// workspace never set it.
+	Retention time.Duration `json:"retention"`
+	// AutoRegister lets the first reading of an unknown sensor register
+	// it, with that reading's secret as its secret (off by default).
+	AutoRegister bool `json:"autoRegister"`
+}
+
+// DefaultRetention is TelemetrySettings.Retention of a workspace that
+// never set it: a year and a day.
+const DefaultRetention = 366 * 24 * time.Hour
 
 // Audit keeps the security events an operator must be able to read later:
 // accounts and addresses locked out after failed sign-ins.
