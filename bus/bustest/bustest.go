@@ -57,7 +57,7 @@ type Harness struct {
 // QueueNames are the queue names the suite declares in its workspaces.
 // Brokers whose permissions name queues one by one (NATS JetStream stream
 // names cannot be matched by prefix) grant a test principal these.
-var QueueNames = []string{"work", "other", "device.pi-a", "device.pi-b", "status"}
+var QueueNames = []string{"work", "other", "device.pi-a", "device.pi-b", "status", "telemetry"}
 
 // Wait bounds every wait for an event in the suite: generous, because the
 // machine running it may be loaded.

@@ -16,6 +16,7 @@ var deviceQueues = []bus.Queue{
 	{Name: bus.DispatchQueue("pi-a"), Pattern: bus.DispatchKey("pi-a")},
 	{Name: bus.DispatchQueue("pi-b"), Pattern: bus.DispatchKey("pi-b")},
 	{Name: bus.StatusQueue, Pattern: bus.AllStatus},
+	{Name: bus.TelemetryQueue, Pattern: bus.AllTelemetry},
 }
 
 // testDevicePolicy runs the probe of issue 11: device pi-b, and a device of
@@ -42,12 +43,18 @@ func testDevicePolicy(t *testing.T, h Harness) {
 	// refused or, where the broker refuses asynchronously, silent.
 	spy := newRecorder()
 	for _, p := range []bus.Key{"#", "device.#", "device.*.dispatch.v1", bus.DispatchKey("pi-a"), "job.#", "job." + bus.Key(exec) + ".#",
-		bus.InputKey(exec, "pi-a"), bus.InputPatternForDevice("pi-a"), bus.AllInput, bus.ControlPatternForDevice("pi-a")} {
+		bus.InputKey(exec, "pi-a"), bus.InputPatternForDevice("pi-a"), bus.AllInput, bus.ControlPatternForDevice("pi-a"),
+		// Telemetry is write-only for devices (the seed's gateway), and
+		// the server's authenticated readings are the server's.
+		"telemetry.#", bus.AllTelemetry, bus.TelemetryKey("pi-a"), bus.TelemetryKey("pi-b"), "readings.#", bus.AllReadings, bus.ReadingsKey("pi-a")} {
 		trySubscribe(t, b, ws, p, spy, "device pi-b subscribes to "+string(p))
 		trySubscribe(t, c, ws, p, spy, "a device of another workspace subscribes to "+string(p))
 	}
 	tryConsume(t, b, ws, dispatchA, spy, "device pi-b consumes pi-a's dispatch queue")
 	tryConsume(t, c, ws, dispatchA, spy, "a device of another workspace consumes pi-a's dispatch queue")
+	telemetryQ := deviceQueues[3]
+	telemetryQ.AckWait = h.AckWait
+	tryConsume(t, b, ws, telemetryQ, spy, "device pi-b consumes the telemetry queue")
 
 	// What the device and its viewers legitimately receive.
 	aDispatch, aInput, aControl := newRecorder(), newRecorder(), newRecorder()
@@ -58,6 +65,8 @@ func testDevicePolicy(t *testing.T, h Harness) {
 	statusQ := deviceQueues[2]
 	statusQ.AckWait = h.AckWait
 	consume(t, srv, ws, statusQ, status.AckDeliver(t))
+	telemetry := newRecorder()
+	consume(t, srv, ws, telemetryQ, telemetry.AckDeliver(t))
 	subscribe(t, srv, ws, bus.AllHeartbeats, beats)
 	viewer := newRecorder() // pi-b as a viewer of pi-a's job: allowed
 	subscribe(t, b, ws, bus.OutputKey(exec, "pi-a"), viewer)
@@ -76,6 +85,8 @@ func testDevicePolicy(t *testing.T, h Harness) {
 		{"publishes pi-a's output", msg(bus.OutputKey(exec, "pi-a"), "forged-output"), false},
 		{"publishes a replay of pi-a's output", msg(bus.ReplayKey(exec, "pi-a", "v"), "forged-replay"), false},
 		{"publishes pi-a's heartbeat", msg(bus.HeartbeatKey("pi-a"), "forged-heartbeat"), false},
+		{"publishes pi-a's telemetry", msg(bus.TelemetryKey("pi-a"), "forged-telemetry"), true},
+		{"publishes authenticated readings", msg(bus.ReadingsKey("pi-a"), "forged-readings"), false},
 	} {
 		for _, who := range []struct {
 			name string
@@ -98,6 +109,7 @@ func testDevicePolicy(t *testing.T, h Harness) {
 	publish(t, b, ws, msg(bus.InputKey(exec, "pi-a"), "typed-password")) // 5: a viewer types
 	publish(t, b, ws, msg(bus.ControlKey(exec, "pi-a"), "viewer-stop"))
 	publish(t, srv, ws, msg(bus.EventKey, "mark"))
+	publishDurable(t, a, ws, msg(bus.TelemetryKey("pi-a"), "real-telemetry"))
 
 	aDispatch.waitID(t, "real-dispatch")
 	status.waitUntil(t, "both real statuses", func(ms []bus.Message) bool {
@@ -108,9 +120,10 @@ func testDevicePolicy(t *testing.T, h Harness) {
 	beats.waitID(t, "real-heartbeat")
 	aInput.waitID(t, "typed-password")
 	aControl.waitID(t, "viewer-stop")
+	telemetry.waitID(t, "real-telemetry")
 
 	for name, r := range map[string]*recorder{"pi-a's dispatch queue": aDispatch, "the status queue": status,
-		"pi-a's viewers": output, "the heartbeats": beats, "pi-b as a viewer": viewer} {
+		"pi-a's viewers": output, "the heartbeats": beats, "pi-b as a viewer": viewer, "the telemetry queue": telemetry} {
 		for _, m := range r.Messages() {
 			if len(m.ID) > 7 && m.ID[:7] == "forged-" {
 				t.Errorf("%s got the forgery %s", name, m.ID)
