@@ -396,6 +396,10 @@ func (c *Client) send(ctx context.Context, method, path string, h http.Header, b
 	if out == nil || len(b) == 0 {
 		return nil
 	}
+	if raw, ok := out.(*[]byte); ok { // an answer that is not JSON (CSV)
+		*raw = b
+		return nil
+	}
 	if err := json.Unmarshal(b, out); err != nil {
 		return fmt.Errorf("decode the answer of %s %s: %w", method, path, err)
 	}

@@ -207,6 +207,11 @@ type Options struct {
 	// Logger receives the adapter's own log lines (reconnections, fallbacks).
 	// Nil means slog.Default().
 	Logger *slog.Logger
+	// Metered says the connection runs over a link paid by the byte (a
+	// device's): the adapter trades pull throughput and how soon a dead
+	// connection is noticed for fewer bytes when idle (longer AMQP
+	// heartbeats, long JetStream pulls; docs/bandwidth.md).
+	Metered bool
 	// TLS configures the client side of TLS when the broker uses it
 	// (tls:// and amqps:// URLs, or a NATS server that requires it); nil
 	// means Go's defaults. It does not by itself turn TLS on. A failed

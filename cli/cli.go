@@ -103,6 +103,7 @@ Verbs that start with @ are the original Runlet's; each has a plain alias
 		m.daemonCommand(),
 		m.signinCommand(), m.signoutCommand(), m.attachCommand(), m.stopCommand(), m.killCommand(),
 		m.devicesCommand(), m.activityCommand(), m.shellCommand(),
+		m.sensorsCommand(), m.telemetryCommand(),
 	)
 	return root
 }

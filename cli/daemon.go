@@ -19,6 +19,7 @@ import (
 func (m *Main) daemonCommand() *cobra.Command {
 	var parallel int
 	var verbose bool
+	var tel telemetryFlags
 	c := &cobra.Command{
 		Use:   "daemon",
 		Short: "Run this device's jobs: take executions from the server and stream their output",
@@ -31,6 +32,12 @@ device is not signed in, or is signed out while it runs, it exits with
 status 78, and the service that 'runlet daemon install' makes is not
 restarted in vain.
 
+It is also the gateway of the sensors around it: it takes their readings
+on a local HTTP endpoint (--telemetry-listen, 127.0.0.1:8736 by default;
+see 'runlet telemetry push') and, with --mqtt, from an MQTT broker the
+sensors publish to, keeps them in an outbox under the home (telemetry/)
+until the server has them, and sends them in batches.
+
 To run it as a service of the operating system, started at boot and
 restarted after a failure: runlet daemon install (see its --help).`,
 		Args: cobra.NoArgs,
@@ -38,12 +45,13 @@ restarted after a failure: runlet daemon install (see its --help).`,
 			// Under the Windows service control manager, Serve answers it
 			// and hands over the event log for the logs.
 			return osservice.Serve(cmd.Context(), m.Stdout, m.Stderr, func(ctx context.Context, _, stderr io.Writer) error {
-				return m.runDaemon(ctx, stderr, parallel, verbose)
+				return m.runDaemon(ctx, stderr, parallel, verbose, tel)
 			})
 		},
 	}
 	c.Flags().IntVar(&parallel, "parallel", 0, "executions that run at once (0: one per CPU)")
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log debug details")
+	tel.add(c.Flags())
 	c.AddCommand(m.serviceCommands(m.daemonService(c.Flags()))...)
 	return c
 }
@@ -51,7 +59,7 @@ restarted after a failure: runlet daemon install (see its --help).`,
 // runDaemon runs the daemon of the home until ctx ends. A device that is
 // not (or no longer) signed in ends it with osservice.ExitNoRestart: a
 // service manager starting it again could not help.
-func (m *Main) runDaemon(ctx context.Context, stderr io.Writer, parallel int, verbose bool) error {
+func (m *Main) runDaemon(ctx context.Context, stderr io.Writer, parallel int, verbose bool, tel telemetryFlags) error {
 	dir := home.Dir(m.home)
 	creds, err := dir.Credentials()
 	if err == nil {
@@ -60,14 +68,22 @@ func (m *Main) runDaemon(ctx context.Context, stderr io.Writer, parallel int, ve
 			level = slog.LevelDebug
 		}
 		var d *daemon.Daemon
+		var cfg daemon.Config
+		cfg, err = tel.config()
+		if err != nil {
+			return err
+		}
 		d, err = daemon.New(daemon.Config{
-			Home:        dir,
-			Credentials: creds,
-			Parallel:    parallel,
-			Logger:      slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
-			Version:     Version,
-			RootCAs:     m.RootCAs,
-			Dial:        assemble.Dial,
+			TelemetryListen:     cfg.TelemetryListen,
+			MQTT:                cfg.MQTT,
+			TelemetrySpoolBytes: cfg.TelemetrySpoolBytes,
+			Home:                dir,
+			Credentials:         creds,
+			Parallel:            parallel,
+			Logger:              slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+			Version:             Version,
+			RootCAs:             m.RootCAs,
+			Dial:                assemble.Dial,
 		})
 		if err == nil {
 			err = d.Run(ctx)

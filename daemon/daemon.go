@@ -22,6 +22,7 @@ import (
 	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/internal/lockfile"
 	"github.com/runlet/runlet/runner"
+	"github.com/runlet/runlet/telemetry/gateway"
 	"github.com/runlet/runlet/tlspin"
 )
 
@@ -43,7 +44,9 @@ type Config struct {
 	Now func() time.Time
 	// Parallel is how many executions run at once; 0 means one per CPU.
 	Parallel int
-	// HeartbeatInterval is the time between heartbeats; 0 means 5s.
+	// HeartbeatInterval is the longest time between heartbeats (one is
+	// also sent at once when the executions running or queued change);
+	// 0 means DefaultHeartbeatInterval.
 	HeartbeatInterval time.Duration
 	// StopGrace is how long a stop waits before SIGKILL; 0 means the
 	// runner's default.
@@ -55,10 +58,21 @@ type Config struct {
 	// RootCAs are the authorities trusted for the broker's certificate
 	// besides Credentials.ServerFingerprint; nil means the system's.
 	RootCAs *x509.CertPool
+	// TelemetryListen is the address of the local readings endpoint
+	// (POST /v1/readings, see package telemetry/gateway): "" or ListenOff
+	// serves none. `runlet daemon` gives gateway.DefaultListen.
+	TelemetryListen string
+	// MQTT is the broker the sensors publish to; no URL means none.
+	MQTT gateway.MQTTConfig
+	// TelemetrySpoolBytes bounds the telemetry outbox on disk; 0 means
+	// the spool's default.
+	TelemetrySpoolBytes int64
 }
 
-// DefaultHeartbeatInterval is Config.HeartbeatInterval when zero.
-const DefaultHeartbeatInterval = 5 * time.Second
+// DefaultHeartbeatInterval is Config.HeartbeatInterval when zero: long,
+// because a device's presence also comes from its broker connection and
+// an idle device must stay within its bandwidth budget (docs/bandwidth.md).
+const DefaultHeartbeatInterval = 5 * time.Minute
 
 // Daemon runs one device's executions for its workspace.
 type Daemon struct {
@@ -79,6 +93,8 @@ type Daemon struct {
 	wg      sync.WaitGroup
 	replays chan struct{} // one token per replay running
 	refused chan struct{} // the broker refused the credentials (revoked.go)
+	// beatSoon asks for a heartbeat now (heartbeat.go).
+	beatSoon chan struct{}
 
 	mu    sync.Mutex
 	execs map[string]*tracked
@@ -86,6 +102,8 @@ type Daemon struct {
 	typeAhead typeAhead // input that came before its dispatch (input.go)
 
 	sizes windowSizes // each viewer's window size, who acted last (sizes.go)
+
+	gateway *gateway.Gateway // the sensors' gateway, set by Run (telemetry.go)
 
 	apiOnce sync.Once
 	apiHTTP *apiclient.Client // the server's API as this device (cancel.go)
@@ -142,6 +160,8 @@ func New(cfg Config) (*Daemon, error) {
 		device:  creds.Device,
 		execs:   map[string]*tracked{},
 		replays: make(chan struct{}, maxReplays),
+
+		beatSoon: make(chan struct{}, 1),
 	}, nil
 }
 
@@ -178,6 +198,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+
+	stopTelemetry, err := d.startTelemetry(ctx)
+	if err != nil {
+		return err
+	}
+	// Stopped after the heartbeats, which report on it.
+	defer stopTelemetry()
 
 	// The outbox sender lives until the very end, so that the statuses of
 	// the executions the shutdown ends get their chance to go out.
@@ -277,11 +304,13 @@ func (d *Daemon) connect(ctx context.Context) error {
 		return runlet.Errorf(runlet.EINVALID, "daemon: the broker URL in the credentials is not valid (%v); sign in again", err)
 	}
 	b, err := d.cfg.Dial(ctx, u, bus.Options{
-		Name:   "runlet-daemon " + d.creds.Device,
-		Logger: d.log,
-		TLS:    tlspin.Config(d.creds.ServerFingerprint, d.cfg.RootCAs),
+		Name:    "runlet-daemon " + d.creds.Device,
+		Logger:  d.log,
+		TLS:     tlspin.Config(d.creds.ServerFingerprint, d.cfg.RootCAs),
+		Metered: true, // a device's link: docs/bandwidth.md
 		OnState: func(s bus.State) {
 			d.log.Info("broker connection", "state", s.String())
+			d.brokerState(s)
 		},
 		OnRefused: d.refusedByBroker,
 	})

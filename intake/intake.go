@@ -29,6 +29,12 @@ type Config struct {
 	Bus   bus.Bus
 	// SweepInterval is how often the sweeps run; 0 means DefaultSweep.
 	SweepInterval time.Duration
+	// Connections, when set, lists the devices whose daemon is connected
+	// to the broker now, per workspace id and device name (the embedded
+	// NATS server's Daemons): every sweep asks it, and a device whose
+	// daemon it no longer lists is offline without waiting for three
+	// missed heartbeats (presence.go). Nil means heartbeats alone decide.
+	Connections func(ctx context.Context) (map[string]map[string]bool, error)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives the log; nil means slog.Default().

@@ -10,11 +10,27 @@ import (
 // defaultHeartbeat is assumed when a heartbeat does not say its interval.
 const defaultHeartbeat = 5 * time.Second
 
-// presence is what the last heartbeat of each device said and when it came.
-// A device is online until three of its intervals pass without one.
+// presence is what the last heartbeat of each device said and when it came,
+// and, where the broker can tell, whether its daemon is connected.
+//
+// A device is online from its first heartbeat until the first of: its
+// daemon says it leaves (a Leaving heartbeat); the broker no longer lists
+// its daemon's connection (Config.Connections, checked every sweep); three
+// of its heartbeat intervals pass without one. The heartbeats come every
+// few minutes (daemon.DefaultHeartbeatInterval) to save the device's
+// bandwidth, so on a broker that can tell, a daemon killed shows offline
+// within a sweep of its socket closing, and one cut off within the
+// broker's own keepalive timeout and a sweep; elsewhere within three
+// intervals (docs/bandwidth.md). A daemon whose connection comes back
+// while its last heartbeat is fresh is online again at the next sweep.
 type presence struct {
 	mu   sync.Mutex
 	seen map[string]map[string]beat // workspace id → device name → last beat
+	// conns are the daemons the broker listed at connsAt, workspace id →
+	// device name; nil when the broker cannot tell (then heartbeats alone
+	// decide).
+	conns   map[string]map[string]bool
+	connsAt time.Time
 }
 
 type beat struct {
@@ -33,7 +49,8 @@ const touchEvery = time.Minute
 
 func newPresence() *presence { return &presence{seen: map[string]map[string]beat{}} }
 
-func (b beat) alive(now time.Time) bool {
+// alive reports whether the device of b is online at now. Held: p.mu.
+func (p *presence) alive(ws, device string, b beat, now time.Time) bool {
 	if b.left {
 		return false
 	}
@@ -41,7 +58,19 @@ func (b beat) alive(now time.Time) bool {
 	if iv <= 0 {
 		iv = defaultHeartbeat
 	}
-	return now.Sub(b.at) < 3*iv
+	if now.Sub(b.at) >= 3*iv {
+		return false
+	}
+	// A heartbeat newer than the broker's list outweighs it.
+	return p.conns == nil || p.conns[ws][device] || b.at.After(p.connsAt)
+}
+
+// connected records the daemons the broker lists as connected at at
+// (workspace id → device name), nil when it cannot tell.
+func (p *presence) connected(conns map[string]map[string]bool, at time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.conns, p.connsAt = conns, at
 }
 
 // touchDue reports whether the store's record of the device is due a
@@ -88,28 +117,35 @@ func (p *presence) get(ws, device string, now time.Time) (wire.Heartbeat, bool) 
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	b, ok := p.seen[ws][device]
-	if !ok || !b.alive(now) {
+	if !ok || !p.alive(ws, device, b, now) {
 		return wire.Heartbeat{}, false
 	}
 	return b.hb, true
 }
 
-// wentOffline returns the devices that fell silent since the last call,
-// per workspace, marking them reported.
-func (p *presence) wentOffline(now time.Time) map[string][]string {
+// changes returns the devices that went offline, and those that came back
+// (their daemon reconnected while their last heartbeat is fresh), since
+// the last call, per workspace, marking them reported.
+func (p *presence) changes(now time.Time) (offline, online map[string][]string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := map[string][]string{}
+	offline, online = map[string][]string{}, map[string][]string{}
 	for ws, m := range p.seen {
 		for name, b := range m {
-			if b.online && !b.alive(now) {
-				b.online = false
-				m[name] = b
-				out[ws] = append(out[ws], name)
+			alive := p.alive(ws, name, b, now)
+			if b.online == alive {
+				continue
+			}
+			b.online = alive
+			m[name] = b
+			if alive {
+				online[ws] = append(online[ws], name)
+			} else {
+				offline[ws] = append(offline[ws], name)
 			}
 		}
 	}
-	return out
+	return offline, online
 }
 
 // leave records that the device's daemon stops, at now, and reports

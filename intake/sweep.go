@@ -42,13 +42,38 @@ func (s *Service) sweepOnce() {
 	if _, err := s.db.DeleteExpiredDeviceCodes(ctx); err != nil {
 		warn("device code sweep failed", err)
 	}
-	for ws, names := range s.presence.wentOffline(s.now()) {
-		for _, n := range names {
-			offline := false
-			s.Event(ws, wire.Event{Type: wire.EventDevice, Device: n, Online: &offline})
-		}
-	}
+	s.sweepPresence(ctx)
 	if err := s.attachAll(ctx); err != nil {
 		warn("attaching new workspaces failed", err)
+	}
+}
+
+// sweepPresence asks the broker which daemons are connected, when it can
+// tell, and announces the devices that went offline or came back.
+func (s *Service) sweepPresence(ctx context.Context) {
+	if s.cfg.Connections != nil {
+		// The time is taken first: a heartbeat that comes while the
+		// broker answers is newer than its list (presence.alive).
+		at := s.now()
+		conns, err := s.cfg.Connections(ctx)
+		if err != nil {
+			// Heartbeats alone decide until the broker answers again.
+			s.log.Warn("the broker did not list its connections; presence from heartbeats only", "err", err)
+			conns = nil
+		}
+		s.presence.connected(conns, at)
+	}
+	offline, online := s.presence.changes(s.now())
+	for ws, names := range offline {
+		for _, n := range names {
+			f := false
+			s.Event(ws, wire.Event{Type: wire.EventDevice, Device: n, Online: &f})
+		}
+	}
+	for ws, names := range online {
+		for _, n := range names {
+			t := true
+			s.Event(ws, wire.Event{Type: wire.EventDevice, Device: n, Online: &t})
+		}
 	}
 }

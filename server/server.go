@@ -30,6 +30,7 @@ import (
 	"github.com/runlet/runlet/intake"
 	"github.com/runlet/runlet/scheduler"
 	"github.com/runlet/runlet/store"
+	"github.com/runlet/runlet/telemetry/ingest"
 )
 
 // Defaults of Config.
@@ -114,6 +115,8 @@ type Services struct {
 	// Scheduler answers GET /schedules: each scheduled job's next and last
 	// run. Nil answers 503.
 	Scheduler *scheduler.Service
+	// Telemetry is the telemetry pipeline: its counts, replay.
+	Telemetry *ingest.Service
 	// Workspace is the default workspace, where approved devices go.
 	Workspace runlet.Workspace
 	// BrokerURL is the broker URL handed to devices, without credentials;
@@ -158,6 +161,7 @@ type Server struct {
 	intake      *intake.Service
 	dispatch    *dispatch.Service
 	scheduler   *scheduler.Service
+	telemetry   *ingest.Service // nil: stats and replay answer 503
 	defaultWS   runlet.Workspace
 	brokerURL   string
 	brokerStore string
@@ -243,6 +247,7 @@ func (s *Server) Serve(a *auth.Service, ba BrokerAuth) {
 func (s *Server) Ready(svc Services) {
 	s.bus, s.intake, s.dispatch, s.defaultWS = svc.Bus, svc.Intake, svc.Dispatch, svc.Workspace
 	s.scheduler = svc.Scheduler
+	s.telemetry = svc.Telemetry
 	s.brokerURL, s.brokerStore = svc.BrokerURL, svc.BrokerStore
 	if s.brokerURL == "" && svc.BrokerAddr != "" {
 		_, port, _ := net.SplitHostPort(svc.BrokerAddr)

@@ -141,6 +141,23 @@ type Heartbeat struct {
 	// Leaving is the last heartbeat of a daemon that stops: the device is
 	// offline now, not three intervals later.
 	Leaving bool `json:"leaving,omitempty"`
+	// Telemetry is what the device's sensors' gateway did since the
+	// daemon started, and its outbox now; nil when it has nothing to say
+	// (no reading taken, refused or waiting), so that it costs an idle
+	// device nothing.
+	Telemetry *TelemetryStats `json:"telemetry,omitempty"`
+}
+
+// TelemetryStats is a device's telemetry outbox in a heartbeat: readings
+// accepted and refused since the daemon started, those waiting for the
+// broker, and those dropped, oldest first, because the outbox was full
+// (Full: it is dropping now). Servers and the UI say so loudly.
+type TelemetryStats struct {
+	Accepted uint64 `json:"accepted,omitempty"`
+	Refused  uint64 `json:"refused,omitempty"`
+	Pending  uint64 `json:"pending,omitempty"`
+	Dropped  uint64 `json:"dropped,omitempty"`
+	Full     bool   `json:"full,omitempty"`
 }
 
 // MaxHeartbeatText bounds each text field of a heartbeat, in characters.

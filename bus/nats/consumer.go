@@ -76,7 +76,7 @@ type consumer struct {
 
 	mu        sync.Mutex
 	cons      jetstream.Consumer
-	it        jetstream.MessagesContext
+	it        puller
 	unsettled map[*acker]struct{}
 }
 
@@ -116,8 +116,16 @@ func (c *consumer) ensure(ctx context.Context) error {
 }
 
 // recheck restarts the pull when the server no longer has the consumer,
-// as after a restart on a lost store: the old pull would wait forever.
+// as after a restart on a lost store: the old pull would wait forever. A
+// fetcher's long pull is renewed in any case: the server may have dropped
+// it with the connection.
 func (c *consumer) recheck(ctx context.Context) {
+	c.mu.Lock()
+	f, ok := c.it.(*fetcher)
+	c.mu.Unlock()
+	if ok {
+		f.renew() // at once: the question below may wait for JetStream
+	}
 	_, err := c.b.js.Consumer(ctx, c.stream, consumerName)
 	if !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return
@@ -131,13 +139,19 @@ func (c *consumer) recheck(ctx context.Context) {
 }
 
 // open starts pulling; it fails once the consumer is closed.
-func (c *consumer) open() (jetstream.MessagesContext, error) {
+func (c *consumer) open() (puller, error) {
 	c.mu.Lock()
 	cons := c.cons
 	c.mu.Unlock()
-	it, err := cons.Messages(jetstream.PullMaxMessages(c.q.Prefetch))
-	if err != nil {
-		return nil, err
+	var it puller
+	if c.b.metered {
+		it = newFetcher(cons, c.q.Prefetch)
+	} else {
+		mc, err := cons.Messages(jetstream.PullMaxMessages(c.q.Prefetch))
+		if err != nil {
+			return nil, err
+		}
+		it = mc
 	}
 	c.mu.Lock()
 	c.it = it
@@ -156,7 +170,7 @@ func (c *consumer) isClosed() bool {
 }
 
 // run delivers until Close, re-creating the pull when it breaks.
-func (c *consumer) run(it jetstream.MessagesContext) {
+func (c *consumer) run(it puller) {
 	defer close(c.done)
 	for it != nil {
 		err := c.pull(it)
@@ -169,7 +183,7 @@ func (c *consumer) run(it jetstream.MessagesContext) {
 	}
 }
 
-func (c *consumer) pull(it jetstream.MessagesContext) error {
+func (c *consumer) pull(it puller) error {
 	for {
 		m, err := it.Next()
 		if err != nil {
@@ -181,7 +195,7 @@ func (c *consumer) pull(it jetstream.MessagesContext) error {
 
 // reopen retries ensure and open with backoff until one works or the
 // consumer closes (nil).
-func (c *consumer) reopen() jetstream.MessagesContext {
+func (c *consumer) reopen() puller {
 	for attempt := 1; ; attempt++ {
 		select {
 		case <-c.stopping:

@@ -42,6 +42,7 @@ type Bus struct {
 	log *slog.Logger
 
 	onState func(bus.State)
+	metered bool                            // bus.Options.Metered: long pulls (fetcher.go)
 	wait    func(attempt int) time.Duration // reconnection backoff
 	// stop ends the goroutines the Bus owns (topology re-declaration).
 	stop context.Context
@@ -74,6 +75,7 @@ func Open(ctx context.Context, url string, opts bus.Options, extra ...natsgo.Opt
 	b := &Bus{
 		log:      opts.Logger,
 		onState:  opts.OnState,
+		metered:  opts.Metered,
 		allowed:  map[string]bool{},
 		declared: map[string]declaredQueue{},
 		pending:  map[*pendingCall]struct{}{},

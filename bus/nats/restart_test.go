@@ -28,7 +28,7 @@ func TestRestartEmbedded(t *testing.T) {
 		s.Shutdown()
 	})
 	ws := "restart"
-	checkRestart(t, withUser(s.URL(), ws, testPassword), ws, func() {
+	checkRestart(t, withUser(s.URL(), ws, testPassword), ws, metered(t), func() {
 		mu.Lock()
 		defer mu.Unlock()
 		cfg := s.Config()
@@ -44,7 +44,7 @@ func TestRestartEmbedded(t *testing.T) {
 func TestRestartProcess(t *testing.T) {
 	p := startProcess(t)
 	ws := <-p.pool
-	checkRestart(t, withUser(p.url(), ws, testPassword), ws, p.restart)
+	checkRestart(t, withUser(p.url(), ws, testPassword), ws, false, p.restart)
 }
 
 // checkRestart publishes durable messages with confirms, restarts the
@@ -52,9 +52,9 @@ func TestRestartProcess(t *testing.T) {
 // proves that every confirmed message is delivered exactly once after
 // dedup by id, and that the subscriber and consumer opened before the
 // restart receive again without help.
-func checkRestart(t *testing.T, u, ws string, restart func()) {
+func checkRestart(t *testing.T, u, ws string, metered bool, restart func()) {
 	opts := func(name string, onState func(bus.State)) bus.Options {
-		return bus.Options{Name: name, ReconnectWait: 50 * time.Millisecond, MaxReconnectWait: time.Second, OnState: onState}
+		return bus.Options{Name: name, ReconnectWait: 50 * time.Millisecond, MaxReconnectWait: time.Second, OnState: onState, Metered: metered}
 	}
 	var states stateLog
 	pub := open(t, u, opts("publisher", nil))
@@ -253,7 +253,7 @@ func TestServerLosesStreams(t *testing.T) {
 	})
 	const ws = "lost"
 	u := withUser(s.URL(), ws, testPassword)
-	opts := bus.Options{ReconnectWait: 50 * time.Millisecond, MaxReconnectWait: 500 * time.Millisecond}
+	opts := bus.Options{ReconnectWait: 50 * time.Millisecond, MaxReconnectWait: 500 * time.Millisecond, Metered: metered(t)}
 	pub, cons := open(t, u, opts), open(t, u, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()

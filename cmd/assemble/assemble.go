@@ -27,6 +27,7 @@ import (
 	"github.com/runlet/runlet/scheduler"
 	"github.com/runlet/runlet/server"
 	"github.com/runlet/runlet/store"
+	"github.com/runlet/runlet/telemetry/ingest"
 )
 
 // DefaultBrokerListen is Config.BrokerListen when empty.
@@ -89,6 +90,8 @@ type Server struct {
 	// Scheduler runs the jobs that have a schedule while this server holds
 	// the scheduler's lease.
 	Scheduler *scheduler.Service
+	// Telemetry is the telemetry pipeline, a consumer of the intake.
+	Telemetry *ingest.Service
 
 	dataDir string
 	lock    *lockfile.Lock   // of the data directory (LockFile)
@@ -202,9 +205,17 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		ready.BrokerStore = "the broker's store at " + dir
 	}
 
-	if s.Intake, err = intake.New(intake.Config{Store: s.Store, Bus: s.Bus, SweepInterval: cfg.SweepInterval, Now: cfg.Now, Logger: cfg.Logger}); err != nil {
+	icfg := intake.Config{Store: s.Store, Bus: s.Bus, SweepInterval: cfg.SweepInterval, Now: cfg.Now, Logger: cfg.Logger}
+	if s.nats != nil {
+		icfg.Connections = s.nats.Daemons // presence from the broker (docs/bandwidth.md)
+	}
+	if s.Intake, err = intake.New(icfg); err != nil {
 		return nil, err
 	}
+	if s.Telemetry, err = ingest.New(ingest.Config{Store: s.Store, Bus: s.Bus, Now: cfg.Now, Logger: cfg.Logger}); err != nil {
+		return nil, err
+	}
+	s.Intake.Register("telemetry", s.Telemetry.Consumer)
 	dcfg := dispatch.Config{
 		Store: s.Store, Bus: s.Bus, Events: s.Intake, Workspaces: s.Intake,
 		BrokerStore: ready.BrokerStore, Now: cfg.Now, Logger: cfg.Logger,
@@ -231,6 +242,7 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.Scheduler.Start()
 	ready.Bus, ready.Intake, ready.Dispatch, ready.Workspace = s.Bus, s.Intake, s.Dispatch, boot.Workspace
 	ready.Scheduler = s.Scheduler
+	ready.Telemetry = s.Telemetry
 	s.Ready(ready)
 	return s, nil
 }
@@ -259,6 +271,9 @@ func (s *Server) Close() error {
 		}
 		if s.Intake != nil {
 			s.Intake.Close()
+		}
+		if s.Telemetry != nil {
+			s.Telemetry.Close() // after the intake, which closes its consumers
 		}
 		if s.Auth != nil {
 			s.Auth.Close()

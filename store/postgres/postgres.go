@@ -4,9 +4,9 @@
 //
 // It uses pgx's database/sql driver rather than pgxpool so that both
 // dialects run the same SQL code (store/internal/sqlstore) and cannot
-// drift apart; the store needs nothing pgx-only (no COPY, no LISTEN). A later
-// bulk path (telemetry readings) can reach the pgx connection through
-// (*sql.Conn).Raw.
+// drift apart. The one pgx-only path is the bulk path of telemetry
+// readings (telemetry.go), which reaches the pgx connection through
+// (*sql.Conn).Raw to COPY a batch.
 package postgres
 
 import (
@@ -73,6 +73,8 @@ func Open(ctx context.Context, url string, opts store.Options) (*DB, error) {
 		IsForeignKey: isCode("23503"),
 		IsFull:       isCode("53100"), // disk_full
 		Where:        fmt.Sprintf("the PostgreSQL server at %s:%d", cfg.Host, cfg.Port),
+		Bucket:       "date_bin(%[1]s::bigint * interval '1 microsecond', time, timestamptz '1970-01-01 00:00:00+00')",
+		AddReadings:  addReadings,
 	}, opts)
 	if err != nil {
 		pool.Close()

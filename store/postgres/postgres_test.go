@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/runlet/runlet/internal/testenv"
@@ -23,7 +24,7 @@ func TestStore(t *testing.T) {
 
 func TestMigrations(t *testing.T) {
 	url := testenv.Postgres(t)
-	storetest.RunMigrations(t, 6, func(ctx context.Context) (storetest.Migrated, error) {
+	storetest.RunMigrations(t, 7, func(ctx context.Context) (storetest.Migrated, error) {
 		return postgres.Open(ctx, url, store.Options{})
 	})
 }
@@ -65,4 +66,62 @@ func BenchmarkStore(b *testing.B) {
 		b.Cleanup(func() { db.Close() })
 		return db
 	})
+}
+
+// BenchmarkTelemetry: the disk figure is pg_total_relation_size of the
+// series and the raw archive (indexes included), divided by the readings
+// stored.
+func BenchmarkTelemetry(b *testing.B) {
+	storetest.BenchTelemetry(b, func(b testing.TB) (store.Store, func(context.Context) (int64, error)) {
+		db, err := postgres.Open(context.Background(), testenv.Postgres(b), store.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		return db, func(ctx context.Context) (int64, error) {
+			var n int64
+			err := db.SQL().QueryRowContext(ctx, `SELECT pg_total_relation_size('series') + pg_total_relation_size('raw_readings')`).Scan(&n)
+			return n, err
+		}
+	})
+}
+
+// TestTelemetryPlans: the queries of Series and RawReadings can read a
+// sensor's range through an index (sequential scans are disabled for the
+// check: on an empty table the planner would rightly prefer them).
+func TestTelemetryPlans(t *testing.T) {
+	db, err := postgres.Open(t.Context(), testenv.Postgres(t), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.SQL().Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), `SET enable_seqscan = off`); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range db.TelemetryQueries() {
+		rows, err := conn.QueryContext(t.Context(), "EXPLAIN "+q.SQL, q.Args...)
+		if err != nil {
+			t.Fatalf("%s: %v", q.Name, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, line)
+		}
+		rows.Close()
+		text := strings.Join(plan, "\n")
+		t.Logf("%s:\n%s", q.Name, text)
+		want := map[string]string{"RawReadings": "raw_readings_sensor", "Series": "series_pkey", "SeriesBuckets": "series_pkey"}[q.Name]
+		if !strings.Contains(text, want) || strings.Contains(text, "Seq Scan on series") || strings.Contains(text, "Seq Scan on raw_readings") {
+			t.Errorf("%s does not read through %s:\n%s", q.Name, want, text)
+		}
+	}
 }

@@ -50,7 +50,10 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*DB, error) {
 	if err := checkDir(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
-	w, err := open(path, 1, "")
+	// The writer keeps 64 MiB of pages (SQLite's default is 2 MiB): the
+	// series of a thousand sensors touch a page each per batch of
+	// readings, and a smaller cache spills them mid-transaction.
+	w, err := open(path, 1, "&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(16384)&_pragma=temp_store(MEMORY)")
 	if err != nil {
 		return nil, err
 	}
@@ -69,6 +72,7 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*DB, error) {
 		IsForeignKey:    isCode(sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY),
 		IsFull:          isFull(path),
 		Where:           where(path),
+		Bucket:          "time - (((time %% %[1]s) + %[1]s) %% %[1]s)",
 	}, opts)
 	if err != nil {
 		r.Close()

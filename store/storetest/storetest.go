@@ -53,6 +53,15 @@ func Run(t *testing.T, open func(t testing.TB, opts store.Options) store.Store) 
 		{"Ticks", testTicks},
 		{"TickRace", testTickRace},
 		{"TickHistory", testTickHistory},
+		{"Sensors", testSensors},
+		{"SensorSecrets", testSensorSecrets},
+		{"AddReadings", testAddReadings},
+		{"SensorLatest", testSensorLatest},
+		{"RawReadings", testRawReadings},
+		{"Series", testSeries},
+		{"TelemetrySettings", testTelemetrySettings},
+		{"PruneReadings", testPruneReadings},
+		{"DeleteSensorData", testDeleteSensorData},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -89,6 +89,7 @@ func (a *authenticator) Check(c server.ClientAuthentication) bool {
 		return false
 	}
 	c.RegisterUser(&server.User{Username: o.Username, Permissions: Permissions(p, o.Username)})
+	a.s.remember(o.Username, p)
 	return true
 }
 

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -59,6 +60,9 @@ type Server struct {
 	secret string // the password of the in-process server principal
 	log    *slog.Logger
 	store  *storeGuard // nil when the disk's free space is unknown
+
+	pmu   sync.Mutex
+	users map[string]bus.Principal // who each user is, for Daemons (presence.go)
 }
 
 // Start starts the server and waits until it accepts connections.

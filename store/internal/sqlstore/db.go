@@ -38,6 +38,15 @@ type Dialect struct {
 	// database in the message ("the database at /data/runlet.db").
 	IsFull func(error) bool
 	Where  string
+	// Bucket is the SQL of the start of the step-long bucket holding the
+	// column time, aligned on the unix epoch; %[1]s is the step in
+	// microseconds (a placeholder).
+	Bucket string
+	// AddReadings, when set, is the dialect's bulk path for
+	// store.Telemetry.AddReadings (PostgreSQL's COPY); see Readings. The
+	// generic path is SQLite's own (? placeholders, INSERT OR IGNORE).
+	// This is the one place where the dialects' SQL differs.
+	AddReadings func(ctx context.Context, w *sql.DB, b Readings) (archived int, err error)
 }
 
 // DB is a store.Store on a database.

@@ -1,0 +1,71 @@
+// Command telemetry measures the telemetry path of issue 13 against its
+// targets: a real server in this process (cmd/assemble) on one stack, and
+// many simulated gateways in this process speaking the real protocol (each
+// a device enrolled on the server, publishing compact batches on its own
+// telemetry key with its broker connection, as the daemon's gateway does),
+// their sensors from the simulator's random mode (telemetry/sim). It
+// reports the sustained ingest rate, the time from accepted on the device
+// to visible in the query API at 10k and 70k readings a second, a
+// 1,000-point query's latency while ingesting, the bytes on the wire and on
+// disk per reading.
+//
+//	go run ./bench/telemetry [-stack nats-sqlite|rabbit-postgres] [-duration 60s] [-rate N] [--json]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/runlet/runlet/bench/internal/benchkit"
+)
+
+type options struct {
+	Stack     string
+	Duration  time.Duration // of the sustained ingest
+	Rate      int           // of the sustained ingest; 0: as fast as stored
+	Latency   time.Duration // of each latency phase
+	Rates     []int         // of the latency phases
+	Gateways  int
+	Sensors   int // per gateway
+	BatchTime time.Duration
+	MaxBatch  int
+	Backlog   int64
+	Poll      time.Duration
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.Stack, "stack", natsSQLite, "the stack: "+natsSQLite+" (embedded NATS, SQLite) or "+rabbitPostgres+" (the machine's RabbitMQ and PostgreSQL)")
+	flag.DurationVar(&o.Duration, "duration", 60*time.Second, "how long the sustained ingest is measured")
+	flag.IntVar(&o.Rate, "rate", 0, "readings a second of the sustained ingest; 0 sends as fast as the pipeline stores")
+	flag.DurationVar(&o.Latency, "latency", 20*time.Second, "how long each latency phase (10k/s, 70k/s) lasts; 0 skips them")
+	flag.IntVar(&o.Gateways, "gateways", 20, "simulated gateways (devices)")
+	flag.IntVar(&o.Sensors, "sensors", 50, "sensors per gateway")
+	flag.DurationVar(&o.BatchTime, "batch-time", 100*time.Millisecond, "how long a gateway gathers readings into a batch (the gateway's default)")
+	flag.IntVar(&o.MaxBatch, "max-batch", 5000, "readings of a batch when sending as fast as possible (the gateway's default)")
+	flag.Int64Var(&o.Backlog, "backlog", 200_000, "readings published and not yet stored, at most, when sending as fast as possible")
+	flag.DurationVar(&o.Poll, "poll", 2*time.Millisecond, "how often a latency probe polls the query API")
+	asJSON := benchkit.JSONFlag()
+	flag.Parse()
+	o.Rates = []int{10_000, 70_000}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rep := benchkit.NewReport("bench/telemetry")
+	err := run(ctx, o, rep, progress)
+	if perr := rep.Print(os.Stdout, *asJSON); perr != nil && err == nil {
+		err = perr
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "telemetry:", err)
+		os.Exit(1)
+	}
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
