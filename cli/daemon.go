@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +19,7 @@ import (
 // SIGTERM.
 func (m *Main) daemonCommand() *cobra.Command {
 	var parallel int
+	var heartbeat time.Duration
 	var verbose bool
 	var tel telemetryFlags
 	c := &cobra.Command{
@@ -45,11 +47,13 @@ restarted after a failure: runlet daemon install (see its --help).`,
 			// Under the Windows service control manager, Serve answers it
 			// and hands over the event log for the logs.
 			return osservice.Serve(cmd.Context(), m.Stdout, m.Stderr, func(ctx context.Context, _, stderr io.Writer) error {
-				return m.runDaemon(ctx, stderr, parallel, verbose, tel)
+				return m.runDaemon(ctx, stderr, parallel, heartbeat, verbose, tel)
 			})
 		},
 	}
 	c.Flags().IntVar(&parallel, "parallel", 0, "executions that run at once (0: one per CPU)")
+	c.Flags().DurationVar(&heartbeat, "heartbeat", daemon.DefaultHeartbeatInterval,
+		"longest time between heartbeats; one also goes when the running or queued executions change (docs/bandwidth.md)")
 	c.Flags().BoolVarP(&verbose, "verbose", "v", false, "log debug details")
 	tel.add(c.Flags())
 	c.AddCommand(m.serviceCommands(m.daemonService(c.Flags()))...)
@@ -59,7 +63,7 @@ restarted after a failure: runlet daemon install (see its --help).`,
 // runDaemon runs the daemon of the home until ctx ends. A device that is
 // not (or no longer) signed in ends it with osservice.ExitNoRestart: a
 // service manager starting it again could not help.
-func (m *Main) runDaemon(ctx context.Context, stderr io.Writer, parallel int, verbose bool, tel telemetryFlags) error {
+func (m *Main) runDaemon(ctx context.Context, stderr io.Writer, parallel int, heartbeat time.Duration, verbose bool, tel telemetryFlags) error {
 	dir := home.Dir(m.home)
 	creds, err := dir.Credentials()
 	if err == nil {
@@ -80,6 +84,7 @@ func (m *Main) runDaemon(ctx context.Context, stderr io.Writer, parallel int, ve
 			Home:                dir,
 			Credentials:         creds,
 			Parallel:            parallel,
+			HeartbeatInterval:   heartbeat,
 			Logger:              slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 			Version:             Version,
 			RootCAs:             m.RootCAs,

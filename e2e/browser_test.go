@@ -457,8 +457,10 @@ func TestBrowserUI(t *testing.T) {
 		t.Errorf("runlet @signin did not end after approval:\n%s", signin.out)
 	}
 
-	// Devices: pi-2 turns offline once its daemon is gone for the
-	// heartbeat timeout (three 5 s heartbeats); the page polls every 2 s.
+	// Devices: pi-2 turns offline once its daemon is gone: the embedded
+	// broker sees its connection close, and the next presence sweep (5 s)
+	// says so, long before three of its 5-minute heartbeats (it used to be
+	// three 5 s ones: the bound stays); the page polls every 2 s.
 	p.open("/devices")
 	p.waitVisible(`[data-device="pi-2"][data-online=true]`)
 	p.waitVisible(`[data-device="mac"][data-online=true]`)

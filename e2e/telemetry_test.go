@@ -21,10 +21,14 @@ import (
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/bus"
+	busconnect "github.com/runlet/runlet/bus/connect"
+	"github.com/runlet/runlet/home"
 	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/server"
 	"github.com/runlet/runlet/store"
 	storeconnect "github.com/runlet/runlet/store/connect"
+	"github.com/runlet/runlet/telemetry/batch"
 	"github.com/runlet/runlet/telemetry/gateway"
 	"github.com/runlet/runlet/telemetry/sim"
 )
@@ -59,6 +63,7 @@ func testTelemetry(t *testing.T, st stack) {
 		tf.run(t, p, nil)
 		tf.wantRefusals(t, p, before, tf.stats(t))
 	})
+	t.Run("another-device-key", tf.testAnotherDevicesKey)
 	t.Run("broker-restarted", func(t *testing.T) {
 		p := tf.plan(t, 2, false)
 		tf.run(t, p, p.Midway(sim.BrokerRestarted, 0))
@@ -373,6 +378,63 @@ func (tf *telemetryFleet) wantRefusals(t *testing.T, p *sim.Plan, before, after 
 	for _, id := range []int64{p.Inactive.ID, p.Unknown} {
 		if page, err := tf.admin.RawReadings(ctx, id, api.RawQuery{}); err == nil && len(page.Readings) > 0 {
 			t.Errorf("sensor %d, refused, has %d readings archived", id, len(page.Readings))
+		}
+	}
+}
+
+// testAnotherDevicesKey: a device publishing a batch on another device's
+// telemetry key, a valid batch of a registered sensor with its secret, is
+// refused by the broker, and nothing of it is stored.
+func (tf *telemetryFleet) testAnotherDevicesKey(t *testing.T) {
+	p := sim.NewPlan(sim.Config{Seed: 9, Gateways: 1, Sensors: 1, Readings: 3, FirstID: 9000})
+	ctx := ctxFor(t)
+	tf.addSensor(t, ctx, p.Sensors[0], runlet.SensorActive)
+	c, err := home.Dir(tf.f.homes["pi-1"]).Credentials()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := bus.WithCredentials(c.Broker, c.BrokerUser, c.BrokerPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := busconnect.Open(ctx, u, bus.Options{Name: "e2e pi-1 as pi-2"})
+	if err != nil {
+		t.Fatalf("connect as pi-1: %v", err)
+	}
+	defer b.Close()
+	body, err := batch.Encode(sim.Batch(p.Rounds[0][0], 1, time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err = b.PublishDurable(pctx, c.Workspace, bus.Message{Key: bus.TelemetryKey("pi-2"), Body: body})
+	if err == nil {
+		t.Fatal("pi-1 published on pi-2's telemetry key")
+	}
+	t.Logf("refused: %v", err)
+	// pi-1's own key takes the same batch: the refusal was the key's.
+	body, err = batch.Encode(sim.Batch(p.Rounds[1][0], 1, time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	octx, ocancel := context.WithTimeout(ctx, 10*time.Second)
+	defer ocancel()
+	if err := b.PublishDurable(octx, c.Workspace, bus.Message{Key: bus.TelemetryKey("pi-1"), Body: body}); err != nil {
+		t.Fatalf("pi-1 on its own telemetry key: %v", err)
+	}
+	id := p.Sensors[0].ID
+	testenv.EventuallyEvery(t, "pi-1's own reading to be stored", 60*time.Second, pace, func() bool {
+		n, err := tf.rawCount(id, p)
+		return err == nil && n >= 1
+	})
+	page, err := tf.admin.RawReadings(ctx, id, api.RawQuery{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range page.Readings {
+		if r.Device != "pi-1" || r.Time.UnixMilli() != p.Rounds[1][0][0].Time {
+			t.Errorf("stored %+v, want only pi-1's own reading at %d", r, p.Rounds[1][0][0].Time)
 		}
 	}
 }

@@ -188,6 +188,7 @@ func (s *Service) declareDeviceQueues(ctx context.Context, ws string) error {
 	if err != nil {
 		return fmt.Errorf("list devices: %w", err)
 	}
+	s.presence.seed(ws, devices, s.now())
 	for _, d := range devices {
 		if d.Revoked {
 			continue

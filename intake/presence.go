@@ -4,11 +4,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/wire"
 )
 
 // defaultHeartbeat is assumed when a heartbeat does not say its interval.
 const defaultHeartbeat = 5 * time.Second
+
+// seedInterval is the heartbeat interval assumed of a device known only
+// from the store's last seen time: the daemon's default
+// (daemon.DefaultHeartbeatInterval).
+const seedInterval = 5 * time.Minute
 
 // presence is what the last heartbeat of each device said and when it came,
 // and, where the broker can tell, whether its daemon is connected.
@@ -71,6 +77,32 @@ func (p *presence) connected(conns map[string]map[string]bool, at time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.conns, p.connsAt = conns, at
+}
+
+// seed takes, when the server starts, the devices of the workspace that
+// the store saw within three heartbeat intervals as online, as their last
+// heartbeat said (the store keeps OS, arch and version): the heartbeats
+// are minutes apart, and a server that restarts while the broker stays up
+// (RabbitMQ) would otherwise show every device offline until its next.
+// The broker's list, where it has one, corrects it at the first sweep; a
+// device whose daemon left cleanly in the last minutes shows online until
+// three intervals after its last heartbeat.
+func (p *presence) seed(ws string, devices []runlet.Device, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, d := range devices {
+		if d.Revoked || d.LastSeen.IsZero() || now.Sub(d.LastSeen) >= 3*seedInterval {
+			continue
+		}
+		if _, ok := p.seen[ws][d.Name]; ok {
+			continue
+		}
+		if p.seen[ws] == nil {
+			p.seen[ws] = map[string]beat{}
+		}
+		hb := wire.Heartbeat{Device: d.Name, OS: d.OS, Arch: d.Arch, Version: d.Version, Interval: seedInterval}
+		p.seen[ws][d.Name] = beat{hb: hb, at: d.LastSeen, online: true, touched: d.LastSeen}
+	}
 }
 
 // touchDue reports whether the store's record of the device is due a

@@ -123,7 +123,9 @@ type Status struct {
 	LastSeq uint64 `json:"lastSeq"` // frames so far
 }
 
-// Heartbeat is a device's presence, sent every few seconds.
+// Heartbeat is a device's presence, sent every few minutes and whenever
+// Running or Queued change (daemon/heartbeat.go). Zero counts are left
+// out: an idle device's heartbeats are most of its bandwidth.
 type Heartbeat struct {
 	Device  string        `json:"device"`
 	OS      string        `json:"os"`
@@ -132,8 +134,8 @@ type Heartbeat struct {
 	CPU     float64       `json:"cpu"`    // percent of all cores
 	Memory  float64       `json:"memory"` // percent used
 	Uptime  time.Duration `json:"uptime"`
-	Running int           `json:"running"`
-	Queued  int           `json:"queued"`
+	Running int           `json:"running,omitempty"`
+	Queued  int           `json:"queued,omitempty"`
 	Time    time.Time     `json:"time"`
 	// Interval is when the next heartbeat is due; a viewer that hears
 	// nothing for three intervals shows the device offline.

@@ -81,6 +81,6 @@ func run(ctx context.Context, o options, log *os.File) (*benchkit.Report, error)
 		}
 	}
 	rep.Note("Bytes are TCP payload as the daemon's sockets carry them. Not counted: IP and TCP headers, 52 B a segment (about %d B a month for one keepalive segment a minute each way), nor TLS records (about 22-29 B a record with AES-GCM) when the broker is reached over TLS.", 2*52*int(month/time.Minute))
-	rep.Note("Month = %s; idle bytes extrapolated linearly from the window; telemetry: %d sensors every %s, each reading its own batch (the worst case: a batch holds what arrives within a second).", month, o.Sensors, o.Every)
+	rep.Note("Month = %s; idle bytes extrapolated linearly from the window; telemetry: %d sensors every %s, %d batches measured of each size, their cost multiplied out.", month, o.Sensors, o.Every, o.Publishes)
 	return rep, nil
 }

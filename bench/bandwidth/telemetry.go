@@ -10,7 +10,7 @@ import (
 )
 
 // telemetryMessage is the message of one telemetry batch holding one
-// reading of sensor, as the device's gateway publishes it: the real batch
+// reading of each of n sensors, as the device's gateway publishes it: the real batch
 // encoding (telemetry/batch) when it is built, and extra, the bytes of the
 // message that a real batch does not carry, to subtract.
 //
@@ -18,19 +18,22 @@ import (
 // incompressible as a compressed batch), sent already expired so that the
 // server's pipeline acks it without decoding it; the expiry header it
 // needs for that is extra.
-func telemetryMessage(o options, device string, seq uint64, broker string) (m bus.Message, real bool, extra int) {
-	r := runlet.RawReading{Seq: seq, Accepted: time.Now()}
-	r.Sensor = 64089519511846157 % (1 << 40)
-	r.Time = time.Now().Truncate(time.Second)
-	r.Set(runlet.MetricTemp, -18.5)
-	r.Set(runlet.MetricBatt, 75)
-	if body, ok := encodeBatch(batch.Batch{
-		Readings: []runlet.RawReading{r},
-		Secrets:  map[int64]string{r.Sensor: "64089519511846157"},
-	}); ok {
+func telemetryMessage(o options, device string, seq uint64, n int, broker string) (m bus.Message, real bool, extra int) {
+	b := batch.Batch{Secrets: map[int64]string{}}
+	for i := range n {
+		r := runlet.RawReading{Seq: seq*uint64(n) + uint64(i), Accepted: time.Now()}
+		r.Sensor = 1000 + int64(i)
+		// A thermometer's own clock: a second or so apart from the others.
+		r.Time = time.Now().Truncate(time.Second).Add(time.Duration(i) * 1100 * time.Millisecond)
+		r.Set(runlet.MetricTemp, -18.5+float64(i)/10)
+		r.Set(runlet.MetricBatt, float64(75+i%5))
+		b.Readings = append(b.Readings, r)
+		b.Secrets[r.Sensor] = "64089519511846157"
+	}
+	if body, ok := encodeBatch(b); ok {
 		return bus.Message{Key: bus.TelemetryKey(device), Body: body}, true, 0
 	}
-	body := make([]byte, o.Body)
+	body := make([]byte, o.Body*n)
 	_, _ = rand.Read(body)
 	exp := time.Now().Add(-time.Hour)
 	m = bus.Message{Key: bus.TelemetryKey(device), Body: body, ExpiresAt: exp}

@@ -7,7 +7,8 @@
 // reports the sustained ingest rate, the time from accepted on the device
 // to visible in the query API at 10k and 70k readings a second, a
 // 1,000-point query's latency while ingesting, the bytes on the wire and on
-// disk per reading.
+// disk per reading, and the drain of the daemon's real outbox after an
+// outage.
 //
 //	go run ./bench/telemetry [-stack nats-sqlite|rabbit-postgres] [-duration 60s] [-rate N] [--json]
 package main
@@ -35,6 +36,10 @@ type options struct {
 	MaxBatch  int
 	Backlog   int64
 	Poll      time.Duration
+	Outage    int // readings in the outbox for the drain; 0 skips it
+	// CPUProfile, when set, is where the sustained ingest's CPU profile
+	// (the whole process: server and simulated gateways) is written.
+	CPUProfile string
 }
 
 func main() {
@@ -49,6 +54,8 @@ func main() {
 	flag.IntVar(&o.MaxBatch, "max-batch", 5000, "readings of a batch when sending as fast as possible (the gateway's default)")
 	flag.Int64Var(&o.Backlog, "backlog", 200_000, "readings published and not yet stored, at most, when sending as fast as possible")
 	flag.DurationVar(&o.Poll, "poll", 2*time.Millisecond, "how often a latency probe polls the query API")
+	flag.IntVar(&o.Outage, "outage", 600_000, "readings the outbox holds after the outage (10 minutes at 1,000/s); 0 skips the drain")
+	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write the CPU profile of the sustained ingest to this file (go tool pprof)")
 	asJSON := benchkit.JSONFlag()
 	flag.Parse()
 	o.Rates = []int{10_000, 70_000}

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/bench/internal/benchkit"
-	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/telemetry/batch"
 	"github.com/runlet/runlet/telemetry/sim"
 )
@@ -95,6 +97,11 @@ func run(ctx context.Context, o options, rep *benchkit.Report, progress func(str
 		}
 	}
 	stopPoll()
+	if o.Outage > 0 {
+		if err := s.drain(ctx, o.Outage, fl, rep, progress); err != nil {
+			rep.Note("outbox drain: %v", err)
+		}
+	}
 
 	statsAfter, err := s.admin.TelemetryStats(ctx)
 	if err != nil {
@@ -187,6 +194,21 @@ func (s *stack) sustained(ctx context.Context, o options, fl *fleet, l *load, re
 	}()
 	warm := o.Duration / 10
 	time.Sleep(warm)
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			stop()
+			<-done
+			return fmt.Errorf("start the CPU profile: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	st0, err := s.admin.TelemetryStats(ctx)
 	if err != nil {
 		stop()
@@ -210,7 +232,7 @@ func (s *stack) sustained(ctx context.Context, o options, fl *fleet, l *load, re
 		Metric: "stored", Value: rate, Unit: "readings/s", Target: fmt.Sprintf("≥ %.0f", tgt),
 		Note: fmt.Sprintf("published %.0f/s", float64(p1-p0)/el.Seconds())}, func(v float64) bool { return v >= tgt })
 	if p1 > p0 {
-		rep.Add(benchkit.Result{Bench: "bytes on the wire per reading", Case: "batched, as sent during the sustained ingest",
+		rep.Add(benchkit.Result{Bench: "bytes on the wire per reading", Case: "batched, as sent during the sustained ingest (the random stream: 1 ms apart per sensor, compresses well)",
 			Metric: "body", Value: float64(b1-b0) / float64(p1-p0), Unit: "B", Target: fmt.Sprintf("≤ %.0f", targetWireBatch),
 			Note: fmt.Sprintf("%.0f readings a batch", float64(p1-p0)/float64(max(m1-m0, 1)))}, func(v float64) bool { return v <= targetWireBatch })
 	}
@@ -265,25 +287,30 @@ func (s *stack) latencyPhase(ctx context.Context, o options, fl *fleet, rate int
 }
 
 // wireSizes reports the encoded size of a batch per reading, for a single
-// reading and for the batches the gateways send at 10k/s.
+// reading and for batches of the deterministic plan's readings (sensors
+// reporting every 15 s, fridges and freezers with excursions, batteries
+// running down), the size the gateways send at 10k/s among them.
 func wireSizes(fl *fleet, o options, rep *benchkit.Report) {
-	st := sim.NewStream(3, fl.plan.Sensors[:o.Sensors])
-	now := time.Now()
+	p := sim.NewPlan(sim.Config{Seed: 3, Gateways: 1, Sensors: o.Sensors, Readings: 5000/o.Sensors + 1, Interval: 15 * time.Second})
+	var all []sim.Send
+	for _, round := range p.Rounds {
+		all = append(all, round[0]...)
+	}
 	perBatch := max(10_000*int(o.BatchTime/time.Millisecond)/1000/o.Gateways, 1)
 	for _, n := range []int{1, 10, perBatch, 1000, 5000} {
-		ms := st.Next(n, now)
-		b := sim.Batch(ms, st.NextSeq(n), now)
-		for i := range b.Readings {
-			b.Readings[i].Accepted = now.Add(time.Duration(i) * time.Millisecond)
+		ms := all[:n]
+		accepted := runlet.SensorTime(ms[0].Time)
+		b := sim.Batch(ms, 1, accepted)
+		for i, m := range ms {
+			b.Readings[i].Accepted = runlet.SensorTime(m.Time).Add(time.Duration(50+i%7) * time.Millisecond)
 		}
 		body, err := batch.Encode(b)
 		if err != nil {
 			rep.Note("encode a batch of %d: %v", n, err)
 			return
 		}
-		m := bus.Message{Key: bus.TelemetryKey("gw-000"), Body: body}
-		res := benchkit.Result{Bench: "bytes on the wire per reading", Case: fmt.Sprintf("a batch of %d, %d sensors", n, min(n, o.Sensors)),
-			Metric: "body", Value: float64(len(m.Body)) / float64(n), Unit: "B", Note: "the batch's body, without the broker's framing"}
+		res := benchkit.Result{Bench: "bytes on the wire per reading", Case: fmt.Sprintf("a batch of %d, %d sensors every 15 s", n, min(n, o.Sensors)),
+			Metric: "body", Value: float64(len(body)) / float64(n), Unit: "B", Note: "the batch's body, without the broker's framing"}
 		var want func(float64) bool
 		if n > 1 {
 			res.Target = fmt.Sprintf("≤ %.0f", targetWireBatch)

@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t testing.TB, opts store.Options) store.Store) 
 		{"TelemetrySettings", testTelemetrySettings},
 		{"PruneReadings", testPruneReadings},
 		{"DeleteSensorData", testDeleteSensorData},
+		{"ReadingsConcurrent", testReadingsConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

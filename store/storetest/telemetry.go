@@ -379,3 +379,37 @@ func testDeleteSensorData(t *testing.T, e *env) {
 	equal(t, "LastSeen of a sensor registered again", s.LastSeen, time.Time{})
 	equal(t, "the other sensor's archive", len(e.archived(t, ws.ID, 2)), 1)
 }
+
+// testReadingsConcurrent: one batch delivered to several consumers at
+// once (a redelivery racing the first delivery) is archived once in all,
+// and no call fails (no deadlock between them).
+func testReadingsConcurrent(t *testing.T, e *env) {
+	ws := e.workspace(t, "default")
+	for id := range int64(20) {
+		e.sensor(t, ws.ID, id+1)
+	}
+	var batch []runlet.RawReading
+	for i := range 200 {
+		batch = append(batch, reading(int64(i%20+1), "pi", uint64(i), 100*i, float64(i), 50))
+	}
+	const consumers = 4
+	archived := make(chan int, consumers)
+	errs := make(chan error, consumers)
+	for range consumers {
+		go func() {
+			n, err := e.AddReadings(e.ctx, ws.ID, batch)
+			archived <- n
+			errs <- err
+		}()
+	}
+	total := 0
+	for range consumers {
+		total += <-archived
+		ok(t, <-errs)
+	}
+	equal(t, "archived by all consumers", total, len(batch))
+	for id := range int64(20) {
+		equal(t, "archive of a sensor", len(e.archived(t, ws.ID, id+1)), 10)
+		equal(t, "series of a sensor", len(e.points(t, ws.ID, id+1, runlet.MetricTemp)), 10)
+	}
+}

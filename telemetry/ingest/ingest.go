@@ -29,9 +29,13 @@ const (
 	// DefaultRetentionEvery is Config.RetentionEvery when zero.
 	DefaultRetentionEvery = time.Hour
 	// Prefetch is how many deliveries one workspace's consumer holds
-	// unsettled: enough to fill a transaction of small batches while the
-	// previous one commits.
-	Prefetch = 256
+	// unsettled: enough to fill the next transaction while one commits
+	// (BenchmarkIngest commits 15 to 20 batches of 1,000 at a time), and
+	// few enough that the last of them is committed well within the
+	// broker's ack wait (bus.DefaultAckWait) even when the store takes
+	// only 10,000 readings a second: past it, NATS would deliver them
+	// again (harmless, but counted as duplicates and done twice).
+	Prefetch = 128
 )
 
 // negativeTTL bounds how long a refusal (unknown device or sensor) is

@@ -83,10 +83,14 @@ func (s Stats) Refused() int64 {
 
 // Stats returns the counts of workspace ws.
 func (s *Service) Stats(ws string) Stats {
-	c := s.stats.get(ws)
+	s.stats.mu.Lock()
+	c := s.stats.ws[ws]
+	s.stats.mu.Unlock()
 	var v [numReasons]int64
-	for i := range v {
-		v[i] = c.n[i].Load()
+	if c != nil {
+		for i := range v {
+			v[i] = c.n[i].Load()
+		}
 	}
 	return Stats{
 		Accepted: v[Accepted], Stored: v[Stored], Duplicate: v[Duplicate], TimeReplaced: v[TimeReplaced],

@@ -203,14 +203,14 @@ func secret(raw []byte) (string, string) {
 // finite reads a JSON number, or a string holding one, as a finite
 // float64.
 func finite(raw []byte) (float64, bool) {
+	// Any other JSON value is valid JSON already, and ParseFloat takes
+	// its numbers only; a string's content must be checked.
 	text := string(raw)
 	if raw[0] == '"' {
 		var err error
 		if text, err = unquote(raw); err != nil || !isNumber(text) {
 			return 0, false
 		}
-	} else if !isNumber(text) {
-		return 0, false
 	}
 	v, err := strconv.ParseFloat(text, 64)
 	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {

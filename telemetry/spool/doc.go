@@ -13,9 +13,12 @@
 //
 //   - LOCK: the lock (internal/lockfile) that keeps a second process out;
 //     it holds the holder's pid.
-//   - state: the acknowledged cursor, the drop cursor and the number of
-//     records dropped for lack of room, as JSON, replaced whole and durably
-//     (internal/atomicfile) by each Ack and each drop.
+//   - cursor: the acknowledged cursor, the drop cursor and the counts of
+//     records dropped for lack of room and skipped as damaged. It has two
+//     64-byte slots, each with a generation and a CRC-32C; a write (each
+//     Ack, each drop) goes to the slot of its generation's parity and is
+//     fsynced, so a torn write leaves the previous state whole, and Open
+//     takes the newest whole slot. One fsync per Ack, no new file.
 //   - <base>.seg: the segments, named by a 20-digit zero-padded sequence
 //     number, base, so that names sort like numbers. base is a lower
 //     bound: every record in the segment has a sequence number ≥ base and
@@ -45,17 +48,23 @@
 // damage is logged at Warn (file, offset, bytes cut, reason); it is never
 // fatal. After a crash this cuts a torn tail, which no Append had reported
 // as written; a record damaged in the middle of a segment loses the
-// records after it in that segment (they are counted in the log). The
-// segments entirely acknowledged or dropped (up to the cursors in state)
+// records after it in that segment (the log says how many bytes). The
+// segments entirely acknowledged or dropped (up to the cursors)
 // are deleted, which finishes an Ack or a drop that a crash interrupted.
 // The next sequence number is the greatest of the active segment's base,
 // its last record + 1, and the cursors + 1. When bytes were cut from the
 // last segment, it is moved on by as many records as those bytes could
 // have held (one per 16 bytes) and a new segment is started: the cut may
 // have been damage, not a torn write, and a number once given out must
-// never be given again (the server deduplicates by it). A damaged or missing state file
+// never be given again (the server deduplicates by it). A damaged cursor file
 // is logged and read as zero: the records still on disk are then sent
 // again, which the server's deduplication absorbs.
+//
+// Damage that appears later (bit rot under an open spool) is found by
+// Read, which skips the damaged record and the records up to the next
+// entry of the segment's index (at most IndexEvery bytes), counts them in
+// Stats.Damaged, logs them at Error and goes on: a damaged disk loses
+// readings, it never stops the outbox.
 //
 // A new segment is created and its directory fsynced before records go in
 // it; every Append writes its records with one write per group and fsyncs

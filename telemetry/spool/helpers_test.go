@@ -133,3 +133,18 @@ func checkRecords(t testing.TB, recs []Record, first uint64, n int) {
 		}
 	}
 }
+
+// appendBatches appends rec(from)…rec(from+n-1), 500 per Append.
+func appendBatches(t testing.TB, s *Spool, from, n int) {
+	t.Helper()
+	for i := from; i < from+n; i += 500 {
+		var batch [][]byte
+		for j := i; j < min(i+500, from+n); j++ {
+			batch = append(batch, rec(j))
+		}
+		first, err := s.Append(context.Background(), batch...)
+		if err != nil || first != uint64(i) {
+			t.Fatalf("append %d: first %d, %v", i, first, err)
+		}
+	}
+}

@@ -67,6 +67,12 @@ func parseRecord(b []byte) (seq uint64, data []byte, n int, err error) {
 	return binary.LittleEndian.Uint64(b[8:16]), data, n, nil
 }
 
+// readError is a failed read of the disk, not a damaged record.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
 // scanner reads the records of a segment file in order, from a buffer it
 // refills with ReadAt; it never holds more than a chunk (or one record,
 // if larger) of the file.
@@ -131,7 +137,7 @@ func (s *scanner) fill() error {
 	s.bufOff = s.off
 	n, err := s.r.ReadAt(s.buf, s.off)
 	if err != nil && err != io.EOF {
-		return err
+		return &readError{err}
 	}
 	if n < want {
 		// The file is shorter than said: what is missing is cut short.

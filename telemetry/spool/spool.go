@@ -54,8 +54,9 @@ type Spool struct {
 	inflight   sync.WaitGroup // Appends between their check of closed and their answer
 	w          writer         // the writer goroutine's own
 
-	// stateMu serialises the writes of the state file.
+	// stateMu serialises the writes of the cursor file.
 	stateMu sync.Mutex
+	cursor  *cursorFile
 	// files is held for reading while a segment's file is read, and for
 	// writing to close one.
 	files sync.RWMutex
@@ -139,9 +140,13 @@ func (o *Options) fill() error {
 // what is acknowledged or dropped, and makes sure there is an active
 // segment.
 func (s *Spool) recover() error {
-	st, err := readState(s.dir)
+	cur, st, err := openCursor(s.dir)
+	if cur == nil {
+		return err
+	}
+	s.cursor = cur
 	if err != nil {
-		s.log.Error("telemetry outbox: reading its state failed; starting from zero", "dir", s.dir, "err", err)
+		s.log.Error("telemetry outbox: its cursor is damaged; starting from zero", "dir", s.dir, "err", err)
 	}
 	s.st = st
 	bases, err := listSegments(s.dir)
@@ -256,7 +261,7 @@ func (s *Spool) saveState(change func(*state)) error {
 	st := s.st
 	s.mu.Unlock()
 	change(&st)
-	if err := writeState(s.dir, st); err != nil {
+	if err := s.cursor.write(st); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -285,6 +290,9 @@ type Stats struct {
 	// Dropped counts the records dropped for lack of room, ever (it
 	// survives restarts).
 	Dropped uint64
+	// Damaged counts the records found damaged on disk by Read and
+	// skipped, ever (damage found by Open is logged: see the package doc).
+	Damaged uint64
 	// LastDrop is when records were last dropped (zero: never).
 	LastDrop time.Time
 	// Full is true when the spool is at its bound: the next segment will
@@ -297,7 +305,7 @@ func (s *Spool) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := Stats{
-		DiskBytes: s.disk, MaxBytes: s.opts.MaxBytes, Acked: s.st.Acked, Next: s.next, Dropped: s.st.Dropped,
+		DiskBytes: s.disk, MaxBytes: s.opts.MaxBytes, Acked: s.st.Acked, Next: s.next, Dropped: s.st.Dropped, Damaged: s.st.Damaged,
 		Full: s.disk+s.opts.SegmentBytes > s.opts.MaxBytes,
 	}
 	if s.st.LastDrop != 0 {
@@ -342,6 +350,9 @@ func (s *Spool) Close() error {
 
 func (s *Spool) closeFiles() error {
 	var errs []error
+	if s.cursor != nil {
+		errs = append(errs, s.cursor.close())
+	}
 	for _, g := range s.segs {
 		if err := g.f.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("close %s: %w", g.path, err))
