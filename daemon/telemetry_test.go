@@ -9,8 +9,10 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/daemon"
@@ -24,18 +26,10 @@ import (
 // batch on the device's telemetry key, with the sensor's secret.
 func TestTelemetryEndpoint(t *testing.T) {
 	b := startBroker(t)
-	s := newServer(t, b, device)
+	got := telemetryServer(t, b)
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
-	if err := s.bus.DeclareQueue(ctx, s.ws, bus.Queue{Name: bus.TelemetryQueue, Pattern: bus.AllTelemetry}); err != nil {
-		t.Fatal(err)
-	}
-	got := make(chan bus.Message, 16)
-	sub, err := s.bus.Subscribe(ctx, s.ws, bus.TelemetryKey(device), func(m bus.Message) { got <- m })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
+	var err error
 
 	dir := home.Dir(t.TempDir())
 	stop := runDaemon(t, b, dir, device, func(c *daemon.Config) { c.TelemetryListen = "127.0.0.1:0" })
@@ -82,5 +76,62 @@ func TestTelemetryEndpoint(t *testing.T) {
 	stop()
 	if _, err := os.Stat(dir.Path(gateway.AddrFile)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the address file outlives the daemon: %v", err)
+	}
+}
+
+// telemetryServer is the server's side of telemetry: the queue declared,
+// and the batches on the device's telemetry key.
+func telemetryServer(t *testing.T, b *broker) <-chan bus.Message {
+	t.Helper()
+	s := newServer(t, b, device)
+	ctx, cancel := context.WithTimeout(context.Background(), patience)
+	defer cancel()
+	if err := s.bus.DeclareQueue(ctx, s.ws, bus.Queue{Name: bus.TelemetryQueue, Pattern: bus.AllTelemetry}); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan bus.Message, 64)
+	sub, err := s.bus.Subscribe(context.Background(), s.ws, bus.TelemetryKey(device), func(m bus.Message) { got <- m })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Close() })
+	return got
+}
+
+// A reading a sensor publishes to the user's MQTT broker reaches the
+// server through the daemon (--mqtt).
+func TestTelemetryMQTT(t *testing.T) {
+	if err := testenv.Reachable("127.0.0.1:1883"); err != nil {
+		testenv.Unavailable(t, "Mosquitto", err)
+	}
+	if _, err := exec.LookPath("mosquitto_pub"); err != nil {
+		testenv.Unavailable(t, "mosquitto_pub", err)
+	}
+	b := startBroker(t)
+	got := telemetryServer(t, b)
+	topic := testenv.RandomName("runlet-daemon-test")
+	runDaemon(t, b, home.Dir(t.TempDir()), device, func(c *daemon.Config) {
+		c.MQTT = gateway.MQTTConfig{URL: "tcp://127.0.0.1:1883", Topic: topic + "/#", ClientID: testenv.RandomName("runlet-daemon-test")}
+	})
+	body := `{"device":{"id":77,"auth":"s"},"reading":{"temp":-18.5}}`
+	deadline := time.After(patience)
+	for {
+		// Until the subscription is in place, what is published is lost
+		// (QoS 1 keeps it only for a session the broker knows).
+		pub := exec.Command("mosquitto_pub", "-h", "127.0.0.1", "-p", "1883", "-q", "1", "-t", topic+"/freezer", "-m", body)
+		if out, err := pub.CombinedOutput(); err != nil {
+			t.Fatalf("mosquitto_pub: %v: %s", err, out)
+		}
+		select {
+		case m := <-got:
+			bt, err := batch.Decode(m.Body)
+			if err != nil || len(bt.Readings) == 0 || bt.Readings[0].Sensor != 77 {
+				t.Fatalf("the batch: %+v %v", bt, err)
+			}
+			return
+		case <-time.After(time.Second): // publish again: the subscription may not have been there
+		case <-deadline:
+			t.Fatal("no batch from the MQTT reading")
+		}
 	}
 }

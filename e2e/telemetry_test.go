@@ -402,7 +402,10 @@ func (tf *telemetryFleet) testAnotherDevicesKey(t *testing.T) {
 		t.Fatalf("connect as pi-1: %v", err)
 	}
 	defer b.Close()
-	body, err := batch.Encode(sim.Batch(p.Rounds[0][0], 1, time.Now()))
+	// Sequence numbers far beyond pi-1's own: the server drops a reading
+	// whose device and number it archived already.
+	const seq = 1 << 40
+	body, err := batch.Encode(sim.Batch(p.Rounds[0][0], seq, time.Now()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +417,7 @@ func (tf *telemetryFleet) testAnotherDevicesKey(t *testing.T) {
 	}
 	t.Logf("refused: %v", err)
 	// pi-1's own key takes the same batch: the refusal was the key's.
-	body, err = batch.Encode(sim.Batch(p.Rounds[1][0], 1, time.Now()))
+	body, err = batch.Encode(sim.Batch(p.Rounds[1][0], seq+1, time.Now()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,9 +44,13 @@ func measureBroker(ctx context.Context, o options, broker string, rep *benchkit.
 	pc := *c
 	pc.Broker, pc.Server = viaProxy(c.Broker, bp), viaProxy(c.Server, hp)
 
+	listen, err := freeAddr()
+	if err != nil {
+		return err
+	}
 	d, err := daemon.New(daemon.Config{
 		Home: dir, Credentials: &pc, Dial: busconnect.Open, Logger: benchkit.Quiet,
-		HeartbeatInterval: o.Heartbeat, Version: "bench",
+		HeartbeatInterval: o.Heartbeat, Version: "bench", TelemetryListen: listen,
 	})
 	if err != nil {
 		return err
@@ -72,14 +76,21 @@ func measureBroker(ctx context.Context, o options, broker string, rep *benchkit.
 	took := time.Since(t0)
 	reportIdle(rep, broker, s0, idle, took)
 
-	progress("%s: publishing %d telemetry batches of one reading, then of %d", broker, o.Publishes, o.Sensors)
-	one, err := publishCost(ctx, o, broker, &pc, m, 1)
+	endpoint := "http://" + listen + "/v1/readings"
+	progress("%s: posting %d rounds of one reading, then of %d, to the daemon's %s", broker, o.Publishes, o.Sensors, endpoint)
+	one, err := gatewayCost(ctx, m, endpoint, o.Publishes, 1)
 	if err != nil {
-		return err
+		progress("%s: through the daemon's gateway: %v; publishing batches directly instead", broker, err)
+		if one, err = publishCost(ctx, o, broker, &pc, m, 1); err != nil {
+			return err
+		}
 	}
-	all, err := publishCost(ctx, o, broker, &pc, m, o.Sensors)
+	all, err := gatewayCost(ctx, m, endpoint, o.Publishes, o.Sensors)
 	if err != nil {
-		return err
+		progress("%s: through the daemon's gateway: %v; publishing batches directly instead", broker, err)
+		if all, err = publishCost(ctx, o, broker, &pc, m, o.Sensors); err != nil {
+			return err
+		}
 	}
 	reportMonth(rep, o, broker, idle, took, one, all)
 	return nil
@@ -123,9 +134,10 @@ func viaProxy(rawURL string, p *proxy) string {
 // publish is what one telemetry batch cost on the wire.
 type publish struct {
 	tally
-	body     int  // bytes of its body
-	real     bool // the real batch encoding, else a stand-in (telemetryMessage)
-	readings int  // in the batch
+	body       int  // bytes of its body
+	real       bool // the real batch encoding, else a stand-in (telemetryMessage)
+	readings   int  // in the batch
+	viaGateway bool // posted to the daemon's endpoint, else published directly
 }
 
 // publishCost publishes o.Publishes telemetry batches as the device, each
@@ -163,7 +175,7 @@ func publishCost(ctx context.Context, o options, broker string, c *home.Credenti
 		t.Bytes[i] /= int64(o.Publishes)
 	}
 	t.Bytes[up] -= int64(extra)
-	return publish{t, size, real, n}, nil
+	return publish{tally: t, body: size, real: real, readings: n}, nil
 }
 
 // reportIdle adds the idle traffic of each source, per minute.
@@ -198,20 +210,23 @@ func reportMonth(rep *benchkit.Report, o options, broker string, idle snapshot, 
 		how     string
 	}{
 		{one, readings, "each reading its own batch (sensors out of step)"},
-		{all, readings / float64(all.readings), fmt.Sprintf("the %d readings of a round in one batch", all.readings)},
+		{all, readings / float64(max(all.readings, 1)), fmt.Sprintf("a round's %d readings posted together", o.Sensors)},
 	} {
 		cost := c.p.Bytes[up] + c.p.Bytes[down]
 		tel := c.batches * float64(cost)
 		rep.Add(benchkit.Result{Bench: "bandwidth", Case: broker + ", month", Metric: fmt.Sprintf("%d sensors every %s, %s", o.Sensors, o.Every, c.how), Value: (idleMonth + tel) / 1e6, Unit: "MB", Target: target,
-			Note: fmt.Sprintf("idle + %.0f batches × %d B (%s of %d B: up %d B, down %d B with its ack)", c.batches, cost, bodyKind(c.p.real), c.p.body, c.p.Bytes[up], c.p.Bytes[down])}, within)
+			Note: fmt.Sprintf("idle + %.0f batches × %d B (%s: up %d B, down %d B with its ack)", c.batches, cost, bodyKind(c.p), c.p.Bytes[up], c.p.Bytes[down])}, within)
 	}
 }
 
-func bodyKind(real bool) string {
-	if real {
-		return "telemetry/batch encoding"
+func bodyKind(p publish) string {
+	switch {
+	case p.viaGateway:
+		return fmt.Sprintf("%d readings posted to the daemon's endpoint, its batch", p.readings)
+	case p.real:
+		return fmt.Sprintf("a telemetry/batch encoding of %d B", p.body)
 	}
-	return "stand-in body (telemetry/batch not built yet)"
+	return fmt.Sprintf("a stand-in body of %d B (telemetry/batch not built yet)", p.body)
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

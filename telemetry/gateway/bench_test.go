@@ -2,6 +2,8 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -71,12 +73,23 @@ func BenchmarkDrain(b *testing.B) {
 		}
 		sp := openSpool(b, b.TempDir())
 		g := newGateway(b, sp, br.device(device), br.ws)
-		var lines strings.Builder
-		for i := range 5000 {
-			lines.WriteString(msg(int64(i%100+1), "s3cret", 4+float64(i*7919%1000)/100) + "\n")
-		}
-		msgs, _ := sensormsg.Parse([]byte(lines.String()))
-		for range pending / len(msgs) {
+		// 100 sensors, one reading a second each, temperatures wandering
+		// by hundredths: what a fridge room sends.
+		rng := rand.New(rand.NewPCG(1, 2))
+		temps := make([]float64, 100)
+		t0 := time.Now().Add(-2 * time.Hour).Unix()
+		for chunk := range pending / 5000 {
+			var lines strings.Builder
+			for i := range 5000 {
+				s := i % 100
+				temps[s] += float64(rng.IntN(21)-10) / 100
+				fmt.Fprintf(&lines, `{"device":{"id":%d,"auth":"s3cret-%d"},"reading":{"temp":%.2f,"batt":%d,"time":%d}}`+"\n",
+					1000+s, s, 4+temps[s], 90-chunk/20, t0+int64(chunk*50+i/100))
+			}
+			msgs, refused := sensormsg.Parse([]byte(lines.String()))
+			if len(refused) > 0 {
+				b.Fatal(refused)
+			}
 			if _, err := g.Accept(ctx, msgs); err != nil {
 				b.Fatal(err)
 			}

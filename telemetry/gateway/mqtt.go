@@ -58,7 +58,13 @@ type mqttWork struct {
 // the background and reconnects by itself: it fails only on a
 // configuration it cannot use.
 func (g *Gateway) ServeMQTT(ctx context.Context, cfg MQTTConfig) error {
-	opts, err := g.mqttOptions(cfg)
+	if cfg.Topic == "" {
+		cfg.Topic = DefaultMQTTTopic
+	}
+	if cfg.MaxGroup <= 0 {
+		cfg.MaxGroup = DefaultMQTTGroup
+	}
+	opts, err := mqttOptions(cfg)
 	if err != nil {
 		return err
 	}
@@ -142,7 +148,7 @@ func (g *Gateway) keepMQTT(ctx context.Context, work <-chan mqttWork, maxGroup i
 }
 
 // mqttOptions checks cfg and turns it into paho's options.
-func (g *Gateway) mqttOptions(cfg MQTTConfig) (*mqtt.ClientOptions, error) {
+func mqttOptions(cfg MQTTConfig) (*mqtt.ClientOptions, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || u.Host == "" {
 		return nil, runlet.Errorf(runlet.EINVALID, "The MQTT broker URL %q is not valid: give one like tcp://localhost:1883.", redact.URL(cfg.URL))
@@ -154,12 +160,6 @@ func (g *Gateway) mqttOptions(cfg MQTTConfig) (*mqtt.ClientOptions, error) {
 	}
 	if cfg.ClientID == "" {
 		return nil, runlet.Errorf(runlet.EINVALID, "gateway: an MQTT client id is required")
-	}
-	if cfg.Topic == "" {
-		cfg.Topic = DefaultMQTTTopic
-	}
-	if cfg.MaxGroup <= 0 {
-		cfg.MaxGroup = DefaultMQTTGroup
 	}
 	user, password := cfg.User, cfg.Password
 	if u.User != nil {

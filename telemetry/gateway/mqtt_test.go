@@ -6,6 +6,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/telemetry/gateway"
@@ -63,8 +66,8 @@ func TestMQTT(t *testing.T) {
 	mosquitto(t)
 	topic := testenv.RandomName("runlet-test") + "/sensors"
 	cfg := gateway.MQTTConfig{URL: "tcp://" + mosquittoAddr, Topic: topic + "/#", ClientID: testenv.RandomName("runlet-test")}
-	dir := t.TempDir()
-	sp := openSpool(t, dir)
+	t.Cleanup(func() { endSession(cfg.ClientID) })
+	sp := openSpool(t, t.TempDir())
 	g := newGateway(t, sp, nil, "")
 	stop := serveMQTT(t, g, cfg)
 	// The subscription is in place once a first message comes through.
@@ -103,5 +106,14 @@ func TestMQTT(t *testing.T) {
 	}
 	if p := sp.Stats().Pending; p != probes+20+30 {
 		t.Errorf("the spool holds %d readings, want %d", p, probes+20+30)
+	}
+}
+
+// endSession removes the persistent session of client id from the broker:
+// connecting with a clean session ends the previous one.
+func endSession(id string) {
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + mosquittoAddr).SetClientID(id).SetCleanSession(true))
+	if t := c.Connect(); t.WaitTimeout(10*time.Second) && t.Error() == nil {
+		c.Disconnect(0)
 	}
 }

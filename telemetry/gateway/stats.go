@@ -49,7 +49,10 @@ type counters struct {
 }
 
 func (c *counters) init() {
-	c.s.Refused = map[sensormsg.Reason]uint64{}
+	c.s.Refused = make(map[sensormsg.Reason]uint64, len(sensormsg.Reasons))
+	for _, r := range sensormsg.Reasons {
+		c.s.Refused[r] = 0 // shown as 0, not absent
+	}
 	c.refLogged = map[sensormsg.Reason]time.Time{}
 }
 
@@ -98,7 +101,7 @@ func (c *counters) sent(readings, bytes int) {
 func (c *counters) failed(err error) {
 	c.mu.Lock()
 	c.s.LastError = err.Error()
-	c.s.LastErrorTime = time.Now().UTC()
+	c.s.LastErrorTime = time.Now().UTC() // the wall clock: for the person reading it
 	c.mu.Unlock()
 }
 

@@ -54,7 +54,9 @@ func (p *Plan) Body(ms []Send) []byte {
 
 // Batch returns ms as a device relays them on the bus: its readings
 // numbered from seq on, accepted at the time given, with each sensor's
-// secret once.
+// secret once (a batch carries one secret per sensor: the gateway starts
+// a new batch when a sensor's secret changes, so give Batch messages of
+// one secret per sensor).
 func Batch(ms []Send, seq uint64, accepted time.Time) batch.Batch {
 	b := batch.Batch{Readings: make([]runlet.RawReading, len(ms)), Secrets: map[int64]string{}}
 	for i, m := range ms {
