@@ -136,6 +136,9 @@ var fuzzEndpoints = []struct {
 	{"POST", "/api/v1/enroll", false, api.EnrollRequest{Token: "rle_x", Name: "pi-2", OS: "linux"}},
 	{"POST", "/api/v1/invites/accept", false, api.AcceptInviteRequest{Token: "rli_x", Name: "Ada", Password: "long enough"}},
 	{"PUT", "/api/v1/user/password", true, api.PasswordChange{Current: "not it", New: "long enough"}},
+	{"POST", "/api/v1/sensors", true, map[string]any{"id": 123, "secret": json.Number("64089519511846157"), "name": "Fridge"}},
+	{"PATCH", "/api/v1/sensors/123", true, api.SensorUpdate{Secret: new(api.SensorSecret("790"))}},
+	{"PUT", "/api/v1/telemetry/settings", true, map[string]any{"retention": "30d", "autoRegister": true}},
 }
 
 // FuzzAPIBodies sends a body to one of the main JSON endpoints: the
@@ -176,6 +179,10 @@ func FuzzAPIBodies(f *testing.F) {
 			var inv api.InviteResponse
 			if json.Unmarshal(w.Body.Bytes(), &inv) != nil || runlet.CheckText("email", inv.Member.User.Email, 0) != nil {
 				t.Fatalf("%s with body %q invited %q", what, body, inv.Member.User.Email)
+			}
+		case "/api/v1/sensors", "/api/v1/sensors/123":
+			if strings.Contains(strings.ToLower(w.Body.String()), "secret") {
+				t.Fatalf("%s with body %q answers a secret: %s", what, body, w.Body)
 			}
 		case "/api/v1/runs":
 			var run api.RunResponse
