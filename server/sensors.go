@@ -133,6 +133,7 @@ func (s *Server) handlePatchSensor(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, s.sensorNotFound(err, sn.ID))
 		return
 	}
+	s.forgetSensor(sn.ID)
 	s.log.Info("sensor changed", "workspace", c.Workspace.Name, "sensor", sn.ID, "state", sn.State, "new_secret", secret != "", "by", c.User.Email)
 	writeJSON(w, http.StatusOK, sn)
 }
@@ -150,6 +151,7 @@ func (s *Server) handleDeleteSensor(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	s.forgetSensor(id)
 	s.log.Info("sensor removed", "workspace", c.Workspace.Name, "sensor", id, "by", c.User.Email)
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -214,4 +216,12 @@ func checkSensorSecret(secret string) error {
 		return runlet.Errorf(runlet.EINVALID, "secret is too long: at most %d bytes.", runlet.MaxSensorSecret)
 	}
 	return nil
+}
+
+// forgetSensor has this server's pipeline drop what it cached about the
+// sensor, so that a change takes effect at its next reading.
+func (s *Server) forgetSensor(id int64) {
+	if s.telemetry != nil {
+		s.telemetry.Forget(id)
+	}
 }

@@ -57,6 +57,9 @@ func (s *Server) handlePutTelemetrySettings(w http.ResponseWriter, r *http.Reque
 		s.error(w, r, err)
 		return
 	}
+	if s.telemetry != nil {
+		s.telemetry.ForgetSettings(c.Workspace.ID)
+	}
 	s.log.Info("telemetry settings changed", "workspace", c.Workspace.Name, "retention", ts.Retention, "auto_register", ts.AutoRegister, "by", c.User.Email)
 	writeJSON(w, http.StatusOK, telemetrySettingsOf(ts))
 }

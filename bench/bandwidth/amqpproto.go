@@ -42,7 +42,12 @@ func (s *amqpStream) feed(p []byte) {
 		if len(s.buf) < end {
 			return
 		}
-		s.m.add(s.source(s.buf[0], binary.BigEndian.Uint16(s.buf[1:3]), s.buf[7:7+size]), s.dir, int64(end))
+		src := s.source(s.buf[0], binary.BigEndian.Uint16(s.buf[1:3]), s.buf[7:7+size])
+		if t := s.buf[0]; t == frameHeader || t == frameBody {
+			s.m.addContent(src, s.dir, int64(end)) // part of the publish or delivery before
+		} else {
+			s.m.add(src, s.dir, int64(end))
+		}
 		s.buf = s.buf[end:]
 	}
 }

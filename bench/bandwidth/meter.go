@@ -46,6 +46,15 @@ func (m *meter) add(cat string, dir int, n int64) {
 	m.parsed[dir] += n
 }
 
+// addContent counts n more bytes of the message of source cat in
+// direction dir that add counted last (an AMQP content frame).
+func (m *meter) addContent(cat string, dir int, n int64) {
+	m.add(cat, dir, n)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.by[cat].Msgs[dir]--
+}
+
 // raw counts n bytes as they cross the proxy, whatever they hold.
 func (m *meter) raw(dir int, n int64) {
 	m.mu.Lock()

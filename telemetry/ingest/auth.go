@@ -197,3 +197,25 @@ func (s *Service) settings(ctx context.Context, ws string) (store.TelemetrySetti
 	remember(&s.auth.mu, s.auth.settings, ws, v, now.Add(s.auth.ttl))
 	return v, nil
 }
+
+// Forget drops what the caches hold about sensor id (every secret it was
+// presented with), so that a changed secret or state, or a removal, made
+// through this server takes effect at the next reading rather than after
+// CacheTTL. Other server processes learn it when their entries expire.
+func (s *Service) Forget(id int64) {
+	s.auth.mu.Lock()
+	defer s.auth.mu.Unlock()
+	for k := range s.auth.sensors {
+		if k.id == id {
+			delete(s.auth.sensors, k)
+		}
+	}
+}
+
+// ForgetSettings drops the cached telemetry settings of workspace ws
+// (auto-registration), as Forget does for a sensor.
+func (s *Service) ForgetSettings(ws string) {
+	s.auth.mu.Lock()
+	defer s.auth.mu.Unlock()
+	delete(s.auth.settings, ws)
+}

@@ -261,3 +261,36 @@ func BenchmarkPrepare(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "readings/s")
 }
+
+// TestForget: a change made through this server (the API calls Forget and
+// ForgetSettings) takes effect at the next reading, not after CacheTTL.
+func TestForget(t *testing.T) {
+	clock := &testClock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	db := &askedStore{
+		sensors: map[int64]runlet.Sensor{1: {ID: 1, Workspace: "acme", State: runlet.SensorActive}},
+		secrets: map[int64]string{1: "s1"},
+		devices: map[string]bool{"pi": true},
+	}
+	s := newTestService(t, db, clock.Now)
+	ctx := context.Background()
+	check := func(id int64, secret string, want Reason) {
+		t.Helper()
+		if got, err := s.sensor(ctx, "acme", id, secret, true); err != nil || got != want {
+			t.Errorf("sensor %d with %q: %s, %v; want %s", id, secret, got, err, want)
+		}
+	}
+	check(1, "s1", Accepted)
+	check(3, "x", UnknownSensor)
+	db.mu.Lock()
+	sn := db.sensors[1]
+	sn.State = runlet.SensorInactive
+	db.sensors[1] = sn
+	db.auto = true
+	db.mu.Unlock()
+	check(1, "s1", Accepted) // cached
+	s.Forget(1)
+	check(1, "s1", Inactive)
+	s.ForgetSettings("acme")
+	s.Forget(3) // the cached refusal
+	check(3, "x", Accepted)
+}
