@@ -178,3 +178,21 @@ func ReadingTime(sent int64, hasSent bool, accepted time.Time) (t time.Time, rep
 	}
 	return t, false
 }
+
+// SensorSecretNumber is the secret a JSON number stands for, wherever a
+// sensor secret is read (a sensor's message, the API): the number's exact
+// text when it is digits alone, so that the seed's secrets above 2^53
+// (64089519511846157) are kept exactly and 789 and "789" are one secret.
+// ok is false for a sign, a fraction or an exponent, and for a length
+// beyond MaxSensorSecret.
+func SensorSecretNumber(text string) (secret string, ok bool) {
+	if text == "" || len(text) > MaxSensorSecret {
+		return "", false
+	}
+	for i := 0; i < len(text); i++ {
+		if text[i] < '0' || text[i] > '9' {
+			return "", false
+		}
+	}
+	return text, true
+}

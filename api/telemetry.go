@@ -32,28 +32,12 @@ func (s *SensorSecret) UnmarshalJSON(b []byte) error {
 		*s = SensorSecret(v)
 		return nil
 	}
-	if !isJSONInteger(b) {
-		return fmt.Errorf("secret must be a string or an integer, not %.40s", b)
+	v, ok := runlet.SensorSecretNumber(string(b))
+	if !ok {
+		return fmt.Errorf("secret must be a string or a whole number without a sign (at most %d digits), not %.40s", runlet.MaxSensorSecret, b)
 	}
-	*s = SensorSecret(b)
+	*s = SensorSecret(v)
 	return nil
-}
-
-// isJSONInteger reports whether b is a JSON number without a fraction or
-// an exponent.
-func isJSONInteger(b []byte) bool {
-	if len(b) > 0 && b[0] == '-' {
-		b = b[1:]
-	}
-	if len(b) == 0 || (b[0] == '0' && len(b) > 1) {
-		return false
-	}
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // NewSensor registers a sensor (POST /sensors). ID is unique across the

@@ -13,7 +13,6 @@ func TestSensorSecret(t *testing.T) {
 		{`64089519511846157`, "64089519511846157"}, // above 2^53: exact
 		{`789`, "789"},
 		{`"789"`, "789"},
-		{`-5`, "-5"},
 		{`0`, "0"},
 		{`123456789012345678901234567890`, "123456789012345678901234567890"},
 		{`"s3cr\u00e9t"`, "s3crét"},
@@ -24,7 +23,9 @@ func TestSensorSecret(t *testing.T) {
 			t.Errorf("%s: %q, %v; want %q", c.in, got.Secret, err, c.want)
 		}
 	}
-	for _, in := range []string{`1.5`, `1e9`, `7E2`, `true`, `null`, `[1]`, `{"a":1}`, `-`, `01`} {
+	// A sign is refused as a sensor's message refuses it
+	// (runlet.SensorSecretNumber): "-5" as a string is a secret.
+	for _, in := range []string{`-5`, `-0`, `1.5`, `1e9`, `7E2`, `true`, `null`, `[1]`, `{"a":1}`, `-`, `01`} {
 		var got struct{ Secret api.SensorSecret }
 		err := json.Unmarshal([]byte(`{"secret":`+in+`}`), &got)
 		if err == nil && in != "null" {

@@ -187,8 +187,10 @@ func secret(raw []byte) (string, string) {
 			return "", "an empty string; a secret has at least one character"
 		}
 	case c == '-' || c >= '0' && c <= '9':
-		s = string(raw)
-		if !isDigits(s) {
+		var ok bool
+		if s, ok = runlet.SensorSecretNumber(string(raw)); !ok && isDigits(string(raw)) {
+			s = string(raw) // too long: said below
+		} else if !ok {
 			return "", "a number with a sign, a fraction or an exponent; a secret is a whole number or a string"
 		}
 	default:
