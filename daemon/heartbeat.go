@@ -34,6 +34,10 @@ func (d *Daemon) heartbeat(ctx context.Context) {
 	defer every.Stop()
 	check := time.NewTicker(min(changeCheck, d.cfg.HeartbeatInterval))
 	defer check.Stop()
+	select {
+	case <-d.beatSoon: // the first connection's: this first beat covers it
+	default:
+	}
 	last := d.beat(&s, false)
 	for {
 		select {

@@ -63,25 +63,30 @@ func gatewayCost(ctx context.Context, m *meter, endpoint string, rounds, n int) 
 }
 
 // telemetryTally sums the telemetry publishes of d and their
-// confirmations, and counts the batches (publishes on the durable key).
+// confirmations, and counts the batches (the broker's confirmations: on
+// both brokers a durable publish is confirmed once, then copied for the
+// transient subscribers unconfirmed).
 func telemetryTally(d snapshot) (t tally, batches int64) {
 	for src, v := range d.By {
 		if !strings.HasPrefix(src, "telemetry") && !strings.HasPrefix(src, "AMQP ack") {
 			continue
-		}
-		if src == "telemetry" {
-			batches = v.Msgs[up]
 		}
 		for i := range 2 {
 			t.Bytes[i] += v.Bytes[i]
 			t.Msgs[i] += v.Msgs[i]
 		}
 	}
-	return t, batches
+	return t, confirmations(d)
 }
 
-// waitConfirmed returns once every telemetry batch published since s0 is
-// confirmed and the gateway has published at least one more than before.
+// published counts the telemetry publishes of d, copies included.
+func published(d snapshot) int64 {
+	return d.By["telemetry"].Msgs[up] + d.By["telemetry (copy for transient subscribers)"].Msgs[up]
+}
+
+// waitConfirmed returns once the broker confirmed one more telemetry batch
+// than before and the daemon copied every confirmed one for the transient
+// subscribers (bus.PublishDurable), so that every byte of them is counted.
 func waitConfirmed(ctx context.Context, m *meter, s0 snapshot) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -92,12 +97,16 @@ func waitConfirmed(ctx context.Context, m *meter, s0 snapshot) error {
 	for {
 		d := m.snapshot().since(s0)
 		_, batches := telemetryTally(d)
-		if batches > had && confirmations(d) >= batches {
+		if batches > had && published(d) >= 2*batches {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("the daemon did not publish the readings, or the broker did not confirm them: %w", ctx.Err())
+			var seen []string
+			for src, v := range d.By {
+				seen = append(seen, fmt.Sprintf("%s: %d up, %d down", src, v.Msgs[up], v.Msgs[down]))
+			}
+			return fmt.Errorf("the daemon did not publish the readings, or the broker did not confirm them (seen: %s): %w", strings.Join(seen, "; "), ctx.Err())
 		case <-tick.C:
 		}
 	}

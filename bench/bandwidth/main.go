@@ -80,7 +80,7 @@ func run(ctx context.Context, o options, log *os.File) (*benchkit.Report, error)
 			return rep, fmt.Errorf("%s: %w", b, err)
 		}
 	}
-	rep.Note("Bytes are TCP payload as the daemon's sockets carry them. Not counted: IP and TCP headers, 52 B a segment (about %d B a month for one keepalive segment a minute each way), nor TLS records (about 22-29 B a record with AES-GCM) when the broker is reached over TLS.", 2*52*int(month/time.Minute))
+	rep.Note("Bytes are TCP payload as the daemon's sockets carry them. IP and TCP headers (52 B a segment: %d B a month for one segment a minute each way) are only estimated (the IP+TCP rows); TLS records (about 22-29 B each with AES-GCM) are not counted: the broker is reached without TLS on loopback.", 2*52*int(month/time.Minute))
 	rep.Note("Month = %s; idle bytes extrapolated linearly from the window; telemetry: %d sensors every %s, %d batches measured of each size, their cost multiplied out.", month, o.Sensors, o.Every, o.Publishes)
 	return rep, nil
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/runlet/runlet/bench/internal/benchkit"
+	"github.com/runlet/runlet/telemetry/gateway"
 )
 
 type options struct {
@@ -50,7 +51,7 @@ func main() {
 	flag.DurationVar(&o.Latency, "latency", 20*time.Second, "how long each latency phase (10k/s, 70k/s) lasts; 0 skips them")
 	flag.IntVar(&o.Gateways, "gateways", 20, "simulated gateways (devices)")
 	flag.IntVar(&o.Sensors, "sensors", 50, "sensors per gateway")
-	flag.DurationVar(&o.BatchTime, "batch-time", 100*time.Millisecond, "how long a gateway gathers readings into a batch (the gateway's default)")
+	flag.DurationVar(&o.BatchTime, "batch-time", gateway.DefaultBatchTime, "how long a gateway gathers readings into a batch (the gateway's default)")
 	flag.IntVar(&o.MaxBatch, "max-batch", 5000, "readings of a batch when sending as fast as possible (the gateway's default)")
 	flag.Int64Var(&o.Backlog, "backlog", 200_000, "readings published and not yet stored, at most, when sending as fast as possible")
 	flag.DurationVar(&o.Poll, "poll", 2*time.Millisecond, "how often a latency probe polls the query API")
