@@ -182,6 +182,20 @@ type Device struct {
 	Uptime   time.Duration     `json:"uptime"` // nanoseconds, as in wire.Heartbeat
 	Running  int               `json:"running"`
 	Queued   int               `json:"queued"`
+	// Telemetry is the device's outbox of sensor readings, from its last
+	// heartbeat; nil when it has taken none.
+	Telemetry *DeviceTelemetry `json:"telemetry,omitempty"`
+}
+
+// DeviceTelemetry is a device's outbox of sensor readings: accepted and
+// refused since its daemon started, waiting for the broker, and dropped
+// (oldest first) because the outbox was full; Full: it is dropping now.
+type DeviceTelemetry struct {
+	Accepted uint64 `json:"accepted"`
+	Refused  uint64 `json:"refused"`
+	Pending  uint64 `json:"pending"`
+	Dropped  uint64 `json:"dropped"`
+	Full     bool   `json:"full"`
 }
 
 // ErrorBody is the JSON of every API error except the RFC 8628 token

@@ -63,7 +63,21 @@ func (m *Main) devices(ctx context.Context, asJSON bool) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n",
 			safe(d.Name), online, dash(d.OS), dash(d.Arch), dash(d.Version), ago(now, d.LastSeen), cpu, mem, d.Running, dash(runlet.FormatLabels(d.Labels)))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Readings being lost are said below the table, loudly.
+	for _, d := range devs {
+		if t := d.Telemetry; t != nil && (t.Full || t.Dropped > 0) {
+			state := "has dropped"
+			if t.Full {
+				state = "is full and has dropped"
+			}
+			fmt.Fprintf(m.Stderr, "warning: %s's outbox of sensor readings %s %d readings, oldest first (%d waiting for the broker).\n",
+				safe(d.Name), state, t.Dropped, t.Pending)
+		}
+	}
+	return nil
 }
 
 // dash is a table cell of other parties' text: escaped (runlet.SafeText),

@@ -145,11 +145,15 @@ func (s *Server) handleDevices(w http.ResponseWriter, r *http.Request) {
 		if at := s.intake.LastSeen(c.Workspace.ID, d.Name); at.After(d.LastSeen) {
 			d.LastSeen = at // the store is refreshed only every touchEvery
 		}
-		out = append(out, api.Device{
+		ad := api.Device{
 			Name: d.Name, ID: d.ID, OS: d.OS, Arch: d.Arch, Version: d.Version, Labels: d.Labels,
 			LastSeen: d.LastSeen, Online: online, CPU: hb.CPU, Memory: hb.Memory, Uptime: hb.Uptime,
 			Running: hb.Running, Queued: hb.Queued,
-		})
+		}
+		if t := hb.Telemetry; t != nil {
+			ad.Telemetry = &api.DeviceTelemetry{Accepted: t.Accepted, Refused: t.Refused, Pending: t.Pending, Dropped: t.Dropped, Full: t.Full}
+		}
+		out = append(out, ad)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"devices": out})
 }

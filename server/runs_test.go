@@ -551,3 +551,33 @@ func TestRunDeclaresALostQueue(t *testing.T) {
 		t.Errorf("dispatch of %s, want %s", d.Execution, run.Execution)
 	}
 }
+
+// TestDeviceOutboxInList: a device whose outbox of sensor readings is
+// full says so in its heartbeat, and the device list (CLI, web UI) shows
+// it; an idle device's heartbeat carries nothing about telemetry.
+func TestDeviceOutboxInList(t *testing.T) {
+	s := startServer(t, nil)
+	ctx := ctxT(t)
+	pi1 := newFakeDevice(t, s, "pi-1")
+	pi1.heartbeat(t, 0, time.Minute)
+	device := func() api.Device {
+		ds, err := pi1.api.Devices(ctx)
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("devices: %+v, %v", ds, err)
+		}
+		return ds[0]
+	}
+	testenv.Eventually(t, "pi-1 online", patience, func() bool { return device().Online })
+	if d := device(); d.Telemetry != nil {
+		t.Errorf("an idle device has telemetry %+v", d.Telemetry)
+	}
+	body, _ := wire.Encode(wire.Heartbeat{Device: "pi-1", Time: time.Now(), Interval: time.Minute,
+		Telemetry: &wire.TelemetryStats{Accepted: 900, Pending: 400, Dropped: 17, Full: true}})
+	if err := pi1.bus.Publish(ctx, pi1.cred.Workspace, bus.Message{Key: bus.HeartbeatKey("pi-1"), Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, "the full outbox in the list", patience, func() bool {
+		tl := device().Telemetry
+		return tl != nil && tl.Full && tl.Dropped == 17 && tl.Pending == 400 && tl.Accepted == 900
+	})
+}

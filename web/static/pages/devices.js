@@ -25,10 +25,18 @@ export async function devicesPage(main) {
     });
   };
 
+  // A device whose outbox of sensor readings is full, or has dropped
+  // some, says so beside its name: readings are being lost.
+  const outbox = (t) => {
+    if (!t || (!t.full && !t.dropped)) return null;
+    const text = t.full ? `readings outbox full: ${t.dropped} dropped` : `${t.dropped} readings dropped`;
+    return h('span.badge.offline', { 'data-telemetry-outbox': '', title: `${t.pending} readings waiting for the broker` }, ' ', text);
+  };
+
   const row = (d) => {
     const labels = Object.entries(d.labels || {});
     return h('tr', { 'data-device': d.name, 'data-online': String(!!d.online) },
-      h('td', h('span.dot', { class: d.online ? 'on' : 'off', 'aria-hidden': 'true' }), h('strong', d.name)),
+      h('td', h('span.dot', { class: d.online ? 'on' : 'off', 'aria-hidden': 'true' }), h('strong', d.name), outbox(d.telemetry)),
       h('td', h('span.badge', { class: d.online ? 'online' : 'offline', 'data-presence': '' }, d.online ? 'online' : 'offline')),
       h('td', [d.os, d.arch].filter(Boolean).join(' / ') || '—'),
       h('td.mono', d.version || '—'),
