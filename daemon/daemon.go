@@ -60,7 +60,8 @@ type Config struct {
 	RootCAs *x509.CertPool
 	// TelemetryListen is the address of the local readings endpoint
 	// (POST /v1/readings, see package telemetry/gateway): "" or ListenOff
-	// serves none. `runlet daemon` gives gateway.DefaultListen.
+	// serves none; ListenAuto (what `runlet daemon` gives by default) is
+	// gateway.DefaultListen, or a free loopback port when it is taken.
 	TelemetryListen string
 	// MQTT is the broker the sensors publish to; no URL means none.
 	MQTT gateway.MQTTConfig

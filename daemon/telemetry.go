@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -16,8 +17,15 @@ import (
 	"github.com/runlet/runlet/wire"
 )
 
-// ListenOff, as Config.TelemetryListen, serves no readings endpoint.
-const ListenOff = "off"
+// Values of Config.TelemetryListen besides an address.
+const (
+	// ListenOff serves no readings endpoint.
+	ListenOff = "off"
+	// ListenAuto listens on gateway.DefaultListen, or on a free loopback
+	// port when that is taken (a second daemon on the machine), with a
+	// warning: the address file tells `runlet telemetry push` where.
+	ListenAuto = "auto"
+)
 
 // telemetryShutdown bounds how long a stopping daemon waits for the
 // requests its readings endpoint is answering.
@@ -52,7 +60,7 @@ func (d *Daemon) startTelemetry(ctx context.Context) (stop func(), err error) {
 	var ln net.Listener
 	addrFile := d.cfg.Home.Path(gateway.AddrFile)
 	if a := d.cfg.TelemetryListen; a != "" && a != ListenOff {
-		if ln, err = net.Listen("tcp", a); err != nil {
+		if ln, err = listenReadings(a, d.log); err != nil {
 			_ = sp.Close()
 			return nil, runlet.Errorf(runlet.ECONFLICT, "The readings endpoint cannot listen on %s (%v): another daemon may have it; give another address with --telemetry-listen (127.0.0.1:0 picks a free port), or --telemetry-listen off.", a, err)
 		}
@@ -130,4 +138,22 @@ func (d *Daemon) telemetryStats() *wire.TelemetryStats {
 		return nil
 	}
 	return &wire.TelemetryStats{Accepted: st.Accepted, Refused: refused, Pending: st.Pending, Dropped: st.Dropped, Full: st.Full}
+}
+
+// listenReadings listens on a, or as ListenAuto says.
+func listenReadings(a string, log *slog.Logger) (net.Listener, error) {
+	if a != ListenAuto {
+		return net.Listen("tcp", a)
+	}
+	ln, err := net.Listen("tcp", gateway.DefaultListen)
+	if err == nil {
+		return ln, nil
+	}
+	ln, err2 := net.Listen("tcp", "127.0.0.1:0")
+	if err2 != nil {
+		return nil, errors.Join(err, err2)
+	}
+	log.Warn("the default address of the readings endpoint is taken (another daemon on this machine?); listening on a free port instead",
+		"default", gateway.DefaultListen, "addr", ln.Addr().String(), "err", err)
+	return ln, nil
 }
