@@ -180,6 +180,15 @@ type Bus interface {
 	Close() error
 }
 
+// ConsumerCounter is implemented by adapters that can say how many
+// consumers a durable queue has now (AMQP, by a passive declare). Where
+// the broker cannot list its connections otherwise, the server's
+// presence asks it about each online device's dispatch queue: a daemon
+// consumes its queue while it is connected.
+type ConsumerCounter interface {
+	Consumers(ctx context.Context, workspace, queue string) (int, error)
+}
+
 // Subscription is a running Subscribe or Consume.
 type Subscription interface {
 	// Close stops deliveries: once it returns, the handler is not called

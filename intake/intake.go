@@ -33,7 +33,9 @@ type Config struct {
 	// to the broker now, per workspace id and device name (the embedded
 	// NATS server's Daemons): every sweep asks it, and a device whose
 	// daemon it no longer lists is offline without waiting for three
-	// missed heartbeats (presence.go). Nil means heartbeats alone decide.
+	// missed heartbeats (presence.go). Nil means: the dispatch queues'
+	// consumers where the bus counts them (bus.ConsumerCounter, RabbitMQ),
+	// else heartbeats alone decide.
 	Connections func(ctx context.Context) (map[string]map[string]bool, error)
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -88,6 +90,11 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{
 		cfg: cfg, log: cfg.Logger, now: cfg.Now, db: cfg.Store, bus: cfg.Bus,
 		presence: newPresence(), attached: map[string][]bus.Subscription{},
+	}
+	if s.cfg.Connections == nil {
+		if cc, ok := cfg.Bus.(bus.ConsumerCounter); ok {
+			s.cfg.Connections = s.queueConnections(cc)
+		}
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.Register("status", func(ctx context.Context, ws string) (bus.Subscription, error) {

@@ -67,8 +67,10 @@ func (p *presence) alive(ws, device string, b beat, now time.Time) bool {
 	if now.Sub(b.at) >= 3*iv {
 		return false
 	}
-	// A heartbeat newer than the broker's list outweighs it.
-	return p.conns == nil || p.conns[ws][device] || b.at.After(p.connsAt)
+	// A heartbeat newer than the broker's list outweighs it; one of the
+	// same instant too (a coarse clock, or a test's), since the list was
+	// asked for at connsAt and may predate the heartbeat.
+	return p.conns == nil || p.conns[ws][device] || !b.at.Before(p.connsAt)
 }
 
 // connected records the daemons the broker lists as connected at at
@@ -199,4 +201,19 @@ func (p *presence) forget(ws, device string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.seen[ws], device)
+}
+
+// shownOnline returns the devices last reported online, per workspace.
+func (p *presence) shownOnline() map[string][]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string][]string{}
+	for ws, m := range p.seen {
+		for name, b := range m {
+			if b.online {
+				out[ws] = append(out[ws], name)
+			}
+		}
+	}
+	return out
 }
