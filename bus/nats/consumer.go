@@ -229,7 +229,7 @@ func (c *consumer) reopen() puller {
 func (c *consumer) handle(m jetstream.Msg) {
 	msg := decode(c.ws, m.Subject(), m.Headers(), m.Data())
 	if c.isClosed() {
-		_ = m.Nak()
+		_ = c.nak(m)
 		return
 	}
 	if !msg.ExpiresAt.IsZero() && time.Now().After(msg.ExpiresAt) {
@@ -244,7 +244,7 @@ func (c *consumer) handle(m jetstream.Msg) {
 	select {
 	case c.slots <- struct{}{}:
 	case <-c.stopping:
-		_ = m.Nak()
+		_ = c.nak(m)
 		return
 	}
 	a := &acker{c: c, m: m}
@@ -317,8 +317,21 @@ type acker struct {
 	once sync.Once
 }
 
-func (a *acker) Ack() error  { return a.settle("ack", a.m.Ack) }
-func (a *acker) Nack() error { return a.settle("nack", a.m.Nak) }
+func (a *acker) Ack() error { return a.settle("ack", a.m.Ack) }
+func (a *acker) Nack() error {
+	if a.c.b.metered {
+		return a.settle("nack", func() error { return a.m.NakWithDelay(meteredNakDelay) })
+	}
+	return a.settle("nack", a.m.Nak)
+}
+
+// meteredNakDelay holds back a message a metered consumer gives back: at
+// once, the server would hand it to that consumer's own long pull again,
+// and a consumer that gives it back because it stops would cancel that
+// pull with the message in flight, which then waits out AckWait (30 s)
+// before anyone else gets it (docs/bandwidth.md). By the time the delay
+// is over, a stopping consumer's pull is gone and the next one takes it.
+const meteredNakDelay = 250 * time.Millisecond
 
 func (a *acker) settle(op string, f func() error) error {
 	var err error
@@ -353,4 +366,13 @@ func stopOn(stop <-chan struct{}, cancel context.CancelFunc) (unwatch func()) {
 		}
 	}()
 	return func() { close(done) }
+}
+
+// nak gives m back to the queue, held back meteredNakDelay on a metered
+// connection (see there).
+func (c *consumer) nak(m jetstream.Msg) error {
+	if c.b.metered {
+		return m.NakWithDelay(meteredNakDelay)
+	}
+	return m.Nak()
 }
