@@ -31,6 +31,7 @@ func FuzzParseRecord(f *testing.F) {
 
 // Whatever a segment file holds, Open recovers without failing, keeps
 // consecutive valid records only, and the spool takes more.
+// ci-fuzztime: 3000x
 func FuzzRecover(f *testing.F) {
 	var good []byte
 	for i := 1; i <= 5; i++ {
