@@ -24,7 +24,7 @@ type telemetryFlags struct {
 
 func (f *telemetryFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.listen, "telemetry-listen", daemon.ListenAuto,
-		"address of the local readings endpoint (POST /v1/readings), loopback unless told otherwise; 'auto': "+gateway.DefaultListen+", or a free loopback port when another daemon has it (written to the home's "+gateway.AddrFile+", where `runlet telemetry push` finds it); 'off' serves none")
+		"address of the local readings endpoint (POST /v1/readings), loopback unless told otherwise; 'auto': "+gateway.DefaultListen+", or a free loopback port when another daemon has it (written to the home's "+gateway.AddrFile+", where 'runlet telemetry push' finds it); 'off' serves none")
 	fs.StringVar(&f.mqtt, "mqtt", "", "MQTT broker the sensors publish to, tcp://host:1883 (user:password@ allowed); none by default")
 	fs.StringVar(&f.topic, "mqtt-topic", gateway.DefaultMQTTTopic, "MQTT topic filter of the sensors' messages")
 	fs.StringVar(&f.user, "mqtt-user", "", "MQTT user name (overrides the URL's)")
