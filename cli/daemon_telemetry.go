@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -20,6 +21,7 @@ type telemetryFlags struct {
 	user         string
 	passwordFile string
 	outboxMB     int64
+	batchTime    time.Duration
 }
 
 func (f *telemetryFlags) add(fs *pflag.FlagSet) {
@@ -29,6 +31,8 @@ func (f *telemetryFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.topic, "mqtt-topic", gateway.DefaultMQTTTopic, "MQTT topic filter of the sensors' messages")
 	fs.StringVar(&f.user, "mqtt-user", "", "MQTT user name (overrides the URL's)")
 	fs.StringVar(&f.passwordFile, "mqtt-password-file", "", "file holding the MQTT password (overrides the URL's)")
+	fs.DurationVar(&f.batchTime, "telemetry-batch-time", gateway.DefaultBatchTime,
+		"how long readings are gathered into one message to the server, at most "+gateway.MaxBatchTime.String()+"; on a metered link whose sensors report minutes apart, 5m sends one message instead of one per reading (docs/bandwidth.md)")
 	fs.Int64Var(&f.outboxMB, "telemetry-outbox-mb", 0,
 		"MiB of disk the readings waiting for the broker may take; past it the oldest are dropped, counted (0: 256 MiB, about 3.8 million readings)")
 }
@@ -40,6 +44,10 @@ func (f *telemetryFlags) config() (daemon.Config, error) {
 		return cfg, runlet.Errorf(runlet.EINVALID, "--telemetry-outbox-mb %d is negative: give a size in MiB, or 0 for the default.", f.outboxMB)
 	}
 	cfg.TelemetrySpoolBytes = f.outboxMB << 20
+	if f.batchTime <= 0 || f.batchTime > gateway.MaxBatchTime {
+		return cfg, runlet.Errorf(runlet.EINVALID, "--telemetry-batch-time %s is out of range: give a duration above 0 and at most %s.", f.batchTime, gateway.MaxBatchTime)
+	}
+	cfg.TelemetryBatchTime = f.batchTime
 	if f.mqtt == "" {
 		return cfg, nil
 	}

@@ -68,6 +68,9 @@ type Config struct {
 	// TelemetrySpoolBytes bounds the telemetry outbox on disk; 0 means
 	// the spool's default.
 	TelemetrySpoolBytes int64
+	// TelemetryBatchTime is how long the gateway gathers readings into
+	// a batch; 0 means gateway.DefaultBatchTime.
+	TelemetryBatchTime time.Duration
 }
 
 // DefaultHeartbeatInterval is Config.HeartbeatInterval when zero: long,

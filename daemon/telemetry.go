@@ -51,6 +51,7 @@ func (d *Daemon) startTelemetry(ctx context.Context) (stop func(), err error) {
 		Workspace: d.ws,
 		Device:    d.device,
 		Now:       d.cfg.Now,
+		BatchTime: d.cfg.TelemetryBatchTime,
 		Logger:    d.log.With("part", "telemetry"),
 	})
 	if err != nil {
