@@ -20,8 +20,9 @@ import (
 // that 789 and "789" are the same secret. It is marshalled as a string.
 type SensorSecret string
 
-// UnmarshalJSON takes a string or an integer; a fraction, an exponent or
-// any other JSON value is refused, naming the field.
+// UnmarshalJSON takes a string or a whole number (runlet.SensorSecretNumber);
+// a sign, a fraction, an exponent or any other JSON value is refused,
+// naming the field.
 func (s *SensorSecret) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '"' {
