@@ -64,6 +64,9 @@ type Sensor struct {
 	// reported, by metric.
 	LastSeen time.Time          `json:"lastSeen,omitzero"`
 	Latest   map[Metric]float64 `json:"latest,omitempty"`
+	// Rules are the sensor's own thresholds and silence period; what is
+	// unset takes the workspace's AlertSettings.Defaults.
+	Rules SensorRules `json:"rules"`
 }
 
 // MaxSensorSecret bounds a sensor secret's length in bytes.

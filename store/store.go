@@ -36,6 +36,8 @@ type Store interface {
 	Ticks
 	Sensors
 	Telemetry
+	Alerts
+	Keys
 
 	// Ping reports whether the database answers, for /readyz.
 	Ping(ctx context.Context) error
