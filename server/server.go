@@ -117,6 +117,13 @@ type Services struct {
 	Scheduler *scheduler.Service
 	// Telemetry is the telemetry pipeline: its counts, replay.
 	Telemetry *ingest.Service
+	// Alerts is the alert service: the API tells it when a workspace's
+	// rules change, so that this process applies them at once (others
+	// within their cache's few seconds). Nil: no alerting.
+	Alerts interface{ Forget(ws string) }
+	// Notify wakes the notification sender after the API queues a test
+	// notification. Nil: it is sent at the sender's next poll.
+	Notify interface{ Kick() }
 	// Workspace is the default workspace, where approved devices go.
 	Workspace runlet.Workspace
 	// BrokerURL is the broker URL handed to devices, without credentials;
