@@ -347,6 +347,9 @@ const (
 	EventOpened   AlertEvent = "opened"
 	EventReminder AlertEvent = "reminder"
 	EventResolved AlertEvent = "resolved"
+	// EventTest: a test of a channel that someone asked for (POST
+	// /channels/{id}/test); it belongs to no alert (Alert 0).
+	EventTest AlertEvent = "test"
 )
 
 // Notification is one message about one alert through one channel: a row

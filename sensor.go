@@ -67,6 +67,9 @@ type Sensor struct {
 	// Rules are the sensor's own thresholds and silence period; what is
 	// unset takes the workspace's AlertSettings.Defaults.
 	Rules SensorRules `json:"rules"`
+	// Status is what the API says of the sensor (StatusOf with the
+	// workspace's open alerts); the store leaves it empty.
+	Status SensorStatus `json:"status,omitempty"`
 }
 
 // MaxSensorSecret bounds a sensor secret's length in bytes.

@@ -52,6 +52,9 @@ type NewSensor struct {
 	Location string             `json:"location,omitempty"`
 	Contact  string             `json:"contact,omitempty"`
 	State    runlet.SensorState `json:"state,omitempty"`
+	// Rules are its own thresholds and silence period (issue 14); unset
+	// bounds take the workspace's defaults.
+	Rules *runlet.SensorRules `json:"rules,omitempty"`
 }
 
 // SensorUpdate changes a sensor (PATCH /sensors/{id}): each field given
@@ -64,6 +67,9 @@ type SensorUpdate struct {
 	Contact  *string             `json:"contact,omitempty"`
 	State    *runlet.SensorState `json:"state,omitempty"`
 	Secret   *SensorSecret       `json:"secret,omitempty"`
+	// Rules, when given, replace the sensor's rules whole: a bound left
+	// out of them takes the workspace's default (issue 14).
+	Rules *runlet.SensorRules `json:"rules,omitempty"`
 }
 
 // Sensors is the answer of GET /sensors: the workspace's sensors by id,

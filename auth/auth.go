@@ -9,6 +9,7 @@ package auth
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -86,6 +87,7 @@ type Service struct {
 	revCh    chan struct{} // closed at each revocation (revoke.go)
 	onRevoke []func(deviceID string)
 	closing  bool
+	adminKey ed25519.PrivateKey // the admin API's signing key, once loaded (jwt.go)
 }
 
 // New checks cfg, reads (or makes) the CSRF key and returns the service.

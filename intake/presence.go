@@ -45,6 +45,9 @@ type beat struct {
 	left    bool      // its daemon said it stops: offline whatever the interval
 	online  bool      // as last reported in an event
 	touched time.Time // when the store was last told the device was seen
+	// dropping: this heartbeat's telemetry outbox dropped readings since
+	// the heartbeat before (its count of dropped readings grew).
+	dropping bool
 }
 
 // touchEvery is how often a heartbeat refreshes the device's record in the
@@ -131,6 +134,13 @@ func (p *presence) beat(ws string, hb wire.Heartbeat, now time.Time, touched boo
 	prev, ok := m[hb.Device]
 	cameOnline = !ok || !prev.online
 	b := beat{hb: hb, at: now, online: true, touched: prev.touched}
+	if t := hb.Telemetry; t != nil {
+		var before uint64
+		if ok && prev.hb.Telemetry != nil {
+			before = prev.hb.Telemetry.Dropped
+		}
+		b.dropping = t.Dropped > before
+	}
 	if touched {
 		b.touched = now
 	}

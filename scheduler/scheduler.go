@@ -12,18 +12,16 @@ package scheduler
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/dispatch"
 	"github.com/runlet/runlet/jobspec"
+	"github.com/runlet/runlet/lease"
 	"github.com/runlet/runlet/store"
 )
 
@@ -96,8 +94,9 @@ type Service struct {
 	log *slog.Logger
 	now func() time.Time
 
-	mu      sync.Mutex   // one pass at a time; guards the fields below
-	lease   *store.Lease // held, as last acquired; nil when not leading
+	leader *lease.Leader
+
+	mu      sync.Mutex // one pass at a time; guards the fields below
 	reports map[string]string
 
 	ctx    context.Context // ends at Close
@@ -131,25 +130,17 @@ func New(cfg Config) (*Service, error) {
 		cfg.Grace = 2*cfg.LeaseTTL + cfg.Poll
 	}
 	if cfg.Holder == "" {
-		cfg.Holder = defaultHolder()
+		cfg.Holder = lease.DefaultHolder()
 	}
 	if cfg.Lease == "" {
 		cfg.Lease = DefaultLease
 	}
 	s := &Service{cfg: cfg, db: cfg.Store, log: cfg.Logger.With("holder", cfg.Holder), now: cfg.Now,
 		reports: map[string]string{}, stop: make(chan struct{})}
+	s.leader = lease.New(lease.Config{Store: cfg.Store, Name: cfg.Lease, Holder: cfg.Holder, TTL: cfg.LeaseTTL,
+		Now: cfg.Now, Logger: cfg.Logger, Work: "schedules the jobs"})
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
-}
-
-// defaultHolder names this process: its host, its PID and a random part,
-// so that a restarted server is a new holder.
-func defaultHolder() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "runlet"
-	}
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), strings.ToLower(rand.Text()[:6]))
 }
 
 // Holder is the name this scheduler holds the lease and claims ticks by.
@@ -193,20 +184,14 @@ func (s *Service) Close() {
 		s.cancel()
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if s.lease == nil {
-			return
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := s.db.ReleaseLease(ctx, s.cfg.Lease, s.cfg.Holder); err != nil {
-			s.log.Warn("release the scheduler's lease", "err", err)
-		}
-		s.lease = nil
+		s.leader.Release(ctx)
 	})
 }
 
 // errLostLease ends a pass whose leader lost the lease: not a failure.
-var errLostLease = errors.New("the scheduler's lease went to another server")
+var errLostLease = lease.ErrLost
 
 // Step is one pass: take or renew the lease and, when held, start the
 // due ticks of every workspace. A workspace that fails does not stop the
@@ -214,7 +199,7 @@ var errLostLease = errors.New("the scheduler's lease went to another server")
 func (s *Service) Step(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	lead, err := s.lead(ctx)
+	lead, err := s.leader.Lead(ctx)
 	if err = s.report("", err); !lead { // a store that is down is told once
 		return err
 	}
@@ -248,42 +233,6 @@ func (s *Service) report(key string, err error) error {
 	}
 	s.reports[key] = err.Error()
 	return err
-}
-
-// lead takes or renews the lease and reports whether it is held.
-func (s *Service) lead(ctx context.Context) (bool, error) {
-	l, held, err := s.db.AcquireLease(ctx, s.cfg.Lease, s.cfg.Holder, s.cfg.LeaseTTL)
-	switch {
-	case err != nil:
-		s.lease = nil
-		return false, fmt.Errorf("take the scheduler's lease: %w", err)
-	case held && s.lease == nil:
-		s.log.Info("this server schedules the jobs now")
-	case !held && s.lease != nil:
-		s.log.Info("another server schedules the jobs now", "leader", l.Holder)
-	}
-	s.lease = nil
-	if held {
-		s.lease = &l
-	}
-	return held, nil
-}
-
-// leading renews the lease when half of it is spent and reports whether
-// it is still held, before each claim: a long pass keeps its lease, and a
-// pass whose lease went to another stops.
-func (s *Service) leading(ctx context.Context) error {
-	if s.lease != nil && s.now().Before(s.lease.Expires.Add(-s.cfg.LeaseTTL/2)) {
-		return nil
-	}
-	held, err := s.lead(ctx)
-	if err != nil {
-		return err
-	}
-	if !held {
-		return errLostLease
-	}
-	return nil
 }
 
 // workspace starts the due ticks of the workspace's jobs.
@@ -345,7 +294,7 @@ func (s *Service) job(ctx context.Context, ws string, j *jobspec.Job, last *runl
 
 // claim claims t for this scheduler, if it still leads.
 func (s *Service) claim(ctx context.Context, t runlet.Tick) (runlet.Tick, bool, error) {
-	if err := s.leading(ctx); err != nil {
+	if err := s.leader.Leading(ctx); err != nil {
 		return runlet.Tick{}, false, err
 	}
 	t.Holder = s.cfg.Holder

@@ -1,6 +1,7 @@
 #!/bin/sh
-# vendor-web.sh fetches the released browser files the web UI uses from the
-# npm registry and copies the few it needs into web/static/vendor/, with
+# vendor-web.sh fetches the released browser files the web UI uses
+# (xterm.js and its addons; uPlot for the sensors' charts) from the npm
+# registry and copies the few it needs into web/static/vendor/, with
 # web/static/vendor/VERSIONS recording each package's version, the
 # tarball's integrity and every copied file's sha256. The files are checked
 # in, so `go build` needs neither Node nor the network; run this again only
@@ -16,6 +17,7 @@ PACKAGES='
 @xterm/addon-fit@0.11.0        lib/addon-fit.mjs LICENSE                  xterm-addon-fit
 @xterm/addon-web-links@0.12.0  lib/addon-web-links.mjs LICENSE            xterm-addon-web-links
 @xterm/addon-search@0.16.0     lib/addon-search.mjs LICENSE               xterm-addon-search
+uplot@1.6.32                   dist/uPlot.esm.js dist/uPlot.min.css LICENSE  uplot
 '
 
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -202,7 +202,12 @@ func (s *Server) handleEnroll(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	cred, err := s.createDevice(ctx, t.Workspace, req)
+	var cred *home.Credentials
+	if t.Subject != freeEnrollmentSubject && t.Subject != "" {
+		cred, err = s.joinGateway(ctx, t, req) // a device made by the admin API (admin_gateways.go)
+	} else {
+		cred, err = s.createDevice(ctx, t.Workspace, req)
+	}
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
@@ -24,7 +25,12 @@ const (
 // handleListSensors is GET /sensors: every sensor of the workspace by id,
 // with when it last reported and its latest values.
 func (s *Server) handleListSensors(w http.ResponseWriter, r *http.Request) {
-	list, err := s.db.ListSensors(r.Context(), callerOf(r).Workspace.ID)
+	ctx := r.Context()
+	ws := callerOf(r).Workspace.ID
+	list, err := s.db.ListSensors(ctx, ws)
+	if err == nil {
+		err = s.setStatus(ctx, ws, list)
+	}
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -47,6 +53,9 @@ func (s *Server) handleAddSensor(w http.ResponseWriter, r *http.Request) {
 	if sn.State == "" {
 		sn.State = runlet.SensorActive
 	}
+	if req.Rules != nil {
+		sn.Rules = *req.Rules
+	}
 	err := checkSensorID(req.ID)
 	if err == nil {
 		err = checkSensor(sn)
@@ -63,7 +72,9 @@ func (s *Server) handleAddSensor(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, s.sensorTaken(ctx, c.Workspace.ID, req.ID, err))
 		return
 	}
+	s.forgetAlerts(c.Workspace.ID)
 	s.log.Info("sensor added", "workspace", c.Workspace.Name, "sensor", sn.ID, "by", c.User.Email)
+	sn.Status = runlet.StatusOf(sn, nil)
 	writeJSON(w, http.StatusCreated, sn)
 }
 
@@ -84,6 +95,9 @@ func (s *Server) sensorTaken(ctx context.Context, ws string, id int64, err error
 // last reported and its latest values.
 func (s *Server) handleGetSensor(w http.ResponseWriter, r *http.Request) {
 	sn, err := s.sensorOf(r)
+	if err == nil {
+		err = s.setOneStatus(r.Context(), &sn)
+	}
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -116,6 +130,9 @@ func (s *Server) handlePatchSensor(w http.ResponseWriter, r *http.Request) {
 	if req.State != nil {
 		sn.State = *req.State
 	}
+	if req.Rules != nil {
+		sn.Rules = *req.Rules
+	}
 	secret := ""
 	if req.Secret != nil {
 		secret = string(*req.Secret)
@@ -128,13 +145,19 @@ func (s *Server) handlePatchSensor(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	sn, err = s.db.UpdateSensor(r.Context(), sn, secret)
+	ctx := r.Context()
+	sn, err = s.db.UpdateSensor(ctx, sn, secret)
 	if err != nil {
 		s.error(w, r, s.sensorNotFound(err, sn.ID))
 		return
 	}
 	s.forgetSensor(sn.ID)
-	s.log.Info("sensor changed", "workspace", c.Workspace.Name, "sensor", sn.ID, "state", sn.State, "new_secret", secret != "", "by", c.User.Email)
+	s.forgetAlerts(c.Workspace.ID)
+	s.log.Info("sensor changed", "workspace", c.Workspace.Name, "sensor", sn.ID, "state", sn.State, "new_secret", secret != "", "rules", req.Rules != nil, "by", c.User.Email)
+	if err := s.setOneStatus(ctx, &sn); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, sn)
 }
 
@@ -152,6 +175,7 @@ func (s *Server) handleDeleteSensor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.forgetSensor(id)
+	s.forgetAlerts(c.Workspace.ID)
 	s.log.Info("sensor removed", "workspace", c.Workspace.Name, "sensor", id, "by", c.User.Email)
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -192,8 +216,36 @@ func checkSensorID(id int64) error {
 	return nil
 }
 
-// checkSensor checks what people may set of a sensor.
+// setStatus sets each sensor's Status from the workspace's open alerts
+// (runlet.StatusOf).
+func (s *Server) setStatus(ctx context.Context, ws string, sensors []runlet.Sensor) error {
+	open, err := s.db.OpenAlerts(ctx, ws)
+	if err != nil {
+		return err
+	}
+	for i := range sensors {
+		sensors[i].Status = runlet.StatusOf(sensors[i], open)
+	}
+	return nil
+}
+
+// setOneStatus is setStatus of one sensor.
+func (s *Server) setOneStatus(ctx context.Context, sn *runlet.Sensor) error {
+	one := []runlet.Sensor{*sn}
+	err := s.setStatus(ctx, sn.Workspace, one)
+	*sn = one[0]
+	return err
+}
+
+// checkSensor checks what people may set of a sensor: its texts, its
+// state, and its rules (R-TEL-3, R-TEL-4).
 func checkSensor(sn runlet.Sensor) error {
+	if err := sn.Rules.Check(); err != nil {
+		return err
+	}
+	if d := time.Duration(sn.Rules.Silence); d != 0 && d < runlet.MinAlertPeriod {
+		return runlet.Errorf(runlet.EINVALID, "The silence period must be at least %v, not %v.", runlet.MinAlertPeriod, d)
+	}
 	if !sn.State.Valid() {
 		return runlet.Errorf(runlet.EINVALID, "state must be active or inactive, not %q.", runlet.SafeText(string(sn.State)))
 	}

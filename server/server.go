@@ -168,7 +168,9 @@ type Server struct {
 	intake      *intake.Service
 	dispatch    *dispatch.Service
 	scheduler   *scheduler.Service
-	telemetry   *ingest.Service // nil: stats and replay answer 503
+	telemetry   *ingest.Service                // nil: stats and replay answer 503
+	alerts      interface{ Forget(ws string) } // nil: no alerting
+	notify      interface{ Kick() }            // nil: no sender to wake
 	defaultWS   runlet.Workspace
 	brokerURL   string
 	brokerStore string
@@ -255,6 +257,7 @@ func (s *Server) Ready(svc Services) {
 	s.bus, s.intake, s.dispatch, s.defaultWS = svc.Bus, svc.Intake, svc.Dispatch, svc.Workspace
 	s.scheduler = svc.Scheduler
 	s.telemetry = svc.Telemetry
+	s.alerts, s.notify = svc.Alerts, svc.Notify
 	s.brokerURL, s.brokerStore = svc.BrokerURL, svc.BrokerStore
 	if s.brokerURL == "" && svc.BrokerAddr != "" {
 		_, port, _ := net.SplitHostPort(svc.BrokerAddr)

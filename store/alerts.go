@@ -131,6 +131,13 @@ type AlertChange struct {
 	// Now, with Alert set to the alert opened, reminded or resolved, and
 	// their Key as given (runlet.NotificationKey).
 	Notify []runlet.Notification
+	// Render, when set, is called on each notification of Notify once
+	// the alert's ID and the notification's Key are known, before it is
+	// stored, so that its Subject, Body and Payload may name them (an
+	// alert being opened has no ID when decide runs). a is the alert as
+	// the change leaves it. Render must not act outside the store; what
+	// it sets other than Subject, Body and Payload is ignored.
+	Render func(a runlet.Alert, n *runlet.Notification)
 	// Notified moves the mark's Notified (and the alert's) to Now: people
 	// were told of the key.
 	Notified bool

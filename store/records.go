@@ -84,6 +84,11 @@ const (
 	// AuditGuessesLocked: unknown device codes, user codes or tokens from
 	// one source address started a lockout.
 	AuditGuessesLocked AuditKind = "guesses_locked"
+	// AuditAdminChange: an admin changed a user, a sensor, a device or
+	// their configuration through the admin API (R-TEL-7). User is who,
+	// Subject what ("sensor 12", "user ann@example.com"), Detail the
+	// change, never a secret.
+	AuditAdminChange AuditKind = "admin_change"
 )
 
 // AuditEvent is one security event kept for the operator.

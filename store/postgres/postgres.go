@@ -75,6 +75,7 @@ func Open(ctx context.Context, url string, opts store.Options) (*DB, error) {
 		Where:        fmt.Sprintf("the PostgreSQL server at %s:%d", cfg.Host, cfg.Port),
 		Bucket:       "date_bin(%[1]s::bigint * interval '1 microsecond', time, timestamptz '1970-01-01 00:00:00+00')",
 		AddReadings:  addReadings,
+		SkipLocked:   " FOR UPDATE SKIP LOCKED",
 	}, opts)
 	if err != nil {
 		pool.Close()

@@ -63,6 +63,16 @@ func Run(t *testing.T, open func(t testing.TB, opts store.Options) store.Store) 
 		{"PruneReadings", testPruneReadings},
 		{"DeleteSensorData", testDeleteSensorData},
 		{"ReadingsConcurrent", testReadingsConcurrent},
+		{"AlertSettings", testAlertSettings},
+		{"Channels", testChannels},
+		{"ChangeAlert", testChangeAlert},
+		{"AlertRace", testAlertRace},
+		{"AlertMarks", testAlertMarks},
+		{"ListAlerts", testListAlerts},
+		{"Outbox", testOutbox},
+		{"ClaimRace", testClaimRace},
+		{"ServerKey", testServerKey},
+		{"SensorRules", testSensorRules},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -133,6 +133,13 @@ func (w *worker) settle(it *item) {
 		return
 	}
 	w.s.stats.add(w.ws, &it.counts, "device", it.device, "key", it.d.Key)
+	if a := w.s.cfg.Alerts; a != nil && it.device != "" {
+		for _, r := range []Reason{BadSecret, OtherWorkspace} {
+			if n := it.counts[r]; n > 0 {
+				a.Refused(w.ws, it.device, r.String(), n)
+			}
+		}
+	}
 }
 
 // pause waits retryWait, or less when the worker stops.
@@ -199,6 +206,21 @@ func (w *worker) commit(items []item, n int) {
 			_ = it.d.Nack()
 		}
 		return
+	}
+	if a := w.s.cfg.Alerts; a != nil {
+		ctx, cancel := context.WithTimeout(w.ctx, time.Minute)
+		err := a.Readings(ctx, w.ws, rs)
+		cancel()
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				w.s.log.Error("could not decide the alerts of stored telemetry; it will come again", "workspace", w.ws, "readings", n, "err", w.s.db.DiskFull(err))
+				w.pause()
+			}
+			for _, it := range items {
+				_ = it.d.Nack()
+			}
+			return
+		}
 	}
 	var t tally
 	t[Stored] = int64(archived)

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/bus"
 	"github.com/runlet/runlet/store"
 )
@@ -65,6 +66,17 @@ type Config struct {
 	// retention are pruned; 0 means DefaultRetentionEvery. Pruning is
 	// idempotent, so every server process runs it; only one needs to.
 	RetentionEvery time.Duration
+	// Alerts decides the alerts of the readings each transaction stored,
+	// after the commit and before the ack (an error gives them back for
+	// redelivery), and counts the readings refused for bad credentials;
+	// nil: none. The alert service (alert.Service) is it.
+	Alerts Alerts
+}
+
+// Alerts is what the pipeline tells the alert service (R-TEL-3, R-TEL-4).
+type Alerts interface {
+	Readings(ctx context.Context, ws string, rs []runlet.RawReading) error
+	Refused(ws, device, reason string, n int64)
 }
 
 // Service is the pipeline of every workspace of one server process.

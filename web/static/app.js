@@ -15,6 +15,10 @@ import { executionPage } from './pages/execution.js';
 import { settingsPage } from './pages/settings.js';
 import { approvalPage } from './pages/approval.js';
 import { invitePage } from './pages/invite.js';
+import { sensorsPage } from './pages/sensors.js';
+import { sensorPage } from './pages/sensor.js';
+import { alertsPage, alertPage } from './pages/alerts.js';
+import { alertingPage } from './pages/alerting.js';
 
 // routes: path pattern → page, and whether it needs a signed-in user.
 const routes = [
@@ -24,7 +28,12 @@ const routes = [
   { path: /^\/devices$/, page: devicesPage, nav: 'devices' },
   { path: /^\/activity$/, page: activityPage, nav: 'activity' },
   { path: /^\/executions\/([^/]+)$/, page: executionPage, nav: 'activity' },
+  { path: /^\/sensors$/, page: sensorsPage, nav: 'sensors' },
+  { path: /^\/sensors\/(\d+)$/, page: sensorPage, nav: 'sensors' },
+  { path: /^\/alerts$/, page: alertsPage, nav: 'alerts' },
+  { path: /^\/alerts\/(\d+)$/, page: alertPage, nav: 'alerts' },
   { path: /^\/settings$/, page: settingsPage, nav: 'settings' },
+  { path: /^\/settings\/alerting$/, page: alertingPage, nav: 'settings' },
   { path: /^\/device$/, page: approvalPage },
 ];
 
@@ -48,7 +57,8 @@ function header(active) {
     h('a.brand', { href: '/jobs' }, h('span.logo', { 'aria-hidden': 'true' }, 'λ'), 'Runlet'),
     h('nav', { 'aria-label': 'Main' },
       link('/jobs', 'Jobs', 'jobs'), link('/activity', 'Activity', 'activity'),
-      link('/devices', 'Devices', 'devices'), link('/settings', 'Settings', 'settings')),
+      link('/devices', 'Devices', 'devices'), link('/sensors', 'Sensors', 'sensors'), link('/alerts', 'Alerts', 'alerts'),
+      link('/settings', 'Settings', 'settings')),
     h('div.who',
       h('span.ws', { title: 'Workspace' }, session.workspace ? session.workspace.name : ''),
       h('span.user', { 'data-user': session.user.email }, session.user.email),

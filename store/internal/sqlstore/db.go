@@ -47,6 +47,11 @@ type Dialect struct {
 	// generic path is SQLite's own (? placeholders, INSERT OR IGNORE).
 	// This is the one place where the dialects' SQL differs.
 	AddReadings func(ctx context.Context, w *sql.DB, b Readings) (archived int, err error)
+	// SkipLocked ends the subquery that picks the notifications to claim
+	// (" FOR UPDATE SKIP LOCKED" on PostgreSQL, so that claimers do not
+	// wait on each other's rows); empty on SQLite, whose one writer
+	// serialises claims anyway.
+	SkipLocked string
 }
 
 // DB is a store.Store on a database.

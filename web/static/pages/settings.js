@@ -1,12 +1,14 @@
 // The settings page: workspace name, members and invitations, enrollment
-// tokens with the `runlet @signin` command, and the user's password.
+// tokens with the `runlet @signin` command, and the user's password; the
+// alerting settings have a page of their own (alerting.js).
 import { api, list, session } from '../api.js';
 import { h, field, guard, toast, empty, confirmDialog, copyButton, formatTime, setTitle } from '../ui.js';
 
 export async function settingsPage(main) {
   setTitle('Settings');
   const admin = session.role === 'admin' || session.role === 'owner';
-  main.append(h('div.page-head', h('h1', 'Settings')));
+  main.append(h('div.page-head', h('h1', 'Settings'),
+    h('a.button', { href: '/settings/alerting', 'data-nav-alerting': '' }, 'Alerting: rules, providers, channels →')));
   const sections = [workspaceSection(admin), membersSection(admin), tokensSection(admin), passwordSection()];
   main.append(...(await Promise.all(sections)));
   if (location.hash) document.querySelector(location.hash)?.scrollIntoView();

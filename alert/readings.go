@@ -1,0 +1,210 @@
+package alert
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/store"
+)
+
+// Readings decides the alerts of a batch of readings the ingest just
+// committed, before it acks them: an error makes the ingest give the
+// batch back for redelivery, and deciding again changes nothing the
+// first time decided (the keys' state is in the store).
+//
+// On the common path it costs one write (every sensor of the batch is
+// heard: its silence due time moves, R-TEL-4) and one read (the open
+// alerts); a sensor's key is decided in a transaction only when one of
+// its readings breaks a threshold or the key has an alert open (R-TEL-3).
+func (s *Service) Readings(ctx context.Context, ws string, rs []runlet.RawReading) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	now := s.now()
+	r, err := s.cache.rules(ctx, ws)
+	if err != nil {
+		return err
+	}
+	var order []int64
+	bySensor := map[int64][]runlet.RawReading{}
+	for _, x := range rs {
+		if _, ok := bySensor[x.Sensor]; !ok {
+			order = append(order, x.Sensor)
+		}
+		bySensor[x.Sensor] = append(bySensor[x.Sensor], x)
+	}
+	sensors := make(map[int64]runlet.Sensor, len(order))
+	heard := make([]store.SensorHeard, 0, len(order))
+	for _, id := range order {
+		sn, _, err := s.cache.sensor(ctx, ws, r, id)
+		if err != nil {
+			return err
+		}
+		sensors[id] = sn
+		xs := bySensor[id]
+		heard = append(heard, store.SensorHeard{Key: runlet.SilenceKey(id), Sensor: id, Device: xs[len(xs)-1].Device,
+			Heard: now, Due: now.Add(r.settings.SilenceOf(sn.Rules))})
+	}
+	if err := s.db.HeardSensors(ctx, ws, heard); err != nil {
+		return fmt.Errorf("record the sensors heard in workspace %s: %w", ws, err)
+	}
+	list, err := s.db.OpenAlerts(ctx, ws)
+	if err != nil {
+		return fmt.Errorf("read the open alerts of workspace %s: %w", ws, err)
+	}
+	open := make(map[string]*runlet.Alert, len(list))
+	for i := range list {
+		open[list[i].Key] = &list[i]
+	}
+	var errs []error
+	for _, id := range order {
+		if a := open[runlet.SilenceKey(id)]; a != nil {
+			sn := sensors[id]
+			errs = append(errs, s.heardAgain(ctx, ws, r, &sn, now))
+		}
+	}
+	for _, id := range order {
+		sn := sensors[id]
+		xs := bySensor[id]
+		slices.SortStableFunc(xs, func(a, b runlet.RawReading) int { return a.Time.Compare(b.Time) })
+		th := sn.Rules.Thresholds.Or(r.settings.Defaults.Thresholds)
+		for _, m := range runlet.Metrics {
+			for _, x := range xs {
+				v, ok := x.Value(m)
+				if !ok {
+					continue
+				}
+				if err := s.threshold(ctx, ws, r, &sn, th, m, x, v, now, open); err != nil {
+					errs = append(errs, err)
+					break
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// heardAgain resolves the open silence alert of a sensor just heard;
+// people told of it are told of its end.
+func (s *Service) heardAgain(ctx context.Context, ws string, r *rules, sn *runlet.Sensor, now time.Time) error {
+	chans, err := s.recipients(ctx, ws, r, runlet.AlertSilence, "", sn)
+	if err != nil {
+		return err
+	}
+	_, err = s.change(ctx, ws, runlet.SilenceKey(sn.ID), func(m store.AlertMark) (store.AlertChange, error) {
+		if m.Open == nil {
+			return store.AlertChange{}, nil
+		}
+		a := *m.Open
+		silent := now.Sub(a.At) + time.Duration(a.Limit*float64(time.Second))
+		ch := store.AlertChange{Resolve: true, Recovery: silenceRecovery(sn, now, silent)}
+		if !a.Notified.IsZero() {
+			a.Resolved, a.Recovery = now, ch.Recovery
+			ch.Notify = notifications(chans, runlet.EventResolved, a, sn)
+		}
+		return ch, nil
+	})
+	return err
+}
+
+// threshold applies the threshold rule to one value v of metric m of the
+// reading x, the readings of a sensor taken in time order:
+//   - out of range with no alert open: one opens, and people are told
+//     unless they were told of the key less than a period ago;
+//   - out of range with the alert open, the reading not older than its
+//     breach: once a period has passed since people were told, they are
+//     told again with the latest value (a reminder; "opened" when they
+//     were never told of this alert);
+//   - back in range, the reading not older than the breach: the alert is
+//     resolved, and those told of it are told of the recovery.
+//
+// open is the workspace's open alerts, kept up to date with the
+// decisions taken here, so that a key is decided in a transaction only
+// when something may change.
+func (s *Service) threshold(ctx context.Context, ws string, r *rules, sn *runlet.Sensor, th runlet.Thresholds, m runlet.Metric, x runlet.RawReading, v float64, now time.Time, open map[string]*runlet.Alert) error {
+	key := runlet.ThresholdKey(sn.ID, m)
+	cur := open[key]
+	bound, limit, out := th.Breach(m, v)
+	period := r.settings.Period()
+	switch {
+	case cur == nil && !out:
+		return nil
+	case cur != nil && x.Time.Before(cur.At):
+		return nil
+	case cur != nil && out && !cur.Notified.IsZero() && now.Sub(cur.Notified) < period:
+		return nil
+	}
+	chans, err := s.recipients(ctx, ws, r, runlet.AlertThreshold, m, sn)
+	if err != nil {
+		return err
+	}
+	ch, err := s.change(ctx, ws, key, func(mk store.AlertMark) (store.AlertChange, error) {
+		return decideThreshold(mk, chans, sn, m, x, v, bound, limit, out, now, period), nil
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case ch.Open != nil:
+		a := *ch.Open
+		open[key] = &a
+	case ch.Resolve:
+		delete(open, key)
+	case ch.Notified && cur != nil:
+		c := *cur
+		c.Notified = now
+		open[key] = &c
+	}
+	return nil
+}
+
+// decideThreshold is the threshold rule on the key's state as committed.
+func decideThreshold(mk store.AlertMark, chans []runlet.Channel, sn *runlet.Sensor, m runlet.Metric, x runlet.RawReading, v float64, bound runlet.Bound, limit float64, out bool, now time.Time, period time.Duration) store.AlertChange {
+	cur := mk.Open
+	switch {
+	case cur == nil && out:
+		a := runlet.Alert{Workspace: mk.Workspace, Kind: runlet.AlertThreshold, Key: mk.Key, Sensor: sn.ID, Device: x.Device,
+			Metric: m, Bound: bound, Value: v, Limit: limit, At: x.Time, Opened: now,
+			Summary: thresholdSummary(sn, m, v, bound, limit, x.Time)}
+		ch := store.AlertChange{Open: &a}
+		if due(mk, now, period) {
+			a.Notified = now
+			ch.Notified = true
+			ch.Notify = notifications(chans, runlet.EventOpened, a, sn)
+		}
+		return ch
+	case cur == nil || x.Time.Before(cur.At):
+		return store.AlertChange{}
+	case out:
+		if !due(mk, now, period) {
+			return store.AlertChange{}
+		}
+		ev := runlet.EventReminder
+		if cur.Notified.IsZero() {
+			ev = runlet.EventOpened
+		}
+		a := *cur
+		a.Value, a.Limit, a.Bound, a.Device = v, limit, bound, cmp.Or(x.Device, a.Device)
+		a.Summary = thresholdSummary(sn, m, v, bound, limit, x.Time)
+		a.Notified = now
+		ch := store.AlertChange{Update: &a, Notified: true, Remind: ev == runlet.EventReminder}
+		if ch.Remind {
+			a.Reminders++
+		}
+		ch.Notify = notifications(chans, ev, a, sn)
+		return ch
+	default:
+		ch := store.AlertChange{Resolve: true, Recovery: thresholdRecovery(sn, m, v, x.Time)}
+		if !cur.Notified.IsZero() {
+			a := *cur
+			a.Resolved, a.Recovery = now, ch.Recovery
+			ch.Notify = notifications(chans, runlet.EventResolved, a, sn)
+		}
+		return ch
+	}
+}
