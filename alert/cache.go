@@ -33,8 +33,9 @@ type wsCache struct {
 type rules struct {
 	at       time.Time
 	settings runlet.AlertSettings
-	mu       sync.Mutex // guards sensors: one read alone is added
+	mu       sync.Mutex // guards sensors and gone: one read alone is added
 	sensors  map[int64]runlet.Sensor
+	gone     map[int64]bool // not the workspace's (deleted), as read alone
 }
 
 // audience is who may be told in a workspace.
@@ -88,7 +89,7 @@ func (c *cache) rules(ctx context.Context, ws string) (*rules, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the sensors of workspace %s: %w", ws, err)
 	}
-	r := &rules{at: at, settings: settings, sensors: make(map[int64]runlet.Sensor, len(list))}
+	r := &rules{at: at, settings: settings, sensors: make(map[int64]runlet.Sensor, len(list)), gone: map[int64]bool{}}
 	for _, sn := range list {
 		r.sensors[sn.ID] = sn
 	}
@@ -103,14 +104,22 @@ func (c *cache) rules(ctx context.Context, ws string) (*rules, error) {
 func (c *cache) sensor(ctx context.Context, ws string, r *rules, id int64) (runlet.Sensor, bool, error) {
 	r.mu.Lock()
 	sn, ok := r.sensors[id]
+	gone := r.gone[id]
 	r.mu.Unlock()
 	if ok {
 		return sn, true, nil
 	}
+	unknown := runlet.Sensor{ID: id, Workspace: ws, Name: fmt.Sprintf("Sensor %d", id)}
+	if gone {
+		return unknown, false, nil
+	}
 	sn, err := c.db.Sensor(ctx, ws, id)
 	switch {
 	case runlet.ErrorCode(err) == runlet.ENOTFOUND:
-		return runlet.Sensor{ID: id, Workspace: ws, Name: fmt.Sprintf("Sensor %d", id)}, false, nil
+		r.mu.Lock()
+		r.gone[id] = true
+		r.mu.Unlock()
+		return unknown, false, nil
 	case err != nil:
 		return runlet.Sensor{}, false, fmt.Errorf("read sensor %d of workspace %s: %w", id, ws, err)
 	}

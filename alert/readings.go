@@ -138,6 +138,17 @@ func (s *Service) threshold(ctx context.Context, ws string, r *rules, sn *runlet
 		return nil
 	case cur != nil && out && !cur.Notified.IsZero() && now.Sub(cur.Notified) < period:
 		return nil
+	case cur == nil:
+		// A reading not newer than the breach of the key's last alert,
+		// resolved since, was decided already: a redelivered batch that
+		// went out of range and back must not open the alert again.
+		last, err := s.lastBreach(ctx, ws, sn.ID, key, open)
+		if err != nil {
+			return err
+		}
+		if !x.Time.After(last) {
+			return nil
+		}
 	}
 	chans, err := s.recipients(ctx, ws, r, runlet.AlertThreshold, m, sn)
 	if err != nil {
@@ -153,6 +164,7 @@ func (s *Service) threshold(ctx context.Context, ws string, r *rules, sn *runlet
 	case ch.Open != nil:
 		a := *ch.Open
 		open[key] = &a
+		open[resolvedKey(key)] = &a
 	case ch.Resolve:
 		delete(open, key)
 	case ch.Notified && cur != nil:
@@ -207,4 +219,33 @@ func decideThreshold(mk store.AlertMark, chans []runlet.Channel, sn *runlet.Sens
 		}
 		return ch
 	}
+}
+
+// resolvedKey is where threshold keeps, in the open alerts of a batch,
+// the key's last alert once looked up or opened.
+func resolvedKey(key string) string { return "last:" + key }
+
+// lastBreach returns the breach time of the key's newest alert (zero when
+// none), looked up once a batch and only when an alert may open: the
+// common path does not read it.
+func (s *Service) lastBreach(ctx context.Context, ws string, sensor int64, key string, open map[string]*runlet.Alert) (time.Time, error) {
+	rk := resolvedKey(key)
+	if a, ok := open[rk]; ok {
+		if a == nil {
+			return time.Time{}, nil
+		}
+		return a.At, nil
+	}
+	as, err := s.db.ListAlerts(ctx, ws, store.AlertFilter{Kind: runlet.AlertThreshold, Sensor: sensor, Limit: len(runlet.Metrics) * 4})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read the last alerts of sensor %d: %w", sensor, err)
+	}
+	open[rk] = nil
+	for i := range as {
+		if as[i].Key == key {
+			open[rk] = &as[i]
+			return as[i].At, nil
+		}
+	}
+	return time.Time{}, nil
 }

@@ -104,6 +104,7 @@ Verbs that start with @ are the original Runlet's; each has a plain alias
 		m.signinCommand(), m.signoutCommand(), m.attachCommand(), m.stopCommand(), m.killCommand(),
 		m.devicesCommand(), m.activityCommand(), m.shellCommand(),
 		m.sensorsCommand(), m.telemetryCommand(),
+		m.alertsCommand(), m.channelsCommand(), m.notifyCommand(),
 	)
 	return root
 }

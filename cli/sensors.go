@@ -95,10 +95,10 @@ func (m *Main) listSensors(ctx context.Context, asJSON bool) error {
 	}
 	now := time.Now()
 	tw := tabwriter.NewWriter(m.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tLAST SEEN\tTEMP\tBATT\tLOCATION\tOWNER")
+	fmt.Fprintln(tw, "ID\tNAME\tSTATE\tLAST SEEN\tTEMP\tBATT\tLOCATION\tOWNER\tSTATUS")
 	for _, s := range list {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, dash(s.Name), s.State, ago(now, s.LastSeen),
-			latest(s, runlet.MetricTemp), latest(s, runlet.MetricBatt), dash(s.Location), dash(s.Owner))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, dash(s.Name), s.State, ago(now, s.LastSeen),
+			latest(s, runlet.MetricTemp), latest(s, runlet.MetricBatt), dash(s.Location), dash(s.Owner), dash(string(s.Status)))
 	}
 	return tw.Flush()
 }
@@ -123,14 +123,15 @@ func formatValue(m runlet.Metric, v float64) string {
 	return n
 }
 
-// sensorFlags are what add and set take of a sensor. Issue 14's
-// thresholds go here as they arrive, with their flags in add (bind).
+// sensorFlags are what add and set take of a sensor, with its alert
+// rules (issue 14).
 type sensorFlags struct {
 	name, owner, location, contact string
 	state                          string
 	secret, secretFile             string
 	inactive                       bool
 	admin                          string
+	rules                          ruleFlags
 }
 
 // bind adds the flags of the fields people set on a sensor.
@@ -202,18 +203,21 @@ shown again; without --secret or --secret-file, runlet makes one (a random
 into the sensor. An inactive sensor's readings are refused and counted.`,
 		Example: `  runlet sensors add 123 --secret 789
   runlet sensors add 123 --secret-file secret.txt --name "Fridge 1" --location Kitchen --owner Ada
-  runlet sensors add 124 --inactive --admin admin@localhost`,
+  runlet sensors add 124 --inactive --admin admin@localhost
+  runlet sensors add 125 --name "Freezer" --temp-min -25 --temp-max -15 --silence 30m`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return m.addSensor(cmd.Context(), args[0], &f)
+			return m.addSensor(cmd, args[0], &f)
 		},
 	}
 	f.bind(m, cmd)
+	f.rules.bind(cmd, false, " (default: the workspace's)")
 	cmd.Flags().BoolVar(&f.inactive, "inactive", false, "register it inactive: its readings are refused until 'runlet sensors set ID --state active'")
 	return cmd
 }
 
-func (m *Main) addSensor(ctx context.Context, arg string, f *sensorFlags) error {
+func (m *Main) addSensor(cmd *cobra.Command, arg string, f *sensorFlags) error {
+	ctx := cmd.Context()
 	id, err := sensorArg(arg)
 	if err != nil {
 		return err
@@ -231,6 +235,12 @@ func (m *Main) addSensor(ctx context.Context, arg string, f *sensorFlags) error 
 	req := api.NewSensor{ID: id, Name: f.name, Secret: api.SensorSecret(secret), Owner: f.owner, Location: f.location, Contact: f.contact, State: runlet.SensorActive}
 	if f.inactive {
 		req.State = runlet.SensorInactive
+	}
+	if f.rules.changed(cmd) {
+		req.Rules = &runlet.SensorRules{}
+		if err := f.rules.apply(cmd, req.Rules); err != nil {
+			return err
+		}
 	}
 	var sn runlet.Sensor
 	err = m.asAdmin(ctx, f.admin, "adding a sensor", func(c *apiclient.Client) error {
@@ -321,6 +331,8 @@ func (m *Main) printSensor(s runlet.Sensor, now time.Time) {
 		{"Location", dash(s.Location)},
 		{"Owner", dash(s.Owner)},
 		{"Contact", dash(s.Contact)},
+		{"Status", dash(string(s.Status))},
+		rulesLines(s.Rules)[0], rulesLines(s.Rules)[1], rulesLines(s.Rules)[2],
 		{"Added", s.Created.Local().Format("2006-01-02 15:04")},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", row[0], row[1])
@@ -332,15 +344,25 @@ func (m *Main) sensorsSetCommand() *cobra.Command {
 	var f sensorFlags
 	cmd := &cobra.Command{
 		Use:   "set ID [--name N] [--state active|inactive] [--secret S] ...",
-		Short: "Change a sensor: its name, state, secret, owner, location or contact",
+		Short: "Change a sensor: its name, state, secret, owner, location, contact or alert rules",
 		Long: `set changes what its flags name of the sensor ID and leaves the rest; an
 empty value ("") clears a text field. --state inactive makes the server
 refuse (and count) the sensor's readings from then on, --state active takes
 them again. A new --secret replaces the old one at once: program it into
 the sensor too. The server's pipeline may take the old state or secret for
-up to a minute, the life of its cache.`,
+up to a minute, the life of its cache.
+
+The alert rules: a reading below --temp-min or above --temp-max (°C), or
+below --batt-min or above --batt-max (%), raises an alert for the sensor and
+that metric, told at most once an hour ('runlet alerts settings --every');
+a value equal to a bound is in range. --silence is how long the sensor may
+stay silent before an alert. A rule the sensor does not set takes the
+workspace's default ('runlet alerts settings'); --clear-temp-min and the
+like remove the sensor's own. A change takes effect within seconds.`,
 		Example: `  runlet sensors set 123 --name "Fridge 1" --location "Cold room"
   runlet sensors set 123 --state inactive
+  runlet sensors set 123 --temp-min 2 --temp-max 8 --batt-min 20 --silence 30m
+  runlet sensors set 123 --clear-temp-min --clear-silence
   runlet sensors set 123 --secret-file new-secret.txt --admin admin@localhost`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -348,6 +370,7 @@ up to a minute, the life of its cache.`,
 		},
 	}
 	f.bind(m, cmd)
+	f.rules.bind(cmd, true, "")
 	cmd.Flags().StringVar(&f.state, "state", "", "active (its readings are kept) or inactive (refused and counted)")
 	return cmd
 }
@@ -387,8 +410,23 @@ func (m *Main) setSensor(cmd *cobra.Command, arg string, f *sensorFlags) error {
 		s := api.SensorSecret(secret)
 		upd.Secret = &s
 	}
+	if f.rules.changed(cmd) {
+		// Rules are replaced whole: start from the sensor's.
+		_, client, err := m.signedIn()
+		if err != nil {
+			return err
+		}
+		sn, err := client.Sensor(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := f.rules.apply(cmd, &sn.Rules); err != nil {
+			return err
+		}
+		upd.Rules = &sn.Rules
+	}
 	if upd == (api.SensorUpdate{}) {
-		return runlet.Errorf(runlet.EINVALID, "nothing to change: name what to set, e.g. --name, --state or --secret (see runlet sensors set --help)")
+		return runlet.Errorf(runlet.EINVALID, "nothing to change: name what to set, e.g. --name, --state, --secret or --temp-max (see runlet sensors set --help)")
 	}
 	var sn runlet.Sensor
 	err = m.asAdmin(ctx, f.admin, "changing a sensor", func(c *apiclient.Client) error {

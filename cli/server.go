@@ -63,6 +63,19 @@ restarted after a failure: runlet server install (see its --help).`,
 			if cfg.BrokerTimeout, err = time.ParseDuration(brokerTimeout); err != nil || cfg.BrokerTimeout <= 0 {
 				return runlet.Errorf(runlet.EINVALID, "--broker-timeout (or RUNLET_BROKER_TIMEOUT) %q is not a positive duration: give it as 30s, 2m or 1m30s", brokerTimeout)
 			}
+			// Tuning for tests, from the environment only (not in --help):
+			// the notification sender's claim and attempt timeout, and the
+			// alert leader's longest sleep.
+			for _, d := range []struct {
+				env string
+				to  *time.Duration
+			}{{"RUNLET_NOTIFY_CLAIM", &cfg.NotifyClaim}, {"RUNLET_NOTIFY_TIMEOUT", &cfg.NotifyTimeout}, {"RUNLET_ALERT_POLL", &cfg.AlertPoll}} {
+				if v := m.getenv(d.env); v != "" {
+					if *d.to, err = time.ParseDuration(v); err != nil || *d.to <= 0 {
+						return runlet.Errorf(runlet.EINVALID, "%s %q is not a positive duration: give it as 5s or 2m", d.env, v)
+					}
+				}
+			}
 			cfg.AdminPassword = m.getenv("RUNLET_ADMIN_PASSWORD")
 			cfg.BrokerListen = brokerListen
 			// Under the Windows service control manager, Serve answers it

@@ -47,7 +47,7 @@ const hookSecret = "e2e-hook-secret"
 type hookCall struct {
 	Key     string // Idempotency-Key
 	Payload struct {
-		Key     string            `json:"key"`
+		Key     string            `json:"key"` // the alert's key
 		Event   runlet.AlertEvent `json:"event"`
 		Kind    runlet.AlertKind  `json:"kind"`
 		Alert   runlet.Alert      `json:"alert"`
@@ -279,7 +279,7 @@ func TestAlertsWallClock(t *testing.T) {
 	af.push(t, fridge, 9.5)
 	c := af.hook.wait(runlet.ThresholdKey(fridge.ID, runlet.MetricTemp), runlet.EventOpened)
 	t.Logf("threshold crossing pushed → webhook in %s", c.At.Sub(pushed).Round(time.Millisecond))
-	if c.Payload.Value != 9.5 || c.Payload.Limit != 8 || c.Key == "" || c.Key != c.Payload.Key {
+	if c.Payload.Value != 9.5 || c.Payload.Limit != 8 || c.Key == "" || c.Payload.Key != c.Payload.Alert.Key {
 		t.Errorf("the webhook of the excursion: %+v (Idempotency-Key %q)", c.Payload, c.Key)
 	}
 	af.waitMail(t, "Fridge A")
@@ -345,7 +345,8 @@ func (af *alertFleet) wantSentOnce(t *testing.T) {
 // one takes it (RUNLET_NOTIFY_CLAIM shortens it; without it the test
 // waits the default two minutes).
 func TestAlertSentOnceAfterKill9(t *testing.T) {
-	t.Setenv("RUNLET_NOTIFY_CLAIM", "5s")
+	t.Setenv("RUNLET_NOTIFY_CLAIM", "6s")
+	t.Setenv("RUNLET_NOTIFY_TIMEOUT", "3s")
 	af := newAlertFleet(t, embedded, false)
 	max8 := 8.0
 	fridge := af.sensor(t, 14101, "Fridge K", runlet.SensorRules{Thresholds: runlet.Thresholds{TempMax: &max8}})
@@ -451,6 +452,7 @@ func TestAlertsTwoServers(t *testing.T) {
 			t.Errorf("alerts of sensor %d: %+v; want one %s alert, resolved", c.sensor, as, c.kind)
 		}
 	}
+	t.Logf("second: %s", second.out.String())
 	if !second.running() {
 		t.Errorf("the second server ended: %v\n%s", second.err, second.out)
 	}

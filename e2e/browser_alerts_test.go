@@ -76,8 +76,8 @@ func TestBrowserAlerts(t *testing.T) {
 	p.signIn(adminPassword)
 	sensorRow := fmt.Sprintf(`tr[data-sensor="%d"]`, id)
 	p.waitVisible(sensorRow + `[data-status=ok] .badge[data-status=ok]`)
-	if got := p.text(sensorRow + ` [data-latest=temp]`); got != "5.0 °C" {
-		t.Errorf("the sensors' table shows the temperature %q, want 5.0 °C", got)
+	if got, want := p.text(sensorRow+` [data-latest=temp]`), fmt.Sprintf("%.1f °C", temps[len(temps)-1]); got != want {
+		t.Errorf("the sensors' table shows the temperature %q, want %s", got, want)
 	}
 
 	// The sensor's page: every reading of the last hour in uPlot's data,
@@ -126,6 +126,7 @@ func TestBrowserAlerts(t *testing.T) {
 	p.waitJS("the live point to be the last", `window.runlet.chart.plot.data[1][10] === 12.5`)
 	p.waitVisibleWithin(`[data-sensor-status] [data-status=out_of_range]`, 30*time.Second)
 	p.waitVisibleWithin(`[data-sensor-alerts] tr[data-kind=threshold][data-open=true]`, 30*time.Second)
+	p.evalTrue(`(window.scrollTo(0, 0), true)`) // the form's button scrolled it; the header is sticky
 	p.shot("sensor")
 	var alerts api.Alerts
 	tf.call(t, http.MethodGet, fmt.Sprintf("/alerts?open=true&sensor=%d", id), nil, &alerts)
@@ -196,6 +197,7 @@ func TestBrowserAlerts(t *testing.T) {
 	if len(chans.Channels) != 1 || !chans.Channels[0].Disabled {
 		t.Errorf("after Disable, the channels are %+v, want the webhook disabled", chans.Channels)
 	}
+	p.evalTrue(`(window.scrollTo(0, 0), true)`)
 	p.shot("alerting")
 }
 

@@ -338,14 +338,23 @@ func TestHangingChannelDoesNotBlockOthers(t *testing.T) {
 	s := e.service(func(c *notify.Config) { c.Timeout = timeout })
 	hangs := make(chan struct{})
 	var once sync.Once
+	release := make(chan struct{})
 	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body) // then the server notices the client leaving
 		once.Do(func() { close(hangs) })
-		<-r.Context().Done()
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
 	}))
 	defer hang.Close()
+	defer close(release)
 	smsAt := make(chan time.Time, 1)
 	sms := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		<-hangs // the webhook is hanging by now
+		select { // the webhook is hanging by now
+		case <-hangs:
+		case <-time.After(patience):
+		}
 		smsAt <- time.Now()
 	}))
 	defer sms.Close()
@@ -390,17 +399,23 @@ func TestDeadHolderClaimTakenOver(t *testing.T) {
 		arrived := make(chan struct{}, 4)
 		var mu sync.Mutex
 		var keys []string
+		release := make(chan struct{})
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			mu.Lock()
 			keys = append(keys, r.Header.Get(notify.HeaderIdempotencyKey))
 			first := len(keys) == 1
 			mu.Unlock()
+			_, _ = io.ReadAll(r.Body)
 			arrived <- struct{}{}
 			if first { // the dying process's request: never answered
-				<-r.Context().Done()
+				select {
+				case <-r.Context().Done():
+				case <-release:
+				}
 			}
 		}))
 		defer srv.Close()
+		defer close(release)
 		n := e.queue(e.channel(runlet.ChannelWebhook, srv.URL, ""))[0]
 		dead := e.service(func(c *notify.Config) { c.Holder = "dead"; c.Claim = claim })
 		live := e.service(func(c *notify.Config) { c.Holder = "live"; c.Claim = claim })

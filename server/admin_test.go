@@ -176,6 +176,34 @@ func TestAdminToken(t *testing.T) {
 		t.Errorf("the expired token's error says %q", errorOf(t, a).Message)
 	}
 
+	// An admin of two workspaces names one.
+	second := runlet.Workspace{Name: "second"}
+	if err := s.Store.CreateWorkspace(ctx, &second); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Store.PutMembership(ctx, &runlet.Membership{Workspace: second.ID, User: admin.ID, Role: runlet.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	a := adminCall(t, s, basic(server.AdminEmail, adminPassword), "POST", "/admin/token", "")
+	want(t, "a token of two workspaces", a, http.StatusBadRequest)
+	if !strings.Contains(errorOf(t, a).Message, "?workspace=") {
+		t.Errorf("the error says %q", errorOf(t, a).Message)
+	}
+	want(t, "a token of a workspace not administered", adminCall(t, s, basic(server.AdminEmail, adminPassword), "POST", "/admin/token?workspace=nope", ""), http.StatusForbidden)
+	a = adminCall(t, s, basic(server.AdminEmail, adminPassword), "POST", "/admin/token?workspace=second", "")
+	want(t, "a token of the second workspace", a, http.StatusOK)
+	var secondTok api.AdminToken
+	_ = json.Unmarshal([]byte(a.body), &secondTok)
+	var secondClaims auth.AdminClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(secondTok.Token, &secondClaims); err != nil || secondClaims.Workspace != second.ID || secondTok.Workspace != second.ID {
+		t.Errorf("the second workspace's token: %+v, %v", secondClaims, err)
+	}
+	a = adminCall(t, s, bearer(secondTok.Token), "POST", "/admin/devices", "")
+	want(t, "a sensor in the second workspace", a, http.StatusCreated)
+	var inSecond api.AdminSensorCreated
+	_ = json.Unmarshal([]byte(a.body), &inSecond)
+	want(t, "the second workspace's sensor with the first's token", adminCall(t, s, bearer(tok), "GET", "/admin/devices/"+jsonID(inSecond.ID), ""), http.StatusNotFound)
+
 	// The store clock moves past the hour: the token expires.
 	s.clock.Advance(61 * time.Minute)
 	want(t, "GET /admin/token after an hour", adminCall(t, s, bearer(tok), "GET", "/admin/token", ""), http.StatusUnauthorized)
@@ -586,6 +614,23 @@ func TestAdminGateways(t *testing.T) {
 	for _, w := range []string{"created the gateway", "config (labels): State, connectivity, sim, solar", "deleted the gateway"} {
 		if !hasAudit(log, admin.ID, subject, w) {
 			t.Errorf("no audit event %q %q in %s", subject, w, a.body)
+		}
+	}
+}
+
+// TestAdminDatabaseDown: while the database does not answer, the admin
+// API answers 503 with a sentence, not 500.
+func TestAdminDatabaseDown(t *testing.T) {
+	s := startAdminServer(t)
+	tok := bearer(adminToken(t, s, server.AdminEmail, adminPassword))
+	if err := s.Store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ method, path string }{{"GET", "/admin/devices"}, {"POST", "/admin/devices"}, {"GET", "/admin/gateways"}} {
+		a := adminCall(t, s, tok, c.method, c.path, "")
+		want(t, c.method+" "+c.path+" with the database closed", a, http.StatusServiceUnavailable)
+		if e := errorOf(t, a); e.Code != runlet.EUNAVAILABLE || !strings.Contains(e.Message, "database") {
+			t.Errorf("%s %s: %+v", c.method, c.path, e)
 		}
 	}
 }

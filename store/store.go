@@ -333,9 +333,11 @@ type Ticks interface {
 // slow enough that a copy of the database does not give secrets away) and
 // never returned.
 type Sensors interface {
-	// AddSensor stores s with secret, setting s.Created and s.State to
-	// active when empty. EINVALID: an id of 0 or less, no secret or one
-	// longer than runlet.MaxSensorSecret, an unknown state. ENOTFOUND: no
+	// AddSensor stores s with secret and its rules, setting s.Created and
+	// s.State to active when empty. EINVALID: an id of 0 or less, no
+	// secret or one longer than runlet.MaxSensorSecret, an unknown state,
+	// a minimum above its maximum, a silence period under
+	// runlet.MinAlertPeriod. ENOTFOUND: no
 	// such workspace. ECONFLICT: the id is taken, in any workspace.
 	AddSensor(ctx context.Context, s *runlet.Sensor, secret string) error
 	// Sensor returns the workspace's sensor with the id, with its
@@ -345,11 +347,14 @@ type Sensors interface {
 	// ListSensors returns the workspace's sensors by id, with LastSeen and
 	// Latest.
 	ListSensors(ctx context.Context, workspace string) ([]runlet.Sensor, error)
-	// UpdateSensor stores s's name, owner, location, contact and state,
-	// and a new secret when secret is not empty, and returns the sensor.
+	// UpdateSensor stores s's name, owner, location, contact, state and
+	// rules, and a new secret when secret is not empty, and returns the
+	// sensor.
 	// EINVALID: as AddSensor. ENOTFOUND: as Sensor.
 	UpdateSensor(ctx context.Context, s runlet.Sensor, secret string) (runlet.Sensor, error)
-	// DeleteSensor removes the sensor, its series and its raw archive.
+	// DeleteSensor removes the sensor, its series, its raw archive and
+	// the marks of its alert keys; its alerts stay, those still open
+	// resolved.
 	// ENOTFOUND: as Sensor.
 	DeleteSensor(ctx context.Context, workspace string, id int64) error
 	// CheckSensor returns the sensor with the id, in whatever workspace,

@@ -1,8 +1,8 @@
 // Package web is Runlet's browser UI (R-GUI-1): static pages and ES modules
 // embedded in the binary, plus vendored third-party browser code (xterm.js
-// and its addons, see scripts/vendor-web.sh). The server mounts Handler at
-// "/"; the pages talk to the JSON API under /api/v1 with the session cookie
-// and to the terminal WebSocket.
+// and its addons, uPlot for the sensors' charts; see scripts/vendor-web.sh).
+// The server mounts Handler at "/"; the pages talk to the JSON API under
+// /api/v1 with the session cookie and to the terminal WebSocket.
 package web
 
 import (

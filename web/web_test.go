@@ -29,7 +29,7 @@ func get(t *testing.T, path string, header ...string) *httptest.ResponseRecorder
 
 // Every page of the app is index.html, which loads the ES module.
 func TestPagesServeTheApp(t *testing.T) {
-	for _, path := range []string{"/", "/login", "/jobs", "/executions/abc", "/device"} {
+	for _, path := range []string{"/", "/login", "/jobs", "/executions/abc", "/device", "/sensors/4201", "/alerts", "/settings/alerting"} {
 		w := get(t, path+"?code=ABCD-EFGH")
 		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `<script type="module" src="/static/app.js">`) {
 			t.Errorf("GET %s: %d %q, want 200 and index.html", path, w.Code, w.Body.String())
@@ -43,7 +43,7 @@ func TestPagesServeTheApp(t *testing.T) {
 // Static files carry a JavaScript type (ES modules need it) and an ETag
 // that lets the browser revalidate cheaply; directories are not listed.
 func TestStaticFiles(t *testing.T) {
-	for _, path := range []string{"/static/app.js", "/static/vendor/xterm/xterm.mjs", "/static/pages/jobs.js"} {
+	for _, path := range []string{"/static/app.js", "/static/vendor/xterm/xterm.mjs", "/static/pages/jobs.js", "/static/vendor/uplot/uPlot.esm.js", "/static/chart.js"} {
 		w := get(t, path)
 		if w.Code != http.StatusOK || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/javascript") {
 			t.Fatalf("GET %s: %d %q, want 200 text/javascript", path, w.Code, w.Header().Get("Content-Type"))

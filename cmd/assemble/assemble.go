@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/runlet/runlet/alert"
 	"github.com/runlet/runlet/auth"
 	"github.com/runlet/runlet/bus"
 	amqpbus "github.com/runlet/runlet/bus/amqp"
@@ -24,6 +25,7 @@ import (
 	"github.com/runlet/runlet/dispatch"
 	"github.com/runlet/runlet/intake"
 	"github.com/runlet/runlet/internal/lockfile"
+	"github.com/runlet/runlet/notify"
 	"github.com/runlet/runlet/scheduler"
 	"github.com/runlet/runlet/server"
 	"github.com/runlet/runlet/store"
@@ -76,6 +78,13 @@ type Config struct {
 	// PasswordCost is bcrypt's cost for new password hashes; 0 means its
 	// default (tests lower it).
 	PasswordCost int
+	// AlertPoll and AlertLease are the alert service's longest sleep and
+	// lease time (alert.Config Poll and LeaseTTL); 0 means its defaults.
+	AlertPoll, AlertLease time.Duration
+	// NotifyPoll and NotifyClaim are the notification sender's poll
+	// interval and claim time (notify.Config Poll and Claim), and
+	// NotifyTimeout bounds one attempt; 0 means its defaults.
+	NotifyPoll, NotifyClaim, NotifyTimeout time.Duration
 }
 
 // Server is a running server and what was opened and built for it, for
@@ -92,6 +101,11 @@ type Server struct {
 	Scheduler *scheduler.Service
 	// Telemetry is the telemetry pipeline, a consumer of the intake.
 	Telemetry *ingest.Service
+	// Alerts decides the alerts of the readings the pipeline stores, and
+	// the silence and device alerts while this server holds their lease.
+	Alerts *alert.Service
+	// Notify sends the notifications the alerts queue.
+	Notify *notify.Service
 
 	dataDir string
 	lock    *lockfile.Lock   // of the data directory (LockFile)
@@ -212,7 +226,19 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.Intake, err = intake.New(icfg); err != nil {
 		return nil, err
 	}
-	if s.Telemetry, err = ingest.New(ingest.Config{Store: s.Store, Bus: s.Bus, Now: cfg.Now, Logger: cfg.Logger}); err != nil {
+	if s.Notify, err = notify.New(notify.Config{
+		Store: s.Store, Now: cfg.Now, Logger: cfg.Logger,
+		Poll: cfg.NotifyPoll, Claim: cfg.NotifyClaim, Timeout: cfg.NotifyTimeout,
+	}); err != nil {
+		return nil, err
+	}
+	if s.Alerts, err = alert.New(alert.Config{
+		Store: s.Store, Presence: s.Intake, Kicker: s.Notify, Now: cfg.Now, Logger: cfg.Logger,
+		Poll: cfg.AlertPoll, LeaseTTL: cfg.AlertLease,
+	}); err != nil {
+		return nil, err
+	}
+	if s.Telemetry, err = ingest.New(ingest.Config{Store: s.Store, Bus: s.Bus, Alerts: s.Alerts, Now: cfg.Now, Logger: cfg.Logger}); err != nil {
 		return nil, err
 	}
 	s.Intake.Register("telemetry", s.Telemetry.Consumer)
@@ -240,9 +266,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.Scheduler.Start()
+	s.Alerts.Start()
+	s.Notify.Start()
 	ready.Bus, ready.Intake, ready.Dispatch, ready.Workspace = s.Bus, s.Intake, s.Dispatch, boot.Workspace
 	ready.Scheduler = s.Scheduler
 	ready.Telemetry = s.Telemetry
+	ready.Alerts, ready.Notify = s.Alerts, s.Notify
 	s.Ready(ready)
 	return s, nil
 }
@@ -274,6 +303,12 @@ func (s *Server) Close() error {
 		}
 		if s.Telemetry != nil {
 			s.Telemetry.Close() // after the intake, which closes its consumers
+		}
+		if s.Alerts != nil {
+			s.Alerts.Close() // after the pipeline that tells it readings; releases its lease
+		}
+		if s.Notify != nil {
+			s.Notify.Close() // after the alerts that kick it
 		}
 		if s.Auth != nil {
 			s.Auth.Close()

@@ -345,6 +345,21 @@ func testChangeAlert(t *testing.T, e *env) {
 
 	_, err = e.ChangeAlert(e.ctx, "nowhere", key, func(store.AlertMark) (store.AlertChange, error) { return store.AlertChange{}, nil })
 	code(t, err, runlet.ENOTFOUND)
+
+	// Render names the new alert's ID and the key in what is sent.
+	_, got = e.change(t, ws.ID, runlet.SilenceKey(7), store.AlertChange{Open: &runlet.Alert{Kind: runlet.AlertSilence, Sensor: 7},
+		Notify: []runlet.Notification{note(runlet.EventOpened, "a")},
+		Render: func(a runlet.Alert, n *runlet.Notification) {
+			n.Body = fmt.Sprintf("alert %d (%s)", a.ID, a.Key)
+			n.Payload = fmt.Sprintf(`{"key":%q}`, n.Key)
+			n.Alert, n.Key = -1, "changed" // ignored
+		}})
+	ns, err := e.ListNotifications(e.ctx, ws.ID, store.NotificationFilter{Alert: got.Open.ID})
+	ok(t, err)
+	wantKey := runlet.NotificationKey(ws.ID, got.Open.ID, runlet.EventOpened, 0, "a")
+	equal(t, "a rendered notification", []any{ns[0].Body, ns[0].Payload, ns[0].Key, ns[0].Alert},
+		[]any{fmt.Sprintf("alert %d (%s)", got.Open.ID, runlet.SilenceKey(7)), fmt.Sprintf(`{"key":%q}`, wantKey), wantKey, got.Open.ID})
+	equal(t, "the rendered notification returned", got.Notify, ns)
 }
 
 // testAlertRace: processes deciding at once on one key see each other's

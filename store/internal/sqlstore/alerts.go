@@ -104,8 +104,11 @@ func (db *DB) applyChange(ctx context.Context, tx *sql.Tx, m store.AlertMark, c 
 			at, opened, summary, notified) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
 			a.Workspace, string(a.Kind), a.Key, a.Sensor, a.Device, string(a.Metric), string(a.Bound), a.Value, a.Limit,
 			db.t(a.At), db.t(a.Opened), a.Summary, db.t(a.Notified)).Scan(&a.ID)
+		if db.dialect.IsUnique(err) {
+			return c, invalid("Key %s has an open alert already; it cannot open another.", quote(m.Key))
+		}
 		if err != nil {
-			return c, db.constraint(err, "open alert", "Key "+quote(m.Key)+" has an open alert already.", "")
+			return c, wrap(err, "open alert")
 		}
 		// The mark remembers its sensor, so that deleting the sensor
 		// forgets its threshold keys too.

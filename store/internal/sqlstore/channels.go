@@ -90,16 +90,15 @@ func scanChannel(s scanner) (runlet.Channel, string, error) {
 	return c, secret, nil
 }
 
-// checkChannel validates what AddChannel and UpdateChannel store and
-// returns the routes as JSON.
-func checkChannel(c *runlet.Channel) (string, error) {
+// checkChannel validates what AddChannel and UpdateChannel store (the
+// kind only when it is stored, on adding) and returns the routes as JSON.
+func checkChannel(c *runlet.Channel, adding bool) (string, error) {
 	c.Target = strings.TrimSpace(c.Target)
 	switch {
-	case !c.Kind.Valid():
+	case adding && !c.Kind.Valid():
 		return "", invalid("A channel's kind is email, webhook or sms, not %q.", c.Kind)
 	case c.Target == "":
-		return "", invalid("A %s channel needs a target: %s.", c.Kind, map[runlet.ChannelKind]string{
-			runlet.ChannelEmail: "an e-mail address", runlet.ChannelWebhook: "a URL", runlet.ChannelSMS: "a phone number"}[c.Kind])
+		return "", invalid("A channel needs a target: an e-mail address, a URL or a phone number.")
 	}
 	known := runlet.DefaultRouting()
 	for _, r := range c.Routes {
@@ -119,7 +118,7 @@ func checkChannel(c *runlet.Channel) (string, error) {
 // be a member of the workspace; removing the member removes it.
 func (db *DB) AddChannel(ctx context.Context, c *runlet.Channel, secret string) error {
 	nc := *c
-	routes, err := checkChannel(&nc)
+	routes, err := checkChannel(&nc, true)
 	if err != nil {
 		return err
 	}
@@ -166,10 +165,7 @@ func (db *DB) Channel(ctx context.Context, workspace, id string) (runlet.Channel
 // UpdateChannel implements store.Alerts: the target, routes and disabled
 // flag, and the secret when secret is not nil ("" removes it).
 func (db *DB) UpdateChannel(ctx context.Context, c runlet.Channel, secret *string) (runlet.Channel, error) {
-	if c.Kind == "" {
-		c.Kind = runlet.ChannelEmail // the kind does not change; any valid one passes the check
-	}
-	routes, err := checkChannel(&c)
+	routes, err := checkChannel(&c, false)
 	if err != nil {
 		return runlet.Channel{}, err
 	}
