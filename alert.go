@@ -244,7 +244,9 @@ type AlertSettings struct {
 }
 
 // Period returns Every or its default.
-func (s AlertSettings) Period() time.Duration { return orDefault(time.Duration(s.Every), DefaultAlertEvery) }
+func (s AlertSettings) Period() time.Duration {
+	return orDefault(time.Duration(s.Every), DefaultAlertEvery)
+}
 
 // SilenceOf returns the silence period of a sensor with rules r.
 func (s AlertSettings) SilenceOf(r SensorRules) time.Duration {

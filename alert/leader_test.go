@@ -257,7 +257,7 @@ func TestWallClockSilence(t *testing.T) {
 	})
 	late := a.Opened.Sub(heard.Add(2 * time.Second))
 	t.Logf("silence alert opened %v after its due time", late)
-	if late < 0 || late > 5*time.Second {
+	if late < 0 || late > 10*time.Second { // the issue asks p99 ≤ 10 s
 		t.Errorf("the alert opened %v after its due time, want within the poll", late)
 	}
 	if err := s.Readings(ctx, w.ID, []runlet.RawReading{temp(7, time.Now(), 20)}); err != nil {

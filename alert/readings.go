@@ -86,7 +86,24 @@ func (s *Service) Readings(ctx context.Context, ws string, rs []runlet.RawReadin
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return s.retryable(ws, errs)
+}
+
+// retryable returns the errors that a redelivery may cure (the store is
+// down: internal errors) and logs the others, which would come back with
+// every delivery and hold up the workspace's telemetry.
+func (s *Service) retryable(ws string, errs []error) error {
+	var retry []error
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case runlet.ErrorCode(err) == runlet.EINTERNAL:
+			retry = append(retry, err)
+		default:
+			s.log.Warn("an alert could not be decided; the readings are kept", "workspace", ws, "err", err)
+		}
+	}
+	return errors.Join(retry...)
 }
 
 // heardAgain resolves the open silence alert of a sensor just heard;
@@ -138,17 +155,6 @@ func (s *Service) threshold(ctx context.Context, ws string, r *rules, sn *runlet
 		return nil
 	case cur != nil && out && !cur.Notified.IsZero() && now.Sub(cur.Notified) < period:
 		return nil
-	case cur == nil:
-		// A reading not newer than the breach of the key's last alert,
-		// resolved since, was decided already: a redelivered batch that
-		// went out of range and back must not open the alert again.
-		last, err := s.lastBreach(ctx, ws, sn.ID, key, open)
-		if err != nil {
-			return err
-		}
-		if !x.Time.After(last) {
-			return nil
-		}
 	}
 	chans, err := s.recipients(ctx, ws, r, runlet.AlertThreshold, m, sn)
 	if err != nil {
@@ -164,7 +170,6 @@ func (s *Service) threshold(ctx context.Context, ws string, r *rules, sn *runlet
 	case ch.Open != nil:
 		a := *ch.Open
 		open[key] = &a
-		open[resolvedKey(key)] = &a
 	case ch.Resolve:
 		delete(open, key)
 	case ch.Notified && cur != nil:
@@ -176,9 +181,22 @@ func (s *Service) threshold(ctx context.Context, ws string, r *rules, sn *runlet
 }
 
 // decideThreshold is the threshold rule on the key's state as committed.
+// A reading not newer than the last one decided on for the key
+// (mark.Evaluated) was decided already: a batch delivered again, one that
+// went out of range and back, must not open the alert again.
 func decideThreshold(mk store.AlertMark, chans []runlet.Channel, sn *runlet.Sensor, m runlet.Metric, x runlet.RawReading, v float64, bound runlet.Bound, limit float64, out bool, now time.Time, period time.Duration) store.AlertChange {
+	ch := decideThresholdAt(mk, chans, sn, m, x, v, bound, limit, out, now, period)
+	if ch.Open != nil || ch.Resolve || ch.Notified {
+		ch.Evaluated = x.Time
+	}
+	return ch
+}
+
+func decideThresholdAt(mk store.AlertMark, chans []runlet.Channel, sn *runlet.Sensor, m runlet.Metric, x runlet.RawReading, v float64, bound runlet.Bound, limit float64, out bool, now time.Time, period time.Duration) store.AlertChange {
 	cur := mk.Open
 	switch {
+	case !x.Time.After(mk.Evaluated):
+		return store.AlertChange{}
 	case cur == nil && out:
 		a := runlet.Alert{Workspace: mk.Workspace, Kind: runlet.AlertThreshold, Key: mk.Key, Sensor: sn.ID, Device: x.Device,
 			Metric: m, Bound: bound, Value: v, Limit: limit, At: x.Time, Opened: now,
@@ -221,31 +239,3 @@ func decideThreshold(mk store.AlertMark, chans []runlet.Channel, sn *runlet.Sens
 	}
 }
 
-// resolvedKey is where threshold keeps, in the open alerts of a batch,
-// the key's last alert once looked up or opened.
-func resolvedKey(key string) string { return "last:" + key }
-
-// lastBreach returns the breach time of the key's newest alert (zero when
-// none), looked up once a batch and only when an alert may open: the
-// common path does not read it.
-func (s *Service) lastBreach(ctx context.Context, ws string, sensor int64, key string, open map[string]*runlet.Alert) (time.Time, error) {
-	rk := resolvedKey(key)
-	if a, ok := open[rk]; ok {
-		if a == nil {
-			return time.Time{}, nil
-		}
-		return a.At, nil
-	}
-	as, err := s.db.ListAlerts(ctx, ws, store.AlertFilter{Kind: runlet.AlertThreshold, Sensor: sensor, Limit: len(runlet.Metrics) * 4})
-	if err != nil {
-		return time.Time{}, fmt.Errorf("read the last alerts of sensor %d: %w", sensor, err)
-	}
-	open[rk] = nil
-	for i := range as {
-		if as[i].Key == key {
-			open[rk] = &as[i]
-			return as[i].At, nil
-		}
-	}
-	return time.Time{}, nil
-}

@@ -168,11 +168,22 @@ func (s *Service) Start() {
 }
 
 func (s *Service) loop() {
+	last := "" // the last failure logged: one that repeats is logged once
 	for {
-		if err := s.Step(s.ctx); err != nil && s.ctx.Err() == nil {
-			s.log.Warn("alert pass failed; tried again", "err", err)
+		err := s.Step(s.ctx)
+		switch {
+		case err != nil && s.ctx.Err() == nil && err.Error() != last:
+			s.log.Warn("alert pass failed; tried again every poll", "err", err)
+			last = err.Error()
+		case err == nil && last != "":
+			s.log.Info("alert pass succeeded again")
+			last = ""
 		}
-		t := time.NewTimer(s.sleep(s.ctx))
+		wait := s.cfg.Poll // a pass that failed is not retried at once
+		if err == nil {
+			wait = s.sleep(s.ctx)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-s.stop:
 			t.Stop()
@@ -249,7 +260,13 @@ func (s *Service) Step(ctx context.Context) error {
 // change runs one decision through the store and kicks the sender when
 // it queued notifications.
 func (s *Service) change(ctx context.Context, ws, key string, decide func(m store.AlertMark) (store.AlertChange, error)) (store.AlertChange, error) {
-	ch, err := s.db.ChangeAlert(ctx, ws, key, decide)
+	ch, err := s.db.ChangeAlert(ctx, ws, key, func(m store.AlertMark) (store.AlertChange, error) {
+		c, err := decide(m)
+		if len(c.Notify) > 0 && c.Render == nil {
+			c.Render = rerender
+		}
+		return c, err
+	})
 	if err != nil {
 		return ch, fmt.Errorf("decide alert %s of workspace %s: %w", key, ws, err)
 	}

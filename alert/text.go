@@ -146,20 +146,23 @@ type sensorInfo struct {
 
 // payload is the JSON a webhook receives.
 type payload struct {
-	Key       string            `json:"key"`
-	Workspace string            `json:"workspace"`
-	Event     runlet.AlertEvent `json:"event"`
-	Kind      runlet.AlertKind  `json:"kind"`
-	Alert     runlet.Alert      `json:"alert"`
-	Sensor    *sensorInfo       `json:"sensor,omitempty"`
-	Device    string            `json:"device,omitempty"`
-	Metric    runlet.Metric     `json:"metric,omitempty"`
-	Value     float64           `json:"value"`
-	Limit     float64           `json:"limit"`
-	Bound     runlet.Bound      `json:"bound,omitempty"`
-	At        time.Time         `json:"at"`
-	Summary   string            `json:"summary"`
-	Recovery  string            `json:"recovery,omitempty"`
+	Key string `json:"key"`
+	// IdempotencyKey is the notification's key, the same at every
+	// attempt (and in the Idempotency-Key header).
+	IdempotencyKey string            `json:"idempotencyKey,omitempty"`
+	Workspace      string            `json:"workspace"`
+	Event          runlet.AlertEvent `json:"event"`
+	Kind           runlet.AlertKind  `json:"kind"`
+	Alert          runlet.Alert      `json:"alert"`
+	Sensor         *sensorInfo       `json:"sensor,omitempty"`
+	Device         string            `json:"device,omitempty"`
+	Metric         runlet.Metric     `json:"metric,omitempty"`
+	Value          float64           `json:"value"`
+	Limit          float64           `json:"limit"`
+	Bound          runlet.Bound      `json:"bound,omitempty"`
+	At             time.Time         `json:"at"`
+	Summary        string            `json:"summary"`
+	Recovery       string            `json:"recovery,omitempty"`
 }
 
 // notifications renders the notifications of event ev of alert a (as it
@@ -169,6 +172,31 @@ func notifications(chans []runlet.Channel, ev runlet.AlertEvent, a runlet.Alert,
 	if len(chans) == 0 {
 		return nil
 	}
+	out := make([]runlet.Notification, 0, len(chans))
+	for _, c := range chans {
+		n := runlet.Notification{Workspace: a.Workspace, Event: ev, Channel: c.ID, Kind: c.Kind, Target: c.Target}
+		render(&n, a, sn)
+		out = append(out, n)
+	}
+	return out
+}
+
+// rerender renders n again once the store knows the alert's ID (an alert
+// that opens has none when its notifications are decided): it is
+// store.AlertChange.Render. The sensor is read back from the payload.
+func rerender(a runlet.Alert, n *runlet.Notification) {
+	var p payload
+	var sn *runlet.Sensor
+	if json.Unmarshal([]byte(n.Payload), &p) == nil && p.Sensor != nil {
+		sn = &runlet.Sensor{ID: p.Sensor.ID, Name: p.Sensor.Name, Owner: p.Sensor.Owner, Location: p.Sensor.Location, Contact: p.Sensor.Contact}
+	}
+	render(n, a, sn)
+}
+
+// render sets the subject, body and payload of n, a notification of
+// event n.Event of alert a.
+func render(n *runlet.Notification, a runlet.Alert, sn *runlet.Sensor) {
+	ev := n.Event
 	text := a.Summary
 	subject := "[Runlet] " + a.Summary
 	if ev == runlet.EventResolved {
@@ -180,13 +208,9 @@ func notifications(chans []runlet.Channel, ev runlet.AlertEvent, a runlet.Alert,
 	if sn != nil {
 		p.Sensor = &sensorInfo{ID: sn.ID, Name: sn.Name, Owner: sn.Owner, Location: sn.Location, Contact: sn.Contact}
 	}
+	p.IdempotencyKey = n.Key
 	body, _ := json.Marshal(p) // plain values: cannot fail
-	out := make([]runlet.Notification, 0, len(chans))
-	for _, c := range chans {
-		out = append(out, runlet.Notification{Workspace: a.Workspace, Event: ev, Channel: c.ID, Kind: c.Kind, Target: c.Target,
-			Subject: subject, Body: mailBody(text, a, sn), Payload: string(body)})
-	}
-	return out
+	n.Subject, n.Body, n.Payload = subject, mailBody(text, a, sn), string(body)
 }
 
 // mailBody is the text of an e-mail or SMS: the sentence, then the facts.

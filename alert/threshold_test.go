@@ -156,12 +156,11 @@ func TestRedelivery(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, d dialect) {
 		e := newEnv(t, d)
 		s := e.service("a")
-		// 12 goes out of range and back (a flap in one batch), 13 stays out.
-		// (A flap of several readings out of range, redelivered, opens and
-		// resolves again from the second one, told to nobody: the mark
-		// does not keep the reading that resolved the key.)
-		batch := []runlet.RawReading{temp(12, start, 9), temp(13, start, 1), temp(13, start.Add(time.Second), 1.5),
-			temp(12, start.Add(2*time.Second), 7)}
+		// 12 goes out of range for two readings and back (a flap in one
+		// batch), 13 stays out. Delivered again, the batch decides
+		// nothing: the mark keeps the newest reading decided on.
+		batch := []runlet.RawReading{temp(12, start, 9), temp(13, start, 1), temp(12, start.Add(time.Second), 9.5),
+			temp(13, start.Add(time.Second), 1.5), temp(12, start.Add(2*time.Second), 7)}
 		e.readings(s, batch...)
 		as, ns := e.alerts(), e.notes()
 		if len(as) != 2 || len(ns) != 3 || as[0].Open() || !as[1].Open() {

@@ -342,8 +342,9 @@ func (af *alertFleet) wantSentOnce(t *testing.T) {
 // notification recorded, sent.
 //
 // The dead process's claim on the notification runs out before the new
-// one takes it (RUNLET_NOTIFY_CLAIM shortens it; without it the test
-// waits the default two minutes).
+// one takes it: RUNLET_NOTIFY_CLAIM shortens the claim (and
+// RUNLET_NOTIFY_TIMEOUT an attempt, which a claim must outlast); without
+// them the test waits the default two minutes.
 func TestAlertSentOnceAfterKill9(t *testing.T) {
 	t.Setenv("RUNLET_NOTIFY_CLAIM", "6s")
 	t.Setenv("RUNLET_NOTIFY_TIMEOUT", "3s")
@@ -353,6 +354,9 @@ func TestAlertSentOnceAfterKill9(t *testing.T) {
 
 	arrived := make(chan hookCall, 1)
 	release := make(chan struct{})
+	var released sync.Once
+	free := func() { released.Do(func() { close(release) }) }
+	t.Cleanup(free) // before the receiver closes, which waits for its handlers
 	var once sync.Once
 	af.hook.mu.Lock()
 	af.hook.hold = func(c hookCall) {
@@ -373,7 +377,7 @@ func TestAlertSentOnceAfterKill9(t *testing.T) {
 		t.Fatal("the server sent nothing to the webhook")
 	}
 	af.f.server.kill9()
-	close(release)
+	free()
 	killed := time.Now()
 	af.restartServer(t)
 
@@ -423,7 +427,7 @@ func (af *alertFleet) wantSentOnceAfterRetry(t *testing.T, key string) {
 // reaches the webhook once.
 func TestAlertsTwoServers(t *testing.T) {
 	af := newAlertFleet(t, rabbitPostgres, false)
-	second := af.startSecondServer(t)
+	second, secondURL := af.startSecondServer(t)
 	max8 := 8.0
 	fridge := af.sensor(t, 14201, "Fridge T", runlet.SensorRules{Thresholds: runlet.Thresholds{TempMax: &max8}})
 	quiet := af.sensor(t, 14202, "Fridge U", runlet.SensorRules{Silence: runlet.Duration(3 * time.Second)})
@@ -432,6 +436,13 @@ func TestAlertsTwoServers(t *testing.T) {
 	// is pushed once the last is decided: two servers may take two
 	// batches in either order, and a recovery decided before the
 	// excursion it ends would leave the excursion to open an alert again.
+	// A freezer out of range in eight batches pushed one after the
+	// other, which the two servers take at once: one alert, told once.
+	warm := af.sensor(t, 14203, "Freezer V", runlet.SensorRules{Thresholds: runlet.Thresholds{TempMax: &max8}})
+	for i := range 8 {
+		af.push(t, warm, 9+float64(i)/2)
+	}
+
 	af.push(t, quiet, 4)
 	af.push(t, fridge, 9.5)
 	af.hook.wait(runlet.ThresholdKey(fridge.ID, runlet.MetricTemp), runlet.EventOpened)
@@ -442,7 +453,26 @@ func TestAlertsTwoServers(t *testing.T) {
 	af.push(t, quiet, 4.5)
 	af.hook.wait(runlet.SilenceKey(quiet.ID), runlet.EventResolved)
 
+	af.hook.wait(runlet.ThresholdKey(warm.ID, runlet.MetricTemp), runlet.EventOpened)
+	testenv.EventuallyEvery(t, "the freezer's eight readings to be stored", alertPatience, pace, func() bool {
+		page, err := af.admin.RawReadings(ctxFor(t), warm.ID, api.RawQuery{Limit: 1000})
+		return err == nil && len(page.Readings) == 8
+	})
+
 	af.wantSentOnce(t)
+	if as := af.alerts(t, warm.ID); len(as) != 1 || !as[0].Open() {
+		t.Errorf("alerts of sensor %d: %+v; want one, open", warm.ID, as)
+	}
+	warmKey := runlet.ThresholdKey(warm.ID, runlet.MetricTemp)
+	told := 0
+	for _, c := range af.hook.calls() {
+		if c.Payload.Alert.Key == warmKey {
+			told++
+		}
+	}
+	if told != 1 {
+		t.Errorf("the webhook was told %d times of %s, want once", told, warmKey)
+	}
 	for _, c := range []struct {
 		sensor int64
 		kind   runlet.AlertKind
@@ -452,7 +482,14 @@ func TestAlertsTwoServers(t *testing.T) {
 			t.Errorf("alerts of sensor %d: %+v; want one %s alert, resolved", c.sensor, as, c.kind)
 		}
 	}
-	t.Logf("second: %s", second.out.String())
+	// Which server took which batch is the broker's choice; the log says.
+	for i, u := range []string{af.f.url, secondURL} {
+		st, err := apiclient.New(u, af.admin.Token).TelemetryStats(ctxFor(t))
+		if err != nil {
+			t.Fatalf("the telemetry stats of server %d: %v", i+1, err)
+		}
+		t.Logf("server %d stored %d readings", i+1, st.Stored)
+	}
 	if !second.running() {
 		t.Errorf("the second server ended: %v\n%s", second.err, second.out)
 	}
@@ -461,7 +498,7 @@ func TestAlertsTwoServers(t *testing.T) {
 // startSecondServer starts another server process on the fleet's
 // database and broker, with its own API port and data directory, and
 // waits until it is ready.
-func (af *alertFleet) startSecondServer(t *testing.T) *proc {
+func (af *alertFleet) startSecondServer(t *testing.T) (*proc, string) {
 	t.Helper()
 	f := af.f
 	listen := freePort(t)
@@ -479,5 +516,5 @@ func (af *alertFleet) startSecondServer(t *testing.T) *proc {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	return p
+	return p, "http://" + listen
 }

@@ -119,13 +119,30 @@ func TestBrowserAlerts(t *testing.T) {
 		t.Errorf("after the form, the sensor's rules are %+v, want temp 2 to 10 and silence 30m", r)
 	}
 
+	// The ranges: the last day in buckets (the step the server chose), a
+	// range of one's own, then the last hour again, every reading.
+	p.click(`[data-range="24h"]`)
+	p.waitJS("the last day in buckets", `(() => { const c = document.querySelector('[data-chart]'); return c.dataset.range === '24h' && c.dataset.step !== '' && +c.dataset.points > 0; })()`)
+	p.click(`[data-range=custom]`)
+	p.waitVisible(`form[data-form=range] [data-field=from]`)
+	p.evalTrue(`(() => {
+		const local = (d) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+		document.querySelector('form[data-form=range] [data-field=from]').value = local(new Date(Date.now() - 30 * 60000));
+		document.querySelector('form[data-form=range] [data-field=to]').value = local(new Date(Date.now() + 60000));
+		return true;
+	})()`)
+	p.click(`form[data-form=range] button[type=submit]`)
+	p.waitVisible(`[data-chart][data-range=custom][data-step=""][data-points="10"]`)
+	p.click(`[data-range="1h"]`)
+	p.waitVisible(`[data-chart][data-range="1h"][data-step=""][data-points="10"]`)
+
 	// Live: a reading at 12.5 °C appears without a reload, the alert it
 	// opens turns the sensor out of range, and the webhook is told.
 	tf.push(t, "pi-1", reading(id, "789", 12.5, 80, time.Now()))
-	p.waitVisibleWithin(`[data-chart][data-points="11"]`, 30*time.Second)
+	p.waitVisible(`[data-chart][data-points="11"]`)
 	p.waitJS("the live point to be the last", `window.runlet.chart.plot.data[1][10] === 12.5`)
-	p.waitVisibleWithin(`[data-sensor-status] [data-status=out_of_range]`, 30*time.Second)
-	p.waitVisibleWithin(`[data-sensor-alerts] tr[data-kind=threshold][data-open=true]`, 30*time.Second)
+	p.waitVisible(`[data-sensor-status] [data-status=out_of_range]`)
+	p.waitVisible(`[data-sensor-alerts] tr[data-kind=threshold][data-open=true]`)
 	p.evalTrue(`(window.scrollTo(0, 0), true)`) // the form's button scrolled it; the header is sticky
 	p.shot("sensor")
 	var alerts api.Alerts
@@ -148,7 +165,7 @@ func TestBrowserAlerts(t *testing.T) {
 	p.waitVisible(openRow)
 	p.click(fmt.Sprintf(`[data-open-alerts] [data-show-notifications="%d"]`, alert.ID))
 	sent := fmt.Sprintf(`[data-open-alerts] tr[data-notifications-of="%d"] tr[data-notification][data-state=sent][data-event=%%s][data-channel=%q]`, alert.ID, ch.ID)
-	p.waitVisibleWithin(fmt.Sprintf(sent, "opened"), 30*time.Second) // the page polls every 5 s
+	p.waitVisible(fmt.Sprintf(sent, "opened")) // the page polls every 5 s
 	if got := p.text(fmt.Sprintf(sent, "opened") + ` [data-target]`); got != hook.url {
 		t.Errorf("the notification's target shows %q, want %s", got, hook.url)
 	}
@@ -160,11 +177,11 @@ func TestBrowserAlerts(t *testing.T) {
 	// Back in range: the alert resolves, and the page moves it from the
 	// open ones to the past ones with its second notification.
 	tf.push(t, "pi-1", reading(id, "789", 7.5, 79, time.Now()))
-	p.waitVisibleWithin(`[data-open-alerts] [data-none-open]`, 30*time.Second)
+	p.waitVisible(`[data-open-alerts] [data-none-open]`)
 	p.open("/alerts")
 	p.click(fmt.Sprintf(`[data-alert-history] tr[data-alert="%d"][data-open=false] [data-show-notifications]`, alert.ID))
 	past := strings.ReplaceAll(sent, "[data-open-alerts]", "[data-alert-history]")
-	p.waitVisibleWithin(fmt.Sprintf(past, "resolved"), 30*time.Second)
+	p.waitVisible(fmt.Sprintf(past, "resolved"))
 	p.waitVisible(fmt.Sprintf(past, "opened"))
 
 	// The alerting settings: the period changed, a password written and
@@ -199,6 +216,34 @@ func TestBrowserAlerts(t *testing.T) {
 	}
 	p.evalTrue(`(window.scrollTo(0, 0), true)`)
 	p.shot("alerting")
+
+	// A member reads the sensor and the settings but changes neither;
+	// the member's own channel is the member's to add and change.
+	var invite api.InviteResponse
+	tf.call(t, http.MethodPost, "/members", api.InviteRequest{Email: "bob@example.com", Role: "member"}, &invite)
+	bob := b.newIsolatedPage("bob")
+	bob.do("open the invitation", chromedp.Navigate(invite.InviteURL))
+	bob.do("accept the invitation",
+		chromedp.SendKeys(chromedp.CSS(`input[data-field=name]`), "Bob"),
+		chromedp.SendKeys(chromedp.CSS(`input[data-field=password]`), "bob's long password"),
+		chromedp.Click(chromedp.CSS(`form[data-form=invite] button[type=submit]`)))
+	bob.waitVisible(`header.top [data-user="bob@example.com"]`)
+	bob.open(fmt.Sprintf("/sensors/%d", id))
+	bob.waitVisible(`[data-chart] canvas`)
+	bob.evalTrue(`[...document.querySelectorAll('form[data-form=sensor-rules] input')].every((i) => i.disabled) && document.querySelector('[data-save-rules]').disabled`)
+	bob.open("/settings/alerting")
+	bob.waitVisible(chRow)
+	bob.evalTrue(fmt.Sprintf(`!document.querySelector('[data-save-alert-settings]') && !document.querySelector('[data-save-providers]') &&
+		!document.querySelector('[data-toggle-channel=%q]') && [...document.querySelector('[data-field=channel-user]').options].map((o) => o.value).join() === 'me'`, ch.ID))
+	bob.do("add an e-mail channel of bob's own",
+		chromedp.SetValue(chromedp.CSS(`[data-field=channel-kind]`), "email"),
+		chromedp.SendKeys(chromedp.CSS(`[data-field=channel-target]`), "bob@example.com"),
+		chromedp.Click(chromedp.CSS(`[data-add-channel]`)))
+	bob.waitVisible(`tr[data-channel][data-kind=email] [data-toggle-channel]`)
+	tf.call(t, http.MethodGet, "/channels", nil, &chans)
+	if len(chans.Channels) != 2 || chans.Channels[1].Target != "bob@example.com" || chans.Channels[1].User == "" {
+		t.Errorf("after bob's form, the channels are %+v, want the webhook and bob's own e-mail", chans.Channels)
+	}
 }
 
 // needChromium skips (or fails, with RUNLET_REQUIRE_SERVICES=1) a test

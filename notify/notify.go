@@ -253,9 +253,13 @@ func (s *Service) report(err error) {
 	}
 }
 
+// closeGrace bounds how long Close lets sends under way finish.
+const closeGrace = 5 * time.Second
+
 // Close stops the service: it claims nothing more, lets the sends under
-// way finish within Timeout, then cancels them. A cancelled send is not
-// recorded; its claim runs out and another process sends it.
+// way finish for a few seconds (Timeout if shorter), then cancels them. A
+// cancelled send is not recorded; its claim runs out and another process
+// sends it.
 func (s *Service) Close() {
 	s.once.Do(func() {
 		close(s.stop)
@@ -263,7 +267,7 @@ func (s *Service) Close() {
 		go func() { s.wg.Wait(); close(done) }()
 		select {
 		case <-done:
-		case <-time.After(s.cfg.Timeout + time.Second):
+		case <-time.After(min(s.cfg.Timeout, closeGrace)):
 			s.cancel()
 			<-done
 		}

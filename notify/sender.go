@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -89,4 +90,15 @@ func oneLine(s string, max int) string {
 		s = s[:len(s)-1]
 	}
 	return s + "…"
+}
+
+// transportError words an HTTP exchange that failed before an answer
+// without the URL, whose path or query may hold a token: the host and
+// the cause.
+func transportError(what string, u *url.URL, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return fmt.Errorf("%s at %s: %w", what, u.Host, err)
 }

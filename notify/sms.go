@@ -3,7 +3,6 @@ package notify
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -23,8 +22,8 @@ const DefaultSMSBody = `To={{urlquery .To}}&Body={{urlquery .Text}}`
 const MaxSMSText = 1600
 
 // SMS sends a notification through the workspace's HTTP SMS provider
-// (store.SMSSettings): a request whose body, and URL when it holds
-// "{{", are rendered from text/templates with SMSData.
+// (store.SMSSettings): a request whose body, and URL and header values
+// when they hold "{{", are rendered from text/templates with SMSData.
 type SMS struct {
 	Client *http.Client
 }
@@ -63,8 +62,10 @@ func (s *SMS) Send(ctx context.Context, n runlet.Notification, ch runlet.Channel
 			return err
 		}
 	}
-	if u, err := url.Parse(to); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return permanentf("the SMS provider's URL %q is not an http:// or https:// URL", to)
+	u, err := url.Parse(to)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// Not quoted: it may hold the provider's token.
+		return permanentf("the SMS provider's URL is not an http:// or https:// URL")
 	}
 	tmpl := p.Body
 	if tmpl == "" {
@@ -92,6 +93,11 @@ func (s *SMS) Send(ctx context.Context, n runlet.Notification, ch runlet.Channel
 	req.Header.Set("User-Agent", "runlet-notify")
 	req.Header.Set(HeaderIdempotencyKey, n.Key)
 	for k, v := range p.Headers {
+		if strings.Contains(v, "{{") {
+			if v, err = render("header "+k, v, data); err != nil {
+				return err
+			}
+		}
 		req.Header.Set(k, v)
 	}
 	if p.Username != "" {
@@ -99,7 +105,7 @@ func (s *SMS) Send(ctx context.Context, n runlet.Notification, ch runlet.Channel
 	}
 	resp, err := s.Client.Do(req)
 	if err != nil {
-		return fmt.Errorf("send to the SMS provider: %w", err)
+		return transportError("send to the SMS provider", u, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 == 2 {

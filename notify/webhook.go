@@ -63,7 +63,7 @@ func (w *Webhook) Send(ctx context.Context, n runlet.Notification, ch runlet.Cha
 	}
 	resp, err := w.Client.Do(req)
 	if err != nil {
-		return fmt.Errorf("post to the webhook: %w", err)
+		return transportError("post to the webhook", u, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 == 2 {

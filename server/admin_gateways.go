@@ -99,7 +99,9 @@ func (s *Server) handleAdminCreateGateway(w http.ResponseWriter, r *http.Request
 		s.adminError(w, r, err)
 		return
 	}
-	t := runlet.Token{Workspace: a.Workspace.ID, Kind: runlet.TokenEnrollment, Hash: store.HashSecret(secret), Subject: d.ID}
+	// The token's ID starts with the secret's first four digits, so that
+	// the list of enrollment tokens can hint at it (settings.go).
+	t := runlet.Token{ID: strings.ToLower(secret[:4]) + store.NewID()[4:], Workspace: a.Workspace.ID, Kind: runlet.TokenEnrollment, Hash: store.HashSecret(secret), Subject: d.ID}
 	if err := s.db.CreateToken(ctx, &t); err != nil {
 		// Without its secret the device could never join: take it back.
 		_ = s.db.RevokeDevice(context.WithoutCancel(ctx), a.Workspace.ID, d.ID)

@@ -208,7 +208,11 @@ func TestAdminToken(t *testing.T) {
 	s.clock.Advance(61 * time.Minute)
 	want(t, "GET /admin/token after an hour", adminCall(t, s, bearer(tok), "GET", "/admin/token", ""), http.StatusUnauthorized)
 	want(t, "GET /admin/devices after an hour", adminCall(t, s, bearer(tok), "GET", "/admin/devices", ""), http.StatusUnauthorized)
-	want(t, "a new token", adminCall(t, s, bearer(adminToken(t, s, server.AdminEmail, adminPassword)), "GET", "/admin/token", ""), http.StatusOK)
+	a = adminCall(t, s, basic(server.AdminEmail, adminPassword), "POST", "/admin/token?workspace="+server.DefaultWorkspace, "")
+	want(t, "a new token", a, http.StatusOK)
+	var fresh api.AdminToken
+	_ = json.Unmarshal([]byte(a.body), &fresh)
+	want(t, "GET /admin/token with the new token", adminCall(t, s, bearer(fresh.Token), "GET", "/admin/token", ""), http.StatusOK)
 }
 
 // TestAdminTokenLockout: the admin token's Basic sign-in counts under the
@@ -536,6 +540,12 @@ func TestAdminGateways(t *testing.T) {
 		t.Fatalf("created %s: %v", a.body, err)
 	}
 	want(t, "the name again", adminCall(t, s, tok, "POST", "/admin/gateways", `{"name":"pi-3"}`), http.StatusConflict)
+	// The enrollment tokens list hints at the gateways' secrets.
+	a = adminCall(t, s, bearer(s.adminClient(t).Token), "GET", "/enrollment-tokens", "")
+	want(t, "GET /enrollment-tokens", a, http.StatusOK)
+	if !strings.Contains(a.body, `"hint":"`+gw.Auth[:4]+`"`) || strings.Contains(a.body, gw.Auth) {
+		t.Errorf("enrollment tokens %s, want the hint %s", a.body, gw.Auth[:4])
+	}
 
 	// Config: the labels.
 	want(t, "PUT config", adminCall(t, s, tok, "PUT", "/admin/gateways/"+gw.ID+"/config", `{"State":"Active", "connectivity":"4G", "sim":12, "solar":true}`), http.StatusOK)

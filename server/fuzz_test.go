@@ -139,6 +139,9 @@ var fuzzEndpoints = []struct {
 	{"POST", "/api/v1/sensors", true, map[string]any{"id": 123, "secret": json.Number("64089519511846157"), "name": "Fridge"}},
 	{"PATCH", "/api/v1/sensors/123", true, api.SensorUpdate{Secret: new(api.SensorSecret("790"))}},
 	{"PUT", "/api/v1/telemetry/settings", true, map[string]any{"retention": "30d", "autoRegister": true}},
+	{"PUT", "/api/v1/alerts/settings", true, map[string]any{"defaults": map[string]any{"tempMax": 8, "silence": "1h"}, "every": "30m", "routing": map[string]string{"threshold.batt": "both"}}},
+	{"PUT", "/api/v1/notify/settings", true, map[string]any{"smtp": map[string]any{"host": "smtp.example.com", "password": "p"}, "sms": map[string]any{"url": "https://sms.example.com", "body": "{{.To}}", "headers": map[string]string{"X-Key": "k"}}}},
+	{"POST", "/api/v1/channels", true, map[string]any{"kind": "webhook", "target": "https://hooks.example.com/x", "secret": "s", "routes": []string{"offline"}}},
 }
 
 // FuzzAPIBodies sends a body to one of the main JSON endpoints: the
@@ -180,9 +183,13 @@ func FuzzAPIBodies(f *testing.F) {
 			if json.Unmarshal(w.Body.Bytes(), &inv) != nil || runlet.CheckText("email", inv.Member.User.Email, 0) != nil {
 				t.Fatalf("%s with body %q invited %q", what, body, inv.Member.User.Email)
 			}
-		case "/api/v1/sensors", "/api/v1/sensors/123":
-			if strings.Contains(strings.ToLower(w.Body.String()), "secret") {
+		case "/api/v1/sensors", "/api/v1/sensors/123", "/api/v1/channels":
+			if strings.Contains(strings.ToLower(w.Body.String()), `"secret"`) || (e.path != "/api/v1/channels" && strings.Contains(strings.ToLower(w.Body.String()), "secret")) {
 				t.Fatalf("%s with body %q answers a secret: %s", what, body, w.Body)
+			}
+		case "/api/v1/notify/settings":
+			if strings.Contains(w.Body.String(), `"password"`) || strings.Contains(w.Body.String(), `"headers"`) {
+				t.Fatalf("%s with body %q answers a password or a header value: %s", what, body, w.Body)
 			}
 		case "/api/v1/runs":
 			var run api.RunResponse

@@ -367,6 +367,9 @@ func (s *Server) handleListEnrollmentTokens(w http.ResponseWriter, r *http.Reque
 		e := api.EnrollmentToken{ID: t.ID, Created: t.Created, Expires: t.Expires, Revoked: t.Revoked || !t.Active(s.now())}
 		if boot != "" && string(t.Hash) == bootHash {
 			e.Hint, e.Bootstrap = hint(boot), true
+		} else if t.Subject != freeEnrollmentSubject {
+			// A gateway's secret, bound to its device (admin_gateways.go).
+			e.Hint = strings.ToUpper(t.ID[:min(4, len(t.ID))])
 		} else {
 			// Tokens made here start with their ID's first characters
 			// (newEnrollmentToken): the hint needs no secret kept.

@@ -101,6 +101,11 @@ type AlertMark struct {
 	// Notified is when people were last told of an alert of the key
 	// (opened or reminded; recoveries do not count); zero: never.
 	Notified time.Time
+	// Evaluated is the time of the newest reading decided on for the key
+	// (AlertChange.Evaluated): a reading not newer is decided already,
+	// so that a batch delivered again (one that went out of range and
+	// back) decides nothing twice. Zero: none.
+	Evaluated time.Time
 	// Sensor, Device, Heard and Due are set by HeardSensors: the sensor
 	// the key watches, the device that relayed its last reading, when
 	// the server took it, and when the sensor counts as silent. A zero
@@ -144,6 +149,9 @@ type AlertChange struct {
 	// Unwatch clears the mark's Due: the sensor is no longer watched for
 	// silence (deleted or inactive) until it is heard again.
 	Unwatch bool
+	// Evaluated, when later than the mark's, becomes its Evaluated: the
+	// reading the change decided on.
+	Evaluated time.Time
 }
 
 // SensorHeard is one sensor taken by the ingest, for HeardSensors.

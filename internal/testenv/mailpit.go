@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,8 +28,9 @@ type Mailpit struct {
 
 // MailpitOptions say how the SMTP side behaves.
 type MailpitOptions struct {
-	// Auth accepts any username and password (PLAIN and LOGIN, over
-	// plain text too); without it the server offers no AUTH.
+	// Auth accepts any username and password (PLAIN and LOGIN; over
+	// plain text too when there is no certificate); without it the
+	// server offers no AUTH.
 	Auth bool
 	// CertFile and KeyFile, when set, make the server offer STARTTLS
 	// with that certificate, or, with ImplicitTLS, speak TLS from the
@@ -103,7 +105,10 @@ func startMailpit(t testing.TB, bin string, o MailpitOptions) (*Mailpit, error) 
 		"--disable-version-check", "--smtp-disable-rdns", "--quiet",
 	}
 	if o.Auth {
-		args = append(args, "--smtp-auth-accept-any", "--smtp-auth-allow-insecure")
+		args = append(args, "--smtp-auth-accept-any")
+		if o.CertFile == "" {
+			args = append(args, "--smtp-auth-allow-insecure")
+		}
 	}
 	if o.CertFile != "" {
 		args = append(args, "--smtp-tls-cert", o.CertFile, "--smtp-tls-key", o.KeyFile)
@@ -124,8 +129,9 @@ func startMailpit(t testing.TB, bin string, o MailpitOptions) (*Mailpit, error) 
 		log.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait(); log.Close() }()
+	exited := make(chan struct{}) // closed when it has exited, with waitErr set
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); log.Close(); close(exited) }()
 	stop := func() {
 		_ = cmd.Process.Kill()
 		<-exited
@@ -144,9 +150,9 @@ func startMailpit(t testing.TB, bin string, o MailpitOptions) (*Mailpit, error) 
 		return resp.StatusCode == http.StatusOK && Reachable(net.JoinHostPort(m.SMTPHost, strconv.Itoa(smtpPort))) == nil
 	})
 	select {
-	case err := <-exited:
+	case <-exited:
 		out, _ := os.ReadFile(filepath.Join(dir, "mailpit.log"))
-		return nil, fmt.Errorf("mailpit exited at start (%v): %s", err, out)
+		return nil, fmt.Errorf("mailpit %s exited at start (%v): %s", strings.Join(args, " "), waitErr, out)
 	default:
 	}
 	if !ready {

@@ -203,8 +203,16 @@ func testChangeAlert(t *testing.T, e *env) {
 
 	// Open, told through two channels.
 	opened := e.clock.Now()
-	_, got = e.change(t, ws.ID, key, store.AlertChange{Open: alertOf(9.5), Notified: true,
+	decided := opened.Add(-time.Minute)
+	_, got = e.change(t, ws.ID, key, store.AlertChange{Open: alertOf(9.5), Notified: true, Evaluated: decided,
 		Notify: []runlet.Notification{note(runlet.EventOpened, "a"), note(runlet.EventOpened, "b")}})
+	// Evaluated moves forward only.
+	if m, _ = e.change(t, ws.ID, key, store.AlertChange{Evaluated: decided.Add(-time.Hour)}); !m.Evaluated.Equal(decided) {
+		t.Fatalf("mark's Evaluated %v: want %v, the reading decided on", m.Evaluated, decided)
+	}
+	if m, _ = e.change(t, ws.ID, key, store.AlertChange{}); !m.Evaluated.Equal(decided) {
+		t.Fatalf("mark's Evaluated %v after an earlier one: want %v kept", m.Evaluated, decided)
+	}
 	a := got.Open
 	if a == nil || a.ID == 0 {
 		t.Fatalf("opened %+v: want the alert with its ID", got)

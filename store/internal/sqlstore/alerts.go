@@ -24,11 +24,11 @@ func scanAlert(s scanner) (runlet.Alert, error) {
 	return a, err
 }
 
-const markCols = `workspace_id, key, notified, sensor, device, heard, due`
+const markCols = `workspace_id, key, notified, sensor, device, heard, due, evaluated`
 
 func scanMark(s scanner) (store.AlertMark, error) {
 	var m store.AlertMark
-	err := s.Scan(&m.Workspace, &m.Key, timeCol{&m.Notified}, &m.Sensor, &m.Device, timeCol{&m.Heard}, timeCol{&m.Due})
+	err := s.Scan(&m.Workspace, &m.Key, timeCol{&m.Notified}, &m.Sensor, &m.Device, timeCol{&m.Heard}, timeCol{&m.Due}, timeCol{&m.Evaluated})
 	return m, err
 }
 
@@ -150,6 +150,12 @@ func (db *DB) applyChange(ctx context.Context, tx *sql.Tx, m store.AlertMark, c 
 			}
 		}
 		alert = &a
+	}
+	if ev := stamp(c.Evaluated); ev.After(m.Evaluated) {
+		if _, err := tx.ExecContext(ctx, `UPDATE alert_marks SET evaluated = $3 WHERE workspace_id = $1 AND key = $2`,
+			m.Workspace, m.Key, db.t(ev)); err != nil {
+			return c, wrap(err, "mark alert key "+quote(m.Key))
+		}
 	}
 	if c.Notified || c.Unwatch {
 		notified := db.t(m.Notified)

@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS alert_marks (
     device       TEXT NOT NULL DEFAULT '',
     heard        TIMESTAMPTZ,
     due          TIMESTAMPTZ,
+    evaluated    TIMESTAMPTZ,
     PRIMARY KEY (workspace_id, key)
 );
 CREATE INDEX IF NOT EXISTS alert_marks_due ON alert_marks (due) WHERE open_alert IS NULL AND due IS NOT NULL;

@@ -79,6 +79,7 @@ CREATE TABLE IF NOT EXISTS alert_marks (
     device       TEXT NOT NULL DEFAULT '',
     heard        INTEGER,
     due          INTEGER,
+    evaluated    INTEGER,
     PRIMARY KEY (workspace_id, key)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS alert_marks_due ON alert_marks (due) WHERE open_alert IS NULL AND due IS NOT NULL;

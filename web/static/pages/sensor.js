@@ -5,7 +5,7 @@
 // what came. Below, the form of its rules and details (PATCH
 // /sensors/{id}, admins), and its open and recent alerts.
 import { api, list, session } from '../api.js';
-import { h, field, guard, toast, ago, formatTime, setTitle } from '../ui.js';
+import { h, field, guard, toast, empty, ago, formatTime, setTitle } from '../ui.js';
 import { SensorChart } from '../chart.js';
 import { sensorBadge, formatTemp, formatBatt } from './sensors.js';
 import { alertBadge, what } from './alerts.js';
@@ -32,7 +32,14 @@ function localInput(d) {
 export async function sensorPage(main, [id], params) {
   setTitle(`Sensor ${id}`);
   const admin = session && (session.role === 'admin' || session.role === 'owner');
-  let sensor = await api('GET', `/sensors/${encodeURIComponent(id)}`);
+  let sensor;
+  try {
+    sensor = await api('GET', `/sensors/${encodeURIComponent(id)}`);
+  } catch (err) {
+    if (err.status !== 404) throw err;
+    main.append(empty('No such sensor', err.message, h('a.button', { href: '/sensors' }, 'All sensors')));
+    return undefined;
+  }
   // The workspace's defaults fill the bounds a sensor leaves unset.
   let defaults = {};
   try {
