@@ -258,7 +258,7 @@ func TestChannelsCommands(t *testing.T) {
 
 	// A test: queued where the store can, else a clear refusal.
 	r = runEnv(t, mac, "", asAdmin, "channels", "test", mailID)
-	if !(r.code == 0 && strings.Contains(r.out, "Queued a test notification to email ops@example.com")) && !(r.code == 1 && strings.Contains(r.err, "cannot test a channel yet")) {
+	if r.code != 0 || !strings.Contains(r.out, "Queued a test notification to email ops@example.com") {
 		t.Errorf("channels test: exit %d\n%s%s", r.code, r.out, r.err)
 	}
 

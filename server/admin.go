@@ -66,7 +66,7 @@ func bearerJWT(r *http.Request) (string, bool) {
 // answer becomes 503, so that a script knows to try again (the seed's
 // tests cut the database: "loss of connection to the database").
 func (s *Server) adminError(w http.ResponseWriter, r *http.Request, err error) {
-	if runlet.ErrorCode(err) == runlet.EINTERNAL && s.diskFull(err) == err {
+	if runlet.ErrorCode(s.diskFull(err)) == runlet.EINTERNAL {
 		if perr := s.db.Ping(context.WithoutCancel(r.Context())); perr != nil {
 			s.log.Warn("admin API: the database does not answer", "method", r.Method, "path", r.URL.Path, "err", err)
 			err = runlet.Errorf(runlet.EUNAVAILABLE, "The database does not answer, so the request was not done: try again in a moment.")

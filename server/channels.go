@@ -220,15 +220,6 @@ func (s *Server) handleDeleteChannel(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// notificationQueuer is what a channel test needs of the store: to queue
-// a notification that belongs to no alert (Alert 0), pending and due at
-// once, setting its ID, Created, Next and State. The store's Alerts
-// contract has no such method yet; until the store has it, testing a
-// channel answers 501.
-type notificationQueuer interface {
-	QueueNotification(ctx context.Context, n *runlet.Notification) error
-}
-
 // handleTestChannel is POST /channels/{id}/test: a test notification
 // through the outbox, as an alert's would go, so that it is sent,
 // retried and recorded the same way. 202 with the notification queued.
@@ -239,13 +230,8 @@ func (s *Server) handleTestChannel(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	q, ok := s.db.(notificationQueuer)
-	if !ok {
-		s.error(w, r, runlet.Errorf(runlet.ENOTIMPLEMENTED, "This server cannot test a channel yet: its store cannot queue a notification outside an alert."))
-		return
-	}
 	n := testNotification(c, ch, s.now())
-	if err := q.QueueNotification(r.Context(), &n); err != nil {
+	if err := s.db.QueueNotification(r.Context(), &n); err != nil {
 		s.error(w, r, err)
 		return
 	}

@@ -5,6 +5,7 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -112,7 +113,8 @@ func TestSensorsAPI(t *testing.T) {
 	}
 	for _, path := range []string{"/sensors", "/sensors/123", "/sensors/9007199254740993"} {
 		a, _ := sensorCall(t, s, admin.Token, "GET", path, "")
-		if a.status != 200 || strings.Contains(a.body, "789") || strings.Contains(a.body, bigSecret) || strings.Contains(strings.ToLower(a.body), "secret") {
+		// "789" as a JSON value: a time's fraction may hold those digits.
+		if a.status != 200 || regexp.MustCompile(`[":]789\b`).MatchString(a.body) || strings.Contains(a.body, bigSecret) || strings.Contains(strings.ToLower(a.body), "secret") {
 			t.Errorf("GET %s: %d %s", path, a.status, a.body)
 		}
 	}

@@ -85,6 +85,12 @@ type Alerts interface {
 	// when sent; the claim ends. ENOTFOUND. ECONFLICT: holder no longer
 	// claims it or it is not pending.
 	FinishNotification(ctx context.Context, id int64, holder string, r NotificationResult) (runlet.Notification, error)
+	// QueueNotification queues n, a channel's test (Event
+	// runlet.EventTest, Alert 0), pending and due at Now, setting its ID,
+	// State, Created and Next. EINVALID: another event, no workspace,
+	// channel, kind or key. ECONFLICT: the key is taken. ENOTFOUND: no
+	// such workspace.
+	QueueNotification(ctx context.Context, n *runlet.Notification) error
 	// ListNotifications returns the workspace's notifications that match
 	// f, newest first. EINVALID: a negative limit, an unknown state.
 	ListNotifications(ctx context.Context, workspace string, f NotificationFilter) ([]runlet.Notification, error)

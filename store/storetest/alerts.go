@@ -773,3 +773,30 @@ func testSensorRules(t *testing.T, e *env) {
 	m, _ := e.change(t, ws.ID, runlet.ThresholdKey(7, runlet.MetricTemp), store.AlertChange{})
 	equal(t, "the deleted sensor's mark", m, store.AlertMark{Workspace: ws.ID, Key: runlet.ThresholdKey(7, runlet.MetricTemp)})
 }
+
+// testQueueNotification: a channel's test is queued outside any alert,
+// claimed and listed like the others.
+func testQueueNotification(t *testing.T, e *env) {
+	ws := e.workspace(t, "default")
+	n := runlet.Notification{Workspace: ws.ID, Event: runlet.EventTest, Channel: "c1", Kind: runlet.ChannelWebhook,
+		Target: "https://hooks.example.com/", Key: "test-c1-1", Subject: "test", Body: "a test", Payload: `{"event":"test"}`}
+	ok(t, e.QueueNotification(e.ctx, &n))
+	if n.ID == 0 || n.State != runlet.NotificationPending || !n.Next.Equal(e.clock.Now()) || n.Alert != 0 {
+		t.Fatalf("queued test %+v: want its ID, pending, due now, no alert", n)
+	}
+	dup := n
+	code(t, e.QueueNotification(e.ctx, &dup), runlet.ECONFLICT)
+	bad := n
+	bad.Key, bad.Event = "test-c1-2", runlet.EventOpened
+	code(t, e.QueueNotification(e.ctx, &bad), runlet.EINVALID)
+	bad = n
+	bad.Key, bad.Workspace = "test-c1-3", "nope"
+	code(t, e.QueueNotification(e.ctx, &bad), runlet.ENOTFOUND)
+
+	got, err := e.ClaimNotifications(e.ctx, "s1", e.clock.Now().Add(time.Minute), 0)
+	ok(t, err)
+	equal(t, "claimed test", got, []runlet.Notification{n})
+	list, err := e.ListNotifications(e.ctx, ws.ID, store.NotificationFilter{})
+	ok(t, err)
+	equal(t, "listed test", list, []runlet.Notification{n})
+}

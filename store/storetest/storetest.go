@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t testing.TB, opts store.Options) store.Store) 
 		{"AlertSettings", testAlertSettings},
 		{"Channels", testChannels},
 		{"ChangeAlert", testChangeAlert},
+		{"QueueNotification", testQueueNotification},
 		{"AlertRace", testAlertRace},
 		{"AlertMarks", testAlertMarks},
 		{"ListAlerts", testListAlerts},

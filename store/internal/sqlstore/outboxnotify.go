@@ -20,8 +20,10 @@ const notificationCols = `id, workspace_id, alert, event, channel, kind, target,
 
 func scanNotification(s scanner) (runlet.Notification, error) {
 	var n runlet.Notification
-	err := s.Scan(&n.ID, &n.Workspace, &n.Alert, &n.Event, &n.Channel, &n.Kind, &n.Target, &n.Key, &n.Subject, &n.Body, &n.Payload,
+	var alert sql.NullInt64
+	err := s.Scan(&n.ID, &n.Workspace, &alert, &n.Event, &n.Channel, &n.Kind, &n.Target, &n.Key, &n.Subject, &n.Body, &n.Payload,
 		&n.State, &n.Attempts, &n.Error, timeCol{&n.Created}, timeCol{&n.Next}, timeCol{&n.Sent})
+	n.Alert = alert.Int64
 	return n, err
 }
 
@@ -100,6 +102,27 @@ func (db *DB) FinishNotification(ctx context.Context, id int64, holder string, r
 		return runlet.Notification{}, runlet.Errorf(runlet.ECONFLICT, "Notification %d is %s already.", id, state)
 	}
 	return runlet.Notification{}, runlet.Errorf(runlet.ECONFLICT, "Notification %d is not claimed by %s any more.", id, quote(holder))
+}
+
+// QueueNotification implements store.Alerts: a channel's test, which
+// belongs to no alert.
+func (db *DB) QueueNotification(ctx context.Context, n *runlet.Notification) error {
+	switch {
+	case n.Event != runlet.EventTest:
+		return invalid("Only a channel's test is queued outside an alert, not a notification that an alert %s.", n.Event)
+	case n.Workspace == "" || n.Channel == "" || !n.Kind.Valid() || n.Key == "":
+		return invalid("A test notification needs its workspace, channel, the channel's kind and a key.")
+	}
+	now := db.now()
+	n.Alert, n.State, n.Attempts, n.Error, n.Created, n.Next, n.Sent = 0, runlet.NotificationPending, 0, "", now, now, time.Time{}
+	err := db.w.QueryRowContext(ctx, `INSERT INTO notifications (workspace_id, alert, event, channel, kind, target, key,
+		subject, body, payload, state, created, next) VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+		n.Workspace, string(n.Event), n.Channel, string(n.Kind), n.Target, n.Key,
+		n.Subject, n.Body, n.Payload, string(n.State), db.t(n.Created), db.t(n.Next)).Scan(&n.ID)
+	if db.dialect.IsUnique(err) {
+		return runlet.Errorf(runlet.ECONFLICT, "A notification with the key %s is queued already.", quote(n.Key))
+	}
+	return db.constraint(err, "queue a test notification", "", "Workspace "+quote(n.Workspace)+" not found.")
 }
 
 // ListNotifications implements store.Alerts.

@@ -89,8 +89,8 @@ CREATE INDEX IF NOT EXISTS alert_marks_due ON alert_marks (due) WHERE open_alert
 CREATE TABLE IF NOT EXISTS notifications (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
-    alert        INTEGER NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
-    event        TEXT NOT NULL CHECK (event IN ('opened', 'reminder', 'resolved')),
+    alert        INTEGER REFERENCES alerts (id) ON DELETE CASCADE, -- NULL: a channel's test
+    event        TEXT NOT NULL CHECK (event IN ('opened', 'reminder', 'resolved', 'test')),
     channel      TEXT NOT NULL,
     kind         TEXT NOT NULL,
     target       TEXT NOT NULL,
