@@ -238,4 +238,3 @@ func decideThresholdAt(mk store.AlertMark, chans []runlet.Channel, sn *runlet.Se
 		return ch
 	}
 }
-
