@@ -207,6 +207,10 @@ func TestBrowserAlerts(t *testing.T) {
 	p.evalTrue(`document.querySelector('[data-field=smtp-password]').value === '' && document.querySelector('[data-field=smtp-host]').value === '127.0.0.1'`)
 	chRow := fmt.Sprintf(`tr[data-channel=%q]`, ch.ID)
 	p.waitVisible(chRow + `[data-disabled=false]`)
+	// A test of the channel is a notification of its own, sent.
+	p.click(fmt.Sprintf(`[data-test-channel=%q]`, ch.ID))
+	p.waitVisible(fmt.Sprintf(`[data-recent-notifications] tr[data-event=test][data-channel=%q]`, ch.ID))
+	testenv.EventuallyEvery(t, "the webhook to receive the test", 60*time.Second, pace, func() bool { return hook.count() == 3 })
 	p.click(fmt.Sprintf(`[data-toggle-channel=%q]`, ch.ID))
 	p.waitVisible(chRow + `[data-disabled=true]`)
 	var chans api.Channels
