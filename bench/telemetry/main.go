@@ -41,6 +41,9 @@ type options struct {
 	// CPUProfile, when set, is where the sustained ingest's CPU profile
 	// (the whole process: server and simulated gateways) is written.
 	CPUProfile string
+	// Alerts runs the alert service on the ingest's path (the server's
+	// default); false measures the ingest without it (issue 14, row 3).
+	Alerts bool
 }
 
 func main() {
@@ -57,6 +60,7 @@ func main() {
 	flag.DurationVar(&o.Poll, "poll", 2*time.Millisecond, "how often a latency probe polls the query API")
 	flag.IntVar(&o.Outage, "outage", 600_000, "readings the outbox holds after the outage (10 minutes at 1,000/s); 0 skips the drain")
 	flag.StringVar(&o.CPUProfile, "cpuprofile", "", "write the CPU profile of the sustained ingest to this file (go tool pprof)")
+	flag.BoolVar(&o.Alerts, "alerts", true, "evaluate alerts on the ingest's path (the server's default); false stores readings without telling the alert service")
 	asJSON := benchkit.JSONFlag()
 	flag.Parse()
 	o.Rates = []int{10_000, 70_000}

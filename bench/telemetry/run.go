@@ -38,7 +38,7 @@ type fleet struct {
 
 func run(ctx context.Context, o options, rep *benchkit.Report, progress func(string, ...any)) error {
 	progress("starting the server on %s", o.Stack)
-	s, err := startStack(ctx, o.Stack)
+	s, err := startStack(ctx, o.Stack, o.Alerts)
 	if err != nil {
 		return err
 	}

@@ -43,8 +43,8 @@ type stack struct {
 }
 
 // startStack starts the server of stack name, its data in a temporary
-// directory.
-func startStack(ctx context.Context, name string) (s *stack, err error) {
+// directory, with the alert service on the ingest's path when alerts.
+func startStack(ctx context.Context, name string, alerts bool) (s *stack, err error) {
 	dir, err := os.MkdirTemp("", "runlet-bench-telemetry-")
 	if err != nil {
 		return nil, err
@@ -60,6 +60,7 @@ func startStack(ctx context.Context, name string) (s *stack, err error) {
 		BrokerListen:  "127.0.0.1:0",
 		AdminPassword: benchkit.AdminPassword,
 		PasswordCost:  4,
+		NoAlerts:      !alerts,
 	}
 	switch name {
 	case natsSQLite:

@@ -85,6 +85,11 @@ type Config struct {
 	// interval and claim time (notify.Config Poll and Claim), and
 	// NotifyTimeout bounds one attempt; 0 means its defaults.
 	NotifyPoll, NotifyClaim, NotifyTimeout time.Duration
+	// NoAlerts, for benchmarks only, keeps the alert service off the
+	// ingest's path: the pipeline stores readings without telling it
+	// (no threshold or silence alerts). The service still runs its
+	// leader's device alerts.
+	NoAlerts bool
 }
 
 // Server is a running server and what was opened and built for it, for
@@ -238,7 +243,11 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	if s.Telemetry, err = ingest.New(ingest.Config{Store: s.Store, Bus: s.Bus, Alerts: s.Alerts, Now: cfg.Now, Logger: cfg.Logger}); err != nil {
+	icfgT := ingest.Config{Store: s.Store, Bus: s.Bus, Alerts: s.Alerts, Now: cfg.Now, Logger: cfg.Logger}
+	if cfg.NoAlerts {
+		icfgT.Alerts = nil
+	}
+	if s.Telemetry, err = ingest.New(icfgT); err != nil {
 		return nil, err
 	}
 	s.Intake.Register("telemetry", s.Telemetry.Consumer)
