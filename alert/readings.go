@@ -18,8 +18,9 @@ import (
 // first time decided (the keys' state is in the store).
 //
 // On the common path it costs one write (every sensor of the batch is
-// heard: its silence due time moves, R-TEL-4) and one read (the open
-// alerts); a sensor's key is decided in a transaction only when one of
+// heard: its silence due time moves, R-TEL-4; a sensor whose Due would
+// move by less than its slack, see MaxHeardSlack, is left out, and a
+// batch with none left writes nothing) and one read (the open alerts); a sensor's key is decided in a transaction only when one of
 // its readings breaks a threshold or the key has an alert open (R-TEL-3).
 func (s *Service) Readings(ctx context.Context, ws string, rs []runlet.RawReading) error {
 	if len(rs) == 0 {
@@ -50,9 +51,15 @@ func (s *Service) Readings(ctx context.Context, ws string, rs []runlet.RawReadin
 		heard = append(heard, store.SensorHeard{Key: runlet.SilenceKey(id), Sensor: id, Device: xs[len(xs)-1].Device,
 			Heard: now, Due: now.Add(r.settings.SilenceOf(sn.Rules))})
 	}
-	if err := s.db.HeardSensors(ctx, ws, heard); err != nil {
+	periods := make(map[int64]time.Duration, len(order))
+	for _, id := range order {
+		periods[id] = r.settings.SilenceOf(sensors[id].Rules)
+	}
+	write := s.heard.filter(ws, heard, func(h store.SensorHeard) time.Duration { return periods[h.Sensor] })
+	if err := s.db.HeardSensors(ctx, ws, write); err != nil {
 		return fmt.Errorf("record the sensors heard in workspace %s: %w", ws, err)
 	}
+	s.heard.wrote(ws, write)
 	list, err := s.db.OpenAlerts(ctx, ws)
 	if err != nil {
 		return fmt.Errorf("read the open alerts of workspace %s: %w", ws, err)
@@ -74,12 +81,13 @@ func (s *Service) Readings(ctx context.Context, ws string, rs []runlet.RawReadin
 		slices.SortStableFunc(xs, func(a, b runlet.RawReading) int { return a.Time.Compare(b.Time) })
 		th := sn.Rules.Thresholds.Or(r.settings.Defaults.Thresholds)
 		for _, m := range runlet.Metrics {
+			key := runlet.ThresholdKey(id, m) // once a sensor and metric, not a reading
 			for _, x := range xs {
 				v, ok := x.Value(m)
 				if !ok {
 					continue
 				}
-				if err := s.threshold(ctx, ws, r, &sn, th, m, x, v, now, open); err != nil {
+				if err := s.threshold(ctx, ws, r, &sn, th, m, key, x, v, now, open); err != nil {
 					errs = append(errs, err)
 					break
 				}
@@ -129,8 +137,8 @@ func (s *Service) heardAgain(ctx context.Context, ws string, r *rules, sn *runle
 	return err
 }
 
-// threshold applies the threshold rule to one value v of metric m of the
-// reading x, the readings of a sensor taken in time order:
+// threshold applies the threshold rule to one value v of metric m (its
+// key is key, runlet.ThresholdKey) of the reading x, the readings of a sensor taken in time order:
 //   - out of range with no alert open: one opens, and people are told
 //     unless they were told of the key less than a period ago;
 //   - out of range with the alert open, the reading not older than its
@@ -143,8 +151,7 @@ func (s *Service) heardAgain(ctx context.Context, ws string, r *rules, sn *runle
 // open is the workspace's open alerts, kept up to date with the
 // decisions taken here, so that a key is decided in a transaction only
 // when something may change.
-func (s *Service) threshold(ctx context.Context, ws string, r *rules, sn *runlet.Sensor, th runlet.Thresholds, m runlet.Metric, x runlet.RawReading, v float64, now time.Time, open map[string]*runlet.Alert) error {
-	key := runlet.ThresholdKey(sn.ID, m)
+func (s *Service) threshold(ctx context.Context, ws string, r *rules, sn *runlet.Sensor, th runlet.Thresholds, m runlet.Metric, key string, x runlet.RawReading, v float64, now time.Time, open map[string]*runlet.Alert) error {
 	cur := open[key]
 	bound, limit, out := th.Breach(m, v)
 	period := r.settings.Period()

@@ -101,6 +101,7 @@ type Service struct {
 	leader *lease.Leader
 
 	cache cache
+	heard heardCache // the silence marks this process wrote
 
 	refusedMu sync.Mutex
 	refused   map[deviceRef]*refusals

@@ -228,7 +228,11 @@ func (s *stack) sustained(ctx context.Context, o options, fl *fleet, l *load, re
 	}
 	rate := float64(st1.Stored-st0.Stored) / el.Seconds()
 	tgt := targetIngest[o.Stack]
-	rep.Add(benchkit.Result{Bench: "ingest, sustained", Case: fmt.Sprintf("%s, one node, %s, %s", o.Stack, what, o.Duration),
+	alerts := "alerts on"
+	if !o.Alerts {
+		alerts = "alerts off"
+	}
+	rep.Add(benchkit.Result{Bench: "ingest, sustained", Case: fmt.Sprintf("%s, one node, %s, %s, %s", o.Stack, what, o.Duration, alerts),
 		Metric: "stored", Value: rate, Unit: "readings/s", Target: fmt.Sprintf("≥ %.0f", tgt),
 		Note: fmt.Sprintf("published %.0f/s", float64(p1-p0)/el.Seconds())}, func(v float64) bool { return v >= tgt })
 	if p1 > p0 {
