@@ -85,10 +85,12 @@ func (r *recorder) serve(w http.ResponseWriter, req *http.Request) {
 			r.unmatched++
 		}
 	case p.Event == runlet.EventOpened && p.Kind == runlet.AlertSilence:
-		if _, seen := r.silenceAt[p.Alert.Sensor]; !seen {
-			r.silence = append(r.silence, arrived.Sub(p.Alert.At))
-			r.silenceAt[p.Alert.Sensor] = p.Alert.At
+		if _, seen := r.silenceAt[p.Alert.Sensor]; seen {
+			r.others["opened silence, again for its sensor"]++
+			break
 		}
+		r.silence = append(r.silence, arrived.Sub(p.Alert.At))
+		r.silenceAt[p.Alert.Sensor] = p.Alert.At
 	default:
 		r.others[string(p.Event)+" "+string(p.Kind)]++
 	}
