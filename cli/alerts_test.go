@@ -121,12 +121,13 @@ func TestAlertsCommands(t *testing.T) {
 	if r.code != 0 || json.Unmarshal([]byte(r.out), &page) != nil || len(page.Alerts) != 1 || page.Alerts[0].ID != off.ID {
 		t.Errorf("alerts --kind offline --json: exit %d\n%s%s", r.code, r.out, r.err)
 	}
+	// The sender may have tried it already: no SMTP server is set.
 	r = runIn(t, mac, "", "alerts", "show", jsonID(warm.ID))
 	for _, want := range []*regexp.Regexp{
 		regexp.MustCompile(`Kind:\s+threshold\.temp`),
 		regexp.MustCompile(`Value:\s+9\.5°C`),
 		regexp.MustCompile(`Limit:\s+max 8°C`),
-		regexp.MustCompile(`opened\s+email ch-ops\s+ops@example\.com\s+pending\s+0`),
+		regexp.MustCompile(`opened\s+email ch-ops\s+ops@example\.com\s+(pending|failed)\s+\d`),
 	} {
 		if r.code != 0 || !want.MatchString(r.out) {
 			t.Errorf("alerts show does not match %s: exit %d\n%s%s", want, r.code, r.out, r.err)
