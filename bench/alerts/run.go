@@ -33,23 +33,24 @@ func run(ctx context.Context, o options, rep *benchkit.Report, progress func(str
 		return fmt.Errorf("want at least one gateway, one sensor and crossings > 0")
 	}
 	progress("starting the server on %s", o.Stack)
-	s, err := startStack(ctx, o.Stack)
+	bs, err := benchkit.StartStack(ctx, o.Stack, nil)
 	if err != nil {
 		return err
 	}
-	defer s.close()
+	s := stack{bs}
+	defer s.Close()
 	rec := newRecorder()
 	defer rec.srv.Close()
-	if _, err := s.admin.AddChannel(ctx, api.NewChannel{Kind: runlet.ChannelWebhook, Target: rec.srv.URL + "/hook", Secret: hookSecret}); err != nil {
+	if _, err := s.Admin.AddChannel(ctx, api.NewChannel{Kind: runlet.ChannelWebhook, Target: rec.srv.URL + "/hook", Secret: hookSecret}); err != nil {
 		return fmt.Errorf("add the webhook channel: %w", err)
 	}
-	settings, err := s.admin.AlertSettings(ctx)
+	settings, err := s.Admin.AlertSettings(ctx)
 	if err != nil {
 		return fmt.Errorf("read the alert settings: %w", err)
 	}
 	if o.Every > 0 {
 		settings.Every = runlet.Duration(o.Every)
-		if settings, err = s.admin.SetAlertSettings(ctx, settings); err != nil {
+		if settings, err = s.Admin.SetAlertSettings(ctx, settings); err != nil {
 			return fmt.Errorf("set the alert settings: %w", err)
 		}
 	}
@@ -83,7 +84,7 @@ func run(ctx context.Context, o options, rep *benchkit.Report, progress func(str
 	// service's caches (2 s) holding the sensors.
 	progress("warming up: %d readings/s in range", o.Rate)
 	if !waitFor(ctx, time.Minute, func() bool {
-		st, err := s.admin.TelemetryStats(ctx)
+		st, err := s.Admin.TelemetryStats(ctx)
 		return err == nil && st.Stored > 0
 	}) {
 		return fmt.Errorf("no reading was stored within a minute of the start (%s)", l.note())
@@ -102,13 +103,13 @@ func run(ctx context.Context, o options, rep *benchkit.Report, progress func(str
 	stopLoad()
 	wg.Wait()
 	waitFor(ctx, 30*time.Second, func() bool {
-		st, err := s.admin.TelemetryStats(ctx)
+		st, err := s.Admin.TelemetryStats(ctx)
 		return err == nil && st.Accepted >= l.published.Load()
 	})
 	rec.mu.Lock()
 	others, bad, unmatched := maps.Clone(rec.others), slices.Clone(rec.bad), rec.unmatched
 	rec.mu.Unlock()
-	st, err := s.admin.TelemetryStats(ctx)
+	st, err := s.Admin.TelemetryStats(ctx)
 	if err != nil {
 		return err
 	}
@@ -134,7 +135,7 @@ func run(ctx context.Context, o options, rep *benchkit.Report, progress func(str
 func (s *stack) startFleet(ctx context.Context, o options) ([]*device, []*quietSensor, error) {
 	var devs []*device
 	for g := range o.Gateways {
-		c, err := s.enrollDevice(ctx, fmt.Sprintf("gw-%03d", g))
+		c, err := s.EnrollDevice(ctx, fmt.Sprintf("gw-%03d", g))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -169,7 +170,7 @@ func (s *stack) startFleet(ctx context.Context, o options) ([]*device, []*quietS
 		go func() {
 			defer wg.Done()
 			for r := range work {
-				if _, err := s.admin.AddSensor(ctx, api.NewSensor{ID: r.sn.ID, Name: r.sn.Name, Secret: api.SensorSecret(r.sn.Secret),
+				if _, err := s.Admin.AddSensor(ctx, api.NewSensor{ID: r.sn.ID, Name: r.sn.Name, Secret: api.SensorSecret(r.sn.Secret),
 					Owner: server.AdminEmail, Location: "bench", Rules: &r.rules}); err != nil {
 					errs <- fmt.Errorf("register sensor %d: %w", r.sn.ID, err)
 				}

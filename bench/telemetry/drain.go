@@ -27,7 +27,7 @@ const (
 // outage), then its sender started; the rate at which the outbox empties
 // (the broker confirmed every batch) and at which the server stores them.
 func (s *stack) drain(ctx context.Context, n int, fl *fleet, rep *benchkit.Report, progress func(string, ...any)) error {
-	c, err := s.enrollDevice(ctx, "gw-drain")
+	c, err := s.EnrollDevice(ctx, "gw-drain")
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func (s *stack) drain(ctx context.Context, n int, fl *fleet, rep *benchkit.Repor
 		return fmt.Errorf("connect gw-drain to the broker: %w", err)
 	}
 	defer b.Close()
-	dir := filepath.Join(s.dir, "drain-spool")
+	dir := filepath.Join(s.Dir, "drain-spool")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func (s *stack) drain(ctx context.Context, n int, fl *fleet, rep *benchkit.Repor
 		left -= k
 		at = at.Add(time.Duration(k) * time.Second / liveRate)
 	}
-	before, err := s.admin.TelemetryStats(ctx)
+	before, err := s.Admin.TelemetryStats(ctx)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (s *stack) drain(ctx context.Context, n int, fl *fleet, rep *benchkit.Repor
 		metric string
 		d      time.Duration
 	}{{"sent (broker confirmed)", sent}, {"stored", stored}} {
-		rep.Add(benchkit.Result{Bench: "outbox drain after an outage", Case: fmt.Sprintf("%s, %d readings (%s at %d/s), the real gateway and spool", s.name, n, time.Duration(n/liveRate)*time.Second, liveRate),
+		rep.Add(benchkit.Result{Bench: "outbox drain after an outage", Case: fmt.Sprintf("%s, %d readings (%s at %d/s), the real gateway and spool", s.Name, n, time.Duration(n/liveRate)*time.Second, liveRate),
 			Metric: r.metric, Value: float64(n) / r.d.Seconds(), Unit: "readings/s", Target: fmt.Sprintf("≥ %.0f", want),
 			Note: r.d.Round(time.Millisecond).String()}, func(v float64) bool { return v >= want })
 	}

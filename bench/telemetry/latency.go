@@ -31,7 +31,7 @@ func (s *stack) probeLatency(ctx context.Context, dev *device, sensor sim.Sensor
 		at := runlet.SensorTime(p.send.Time)
 		q := api.SeriesQuery{Metric: runlet.MetricTemp, From: at.Format(time.RFC3339Nano), To: at.Add(time.Millisecond).Format(time.RFC3339Nano)}
 		for {
-			pts, err := s.admin.Series(ctx, sensor.ID, q)
+			pts, err := s.Admin.Series(ctx, sensor.ID, q)
 			if ctx.Err() != nil {
 				return append(out, time.Since(p.accepted)), censored + 1, nil
 			}
@@ -55,7 +55,7 @@ func (s *stack) queryLatency(ctx context.Context, sensor int64, from, to time.Ti
 	q := api.SeriesQuery{Metric: runlet.MetricTemp, From: from.Format(time.RFC3339Nano), To: to.Format(time.RFC3339Nano), Limit: api.MaxPoints}
 	for ctx.Err() == nil {
 		start := time.Now()
-		pts, err := s.admin.Series(ctx, sensor, q)
+		pts, err := s.Admin.Series(ctx, sensor, q)
 		if ctx.Err() != nil {
 			break
 		}

@@ -160,7 +160,7 @@ func runLoad(ctx context.Context, devs []*device, rate int, batchTime time.Durat
 // until ctx ends.
 func (s *stack) pollStored(ctx context.Context, l *load) {
 	for {
-		if st, err := s.admin.TelemetryStats(ctx); err == nil {
+		if st, err := s.Admin.TelemetryStats(ctx); err == nil {
 			l.stored.Store(st.Stored)
 		}
 		select {
@@ -176,7 +176,7 @@ func (s *stack) waitStored(ctx context.Context, n int64, timeout time.Duration) 
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	for {
-		st, err := s.admin.TelemetryStats(ctx)
+		st, err := s.Admin.TelemetryStats(ctx)
 		if err == nil && st.Stored >= n {
 			return nil
 		}

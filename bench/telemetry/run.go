@@ -11,6 +11,7 @@ import (
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/bench/internal/benchkit"
+	"github.com/runlet/runlet/cmd/assemble"
 	"github.com/runlet/runlet/telemetry/batch"
 	"github.com/runlet/runlet/telemetry/sim"
 )
@@ -38,11 +39,14 @@ type fleet struct {
 
 func run(ctx context.Context, o options, rep *benchkit.Report, progress func(string, ...any)) error {
 	progress("starting the server on %s", o.Stack)
-	s, err := startStack(ctx, o.Stack, o.Alerts)
+	// Without alerts (-alerts=false), the ingest does not tell the
+	// alert service (assemble.Config.NoAlerts).
+	bs, err := benchkit.StartStack(ctx, o.Stack, func(c *assemble.Config) { c.NoAlerts = !o.Alerts })
 	if err != nil {
 		return err
 	}
-	defer s.close()
+	s := stack{bs}
+	defer s.Close()
 	progress("enrolling %d gateways, registering %d sensors", o.Gateways, o.Gateways*o.Sensors)
 	fl, err := s.startFleet(ctx, o)
 	if err != nil {
@@ -59,11 +63,11 @@ func run(ctx context.Context, o options, rep *benchkit.Report, progress func(str
 	if err != nil {
 		return err
 	}
-	diskBefore, err := s.diskBytes(ctx)
+	diskBefore, err := s.DiskBytes(ctx)
 	if err != nil {
 		return err
 	}
-	statsBefore, err := s.admin.TelemetryStats(ctx)
+	statsBefore, err := s.Admin.TelemetryStats(ctx)
 	if err != nil {
 		return err
 	}
@@ -103,7 +107,7 @@ func run(ctx context.Context, o options, rep *benchkit.Report, progress func(str
 		}
 	}
 
-	statsAfter, err := s.admin.TelemetryStats(ctx)
+	statsAfter, err := s.Admin.TelemetryStats(ctx)
 	if err != nil {
 		return err
 	}
@@ -124,7 +128,7 @@ func (s *stack) startFleet(ctx context.Context, o options) (*fleet, error) {
 	fl.query = sim.Sensor{ID: next + 1, Name: "query", Secret: "64089519511846158"}
 	streams := fl.plan.Split(2)
 	for g := range o.Gateways {
-		c, err := s.enrollDevice(ctx, fmt.Sprintf("gw-%03d", g))
+		c, err := s.EnrollDevice(ctx, fmt.Sprintf("gw-%03d", g))
 		if err != nil {
 			return nil, err
 		}
@@ -143,7 +147,7 @@ func (s *stack) startFleet(ctx context.Context, o options) (*fleet, error) {
 		go func() {
 			defer wg.Done()
 			for sn := range work {
-				if _, err := s.admin.AddSensor(ctx, api.NewSensor{ID: sn.ID, Name: sn.Name, Secret: api.SensorSecret(sn.Secret)}); err != nil {
+				if _, err := s.Admin.AddSensor(ctx, api.NewSensor{ID: sn.ID, Name: sn.Name, Secret: api.SensorSecret(sn.Secret)}); err != nil {
 					errs <- fmt.Errorf("register sensor %d: %w", sn.ID, err)
 				}
 			}
@@ -161,7 +165,7 @@ func (s *stack) startFleet(ctx context.Context, o options) (*fleet, error) {
 // preloadQuery sends the query sensor's 1,000 readings, a second apart
 // and ending a minute ago, and waits until they are stored.
 func (s *stack) preloadQuery(ctx context.Context, fl *fleet) (from, to time.Time, err error) {
-	before, err := s.admin.TelemetryStats(ctx)
+	before, err := s.Admin.TelemetryStats(ctx)
 	if err != nil {
 		return from, to, fmt.Errorf("the pipeline's counts (is telemetry wired in the server?): %w", err)
 	}
@@ -209,7 +213,7 @@ func (s *stack) sustained(ctx context.Context, o options, fl *fleet, l *load, re
 			f.Close()
 		}()
 	}
-	st0, err := s.admin.TelemetryStats(ctx)
+	st0, err := s.Admin.TelemetryStats(ctx)
 	if err != nil {
 		stop()
 		<-done
@@ -219,7 +223,7 @@ func (s *stack) sustained(ctx context.Context, o options, fl *fleet, l *load, re
 	cpu0, cpuErr := benchkit.CPUTime(os.Getpid())
 	start := time.Now()
 	time.Sleep(o.Duration)
-	st1, err := s.admin.TelemetryStats(ctx)
+	st1, err := s.Admin.TelemetryStats(ctx)
 	el := time.Since(start)
 	cpu1, cpuErr1 := benchkit.CPUTime(os.Getpid())
 	b1, m1, p1 := l.bytes.Load(), l.messages.Load(), l.published.Load()
@@ -337,13 +341,13 @@ func wireSizes(fl *fleet, o options, rep *benchkit.Report) {
 
 // diskSize reports the bytes the database grew by per reading stored.
 func (s *stack) diskSize(ctx context.Context, before, stored int64, rep *benchkit.Report) {
-	after, err := s.diskBytes(ctx)
+	after, err := s.DiskBytes(ctx)
 	if err != nil || stored <= 0 {
 		rep.Note("bytes on disk: %v (%d stored)", err, stored)
 		return
 	}
 	per := float64(after-before) / float64(stored)
-	rep.Add(benchkit.Result{Bench: "bytes on disk per stored reading (series + raw)", Case: fmt.Sprintf("%s, %d readings", s.name, stored),
+	rep.Add(benchkit.Result{Bench: "bytes on disk per stored reading (series + raw)", Case: fmt.Sprintf("%s, %d readings", s.Name, stored),
 		Metric: "disk", Value: per, Unit: "B", Target: "measured",
 		Note: fmt.Sprintf("the seed's 6 TB would hold %.2g readings", seedArchiveBytes/max(per, 1))}, nil)
 }
