@@ -11,18 +11,16 @@ package notify
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/lease"
 	"github.com/runlet/runlet/store"
 )
 
@@ -161,7 +159,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.HTTPClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	if cfg.Holder == "" {
-		cfg.Holder = defaultHolder()
+		cfg.Holder = "notify-" + lease.DefaultHolder()
 	}
 	s := &Service{cfg: cfg, db: cfg.Store, log: cfg.Logger.With("holder", cfg.Holder), now: cfg.Now,
 		senders: map[runlet.ChannelKind]Sender{
@@ -179,16 +177,6 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
-}
-
-// defaultHolder names this process: its host, its PID and a random part,
-// so that a restarted server is a new holder.
-func defaultHolder() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "runlet"
-	}
-	return fmt.Sprintf("notify-%s-%d-%s", host, os.Getpid(), strings.ToLower(rand.Text()[:6]))
 }
 
 // Holder is the name this service claims notifications by.
