@@ -164,6 +164,13 @@ func newAlertFleet(t *testing.T, st stack, withMail bool) *alertFleet {
 // the answer into out.
 func (af *alertFleet) call(t *testing.T, method, path string, in, out any) {
 	t.Helper()
+	apiCall(t, af.f.url, af.admin.Token, method, path, in, out)
+}
+
+// apiCall sends in as JSON to the API at base with the bearer token and
+// decodes the answer into out; an answer of 300 or more fails the test.
+func apiCall(t *testing.T, base, token, method, path string, in, out any) {
+	t.Helper()
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -172,11 +179,11 @@ func (af *alertFleet) call(t *testing.T, method, path string, in, out any) {
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctxFor(t), method, af.f.url+api.Prefix+path, body)
+	req, err := http.NewRequestWithContext(ctxFor(t), method, base+api.Prefix+path, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+af.admin.Token)
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -12,17 +12,13 @@ package e2e_test
 // (a channel disabled, the period changed, a write-only password).
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -42,9 +38,9 @@ func TestBrowserAlerts(t *testing.T) {
 	ctx := ctxFor(t)
 
 	// A webhook of the workspace: it carries every alert.
-	hook := newHookReceiver(t)
+	hook := newHook(t)
 	var ch runlet.Channel
-	tf.call(t, http.MethodPost, "/channels", api.NewChannel{Kind: runlet.ChannelWebhook, Target: hook.url, Secret: "hook secret"}, &ch)
+	tf.call(t, http.MethodPost, "/channels", api.NewChannel{Kind: runlet.ChannelWebhook, Target: hook.srv.URL, Secret: hookSecret}, &ch)
 
 	// A fridge between 2 and 8 °C, whose owner is the admin, with ten
 	// readings in range over the last ten minutes.
@@ -166,10 +162,10 @@ func TestBrowserAlerts(t *testing.T) {
 	p.click(fmt.Sprintf(`[data-open-alerts] [data-show-notifications="%d"]`, alert.ID))
 	sent := fmt.Sprintf(`[data-open-alerts] tr[data-notifications-of="%d"] tr[data-notification][data-state=sent][data-event=%%s][data-channel=%q]`, alert.ID, ch.ID)
 	p.waitVisible(fmt.Sprintf(sent, "opened")) // the page polls every 5 s
-	if got := p.text(fmt.Sprintf(sent, "opened") + ` [data-target]`); got != hook.url {
-		t.Errorf("the notification's target shows %q, want %s", got, hook.url)
+	if got := p.text(fmt.Sprintf(sent, "opened") + ` [data-target]`); got != hook.srv.URL {
+		t.Errorf("the notification's target shows %q, want %s", got, hook.srv.URL)
 	}
-	if n := hook.count(); n != 1 {
+	if n := len(hook.calls()); n != 1 {
 		t.Errorf("the webhook received %d requests, want 1", n)
 	}
 	p.shot("alerts")
@@ -210,7 +206,7 @@ func TestBrowserAlerts(t *testing.T) {
 	// A test of the channel is a notification of its own, sent.
 	p.click(fmt.Sprintf(`[data-test-channel=%q]`, ch.ID))
 	p.waitVisible(fmt.Sprintf(`[data-recent-notifications] tr[data-event=test][data-channel=%q]`, ch.ID))
-	testenv.EventuallyEvery(t, "the webhook to receive the test", 60*time.Second, pace, func() bool { return hook.count() == 3 })
+	testenv.EventuallyEvery(t, "the webhook to receive the test", 60*time.Second, pace, func() bool { return len(hook.calls()) == 3 })
 	p.click(fmt.Sprintf(`[data-toggle-channel=%q]`, ch.ID))
 	p.waitVisible(chRow + `[data-disabled=true]`)
 	var chans api.Channels
@@ -282,64 +278,7 @@ func (tf *telemetryFleet) push(t *testing.T, device string, msgs ...string) {
 // into out (when not nil), failing the test on an error.
 func (tf *telemetryFleet) call(t *testing.T, method, path string, in, out any) {
 	t.Helper()
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body = bytes.NewReader(b)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, tf.f.url+api.Prefix+path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+tf.admin.Token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		t.Fatalf("%s %s: %s: %s", method, path, resp.Status, b)
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			t.Fatalf("%s %s answered %s: %v", method, path, b, err)
-		}
-	}
-}
-
-// hookReceiver is a webhook endpoint that counts what it receives.
-type hookReceiver struct {
-	url    string
-	mu     sync.Mutex
-	bodies [][]byte
-}
-
-func newHookReceiver(t *testing.T) *hookReceiver {
-	t.Helper()
-	r := &hookReceiver{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		b, _ := io.ReadAll(req.Body)
-		r.mu.Lock()
-		r.bodies = append(r.bodies, b)
-		r.mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(srv.Close)
-	r.url = srv.URL + "/hooks/runlet"
-	return r
-}
-
-func (r *hookReceiver) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.bodies)
+	apiCall(t, tf.f.url, tf.admin.Token, method, path, in, out)
 }
 
 // drawnJS is true once the chart's canvas shows the temperature line and,
