@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -216,21 +214,7 @@ func (m *Main) readChannelSecret(file string) (string, error) {
 	if file == "" {
 		return "", nil
 	}
-	var b []byte
-	var err error
-	if file == "-" {
-		b, err = io.ReadAll(io.LimitReader(m.Stdin, 4096))
-	} else {
-		b, err = os.ReadFile(file)
-	}
-	if err != nil {
-		return "", runlet.Errorf(runlet.EINVALID, "read the secret: %v", err)
-	}
-	s := strings.TrimRight(string(b), "\r\n")
-	if s == "" {
-		return "", runlet.Errorf(runlet.EINVALID, "the secret file %s is empty", file)
-	}
-	return s, nil
+	return m.readSecretFile(file, "secret", 4096)
 }
 
 func (m *Main) channelsSetCommand() *cobra.Command {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -180,7 +179,7 @@ func (m *Main) applyNotifyFlags(cmd *cobra.Command, f *notifyFlags, st *api.Noti
 		if p.file == "" {
 			continue
 		}
-		pw, err := m.readPasswordFile(p.file)
+		pw, err := m.readSecretFile(p.file, "password", 4096)
 		if err != nil {
 			return err
 		}
@@ -198,24 +197,6 @@ func (m *Main) applyNotifyFlags(cmd *cobra.Command, f *notifyFlags, st *api.Noti
 	}
 	st.SMS.ClearHeaders = f.smsClearHeaders
 	return nil
-}
-
-func (m *Main) readPasswordFile(file string) (string, error) {
-	var b []byte
-	var err error
-	if file == "-" {
-		b, err = io.ReadAll(io.LimitReader(m.Stdin, 4096))
-	} else {
-		b, err = os.ReadFile(file)
-	}
-	if err != nil {
-		return "", runlet.Errorf(runlet.EINVALID, "read the password: %v", err)
-	}
-	s := strings.TrimRight(string(b), "\r\n")
-	if s == "" {
-		return "", runlet.Errorf(runlet.EINVALID, "the password file %s is empty", file)
-	}
-	return s, nil
 }
 
 func (m *Main) printNotifySettings(st api.NotifySettings) {

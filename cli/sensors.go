@@ -152,19 +152,26 @@ func (m *Main) readSecret(f *sensorFlags) (string, error) {
 	if f.secretFile == "" {
 		return f.secret, nil
 	}
+	return m.readSecretFile(f.secretFile, "secret", runlet.MaxSensorSecret+2)
+}
+
+// readSecretFile reads what (a secret, a password) from file ("-":
+// stdin, at most limit bytes), without its line end; an empty file is an
+// error.
+func (m *Main) readSecretFile(file, what string, limit int64) (string, error) {
 	var b []byte
 	var err error
-	if f.secretFile == "-" {
-		b, err = io.ReadAll(io.LimitReader(m.Stdin, runlet.MaxSensorSecret+2))
+	if file == "-" {
+		b, err = io.ReadAll(io.LimitReader(m.Stdin, limit))
 	} else {
-		b, err = os.ReadFile(f.secretFile)
+		b, err = os.ReadFile(file)
 	}
 	if err != nil {
-		return "", runlet.Errorf(runlet.EINVALID, "read the secret: %v", err)
+		return "", runlet.Errorf(runlet.EINVALID, "read the %s: %v", what, err)
 	}
 	s := strings.TrimRight(string(b), "\r\n")
 	if s == "" {
-		return "", runlet.Errorf(runlet.EINVALID, "the secret file %s is empty", f.secretFile)
+		return "", runlet.Errorf(runlet.EINVALID, "the %s file %s is empty", what, file)
 	}
 	return s, nil
 }
