@@ -80,6 +80,42 @@ func LogFile(dir, exec string) (string, error) {
 	return filepath.Join(dir, name), nil
 }
 
+// CastFile is the encrypted log (package castlog) of execution exec in
+// the log directory dir: dir/<exec>.rcast, beside its plaintext frame log
+// while the run is live. The daemon writes it; the CLI reads it as the
+// local copy (R-LOG-3) when the run was on this device. EINVALID as for
+// LogFile.
+func CastFile(dir, exec string) (string, error) {
+	p, err := LogFile(dir, exec)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(p, ".log") + ".rcast", nil
+}
+
+// CastPath is CastFile in LogDir.
+func (d Dir) CastPath(exec string) (string, error) { return CastFile(d.LogDir(), exec) }
+
+// FetchedCastPath is where the CLI keeps its local copy of the encrypted
+// log of execution exec on another device (by the device's name):
+// logs/fetched/<device>/<exec>.rcast. EINVALID for a name or id that
+// cannot name a file.
+func (d Dir) FetchedCastPath(device, exec string) (string, error) {
+	if _, err := LogFile("", device); err != nil {
+		return "", runlet.Errorf(runlet.EINVALID, "device name %q cannot name a directory", device)
+	}
+	return CastFile(filepath.Join(d.LogDir(), "fetched", device), exec)
+}
+
+// IdentityFile is where `runlet keys unlock --save` keeps the workspace's
+// unsealed log identities on this device (mode 0600), so that reading
+// logs asks for no passphrase.
+func (d Dir) IdentityFile() string { return d.Path("keys", "log-identities.txt") }
+
+// UploadDir is where the daemon queues the uploads of finished logs, one
+// file per log, until the server confirmed each.
+func (d Dir) UploadDir() string { return d.Path("state", "uploads") }
+
 // StateDir is where the daemon keeps what must survive a restart.
 func (d Dir) StateDir() string { return d.Path("state") }
 

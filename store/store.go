@@ -38,6 +38,7 @@ type Store interface {
 	Telemetry
 	Alerts
 	Keys
+	Logs
 
 	// Ping reports whether the database answers, for /readyz.
 	Ping(ctx context.Context) error
