@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -9,6 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/apiclient"
+	"github.com/runlet/runlet/home"
 )
 
 func (m *Main) attachCommand() *cobra.Command {
@@ -29,7 +32,9 @@ job's input (others may still type): that is @run's.
 An execution that runs on several devices needs --device to say which one.
 runlet exits with the job's exit code when it ends. To leave the job
 running and get your terminal back, type Enter, then ~. (as in ssh);
-~~ sends a single ~.`,
+~~ sends a single ~. An execution that has ended is printed from its
+encrypted log, as 'runlet logs' prints it (asking for the workspace's log
+passphrase unless this device saved the keys).`,
 		Example: `  runlet attach 01jd3k5m7n9p1q3r5s7t9v1w3x
   runlet attach 01jd3k5m7n9p1q3r5s7t9v1w3x --device pi-2`,
 		Args: cobra.ExactArgs(1),
@@ -60,10 +65,35 @@ func (m *Main) attachRemote(ctx context.Context, exec, device string) error {
 	}
 	defer s.close()
 	rec, err := s.interactive(ctx, device, joining{})
+	var enc *logEncrypted
+	if errors.As(err, &enc) {
+		// The run has ended and its device keeps only its encrypted log
+		// (R-LOG-1): the rest of its output is read from there.
+		return m.attachEnded(ctx, cred, client, exec, device, enc.after)
+	}
 	if err != nil {
 		return err
 	}
 	return exitFor(rec)
+}
+
+// attachEnded prints the output of an ended execution from its encrypted
+// log, after frame after (shown already), as 'runlet logs' does, and
+// exits as the job did.
+func (m *Main) attachEnded(ctx context.Context, cred *home.Credentials, client *apiclient.Client, exec, device string, after uint64) error {
+	if err := m.readLog(ctx, cred, client, exec, device, &logsFlags{after: after}); err != nil {
+		return err
+	}
+	targets, err := client.Execution(ctx, exec)
+	if err != nil {
+		return err
+	}
+	for _, t := range targets {
+		if t.Device == device {
+			return exitFor(t)
+		}
+	}
+	return nil
 }
 
 // chooseTarget picks the device of exec to act on: the one named, or the

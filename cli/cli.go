@@ -105,6 +105,7 @@ Verbs that start with @ are the original Runlet's; each has a plain alias
 		m.devicesCommand(), m.activityCommand(), m.shellCommand(),
 		m.sensorsCommand(), m.telemetryCommand(),
 		m.alertsCommand(), m.channelsCommand(), m.notifyCommand(),
+		m.logsCommand(), m.keysCommand(),
 	)
 	return root
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -78,7 +79,10 @@ func (s *session) follow(ctx context.Context, v *viewer.Viewer, device string, o
 	defer stopFollow()
 	followed := make(chan error, 1)
 	go func() {
-		_, err := v.Follow(fctx, out)
+		last, err := v.Follow(fctx, out)
+		if errors.Is(err, viewer.ErrLogEncrypted) {
+			err = &logEncrypted{after: last, err: err}
+		}
 		followed <- err
 	}()
 	var (
@@ -91,6 +95,8 @@ func (s *session) follow(ctx context.Context, v *viewer.Viewer, device string, o
 			switch {
 			case ctx.Err() != nil:
 				return runlet.Execution{}, s.interrupted(device)
+			case errors.Is(err, viewer.ErrLogEncrypted):
+				return runlet.Execution{}, err // read the rest from the log
 			case rec != nil && err != nil:
 				if !rec.Started.IsZero() {
 					fmt.Fprintf(s.m.Stderr, "\r\nrunlet: the output of %s may be incomplete: %s did not send its end\r\n", safe(device), safe(device))

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -97,6 +98,14 @@ func (f *fleet) signin(name string) string {
 func (f *fleet) device(name string) string {
 	f.t.Helper()
 	h := f.signin(name)
+	f.startDaemon(name, h)
+	return h
+}
+
+// startDaemon runs the daemon of the home h, signed in as name, in this
+// process until stop is called or the test ends.
+func (f *fleet) startDaemon(name, h string) (stop func()) {
+	f.t.Helper()
 	d, err := daemon.New(daemon.Config{Home: home.Dir(h), Logger: testLogger(f.t), Version: "test", StopGrace: 2 * time.Second, Dial: assemble.Dial})
 	if err != nil {
 		f.t.Fatal(err)
@@ -109,8 +118,10 @@ func (f *fleet) device(name string) string {
 			f.t.Errorf("daemon %s: %v", name, err)
 		}
 	}()
-	f.t.Cleanup(func() { cancel(); <-done })
-	return h
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	f.t.Cleanup(stop)
+	return stop
 }
 
 // result is one finished invocation of the CLI.

@@ -91,6 +91,7 @@ restarted after a failure: runlet server install (see its --help).`,
 	f.StringVar(&cfg.Listen, "listen", env("RUNLET_LISTEN", server.DefaultListen), "address of the HTTP API (env RUNLET_LISTEN)")
 	f.StringVar(&cfg.DataDir, "data", env("RUNLET_DATA", defData), "data directory: database, broker store, enrollment token (env RUNLET_DATA)")
 	f.StringVar(&cfg.DB, "db", env("RUNLET_DB", ""), "database URL, sqlite:PATH or postgres://... (env RUNLET_DB; default sqlite:DATA/runlet.db)")
+	f.StringVar(&cfg.Blobs, "blobs", env("RUNLET_BLOBS", ""), "object store URL for run logs: a directory (dir:///PATH or a path) or s3://ACCESS:SECRET@HOST:PORT/BUCKET?prefix=P&secure=false&region=R (env RUNLET_BLOBS; default DATA/blobs)")
 	f.StringVar(&cfg.Broker, "broker", env("RUNLET_BROKER", ""), "broker URL with the server's credentials, nats://, amqp:// (env RUNLET_BROKER; default: embedded NATS)")
 	f.StringVar(&brokerListen, "broker-listen", env("RUNLET_BROKER_LISTEN", assemble.DefaultBrokerListen), "address of the embedded broker (env RUNLET_BROKER_LISTEN)")
 	f.StringVar(&brokerTimeout, "broker-timeout", env("RUNLET_BROKER_TIMEOUT", assemble.DefaultBrokerTimeout.String()), "how long to wait for --broker to answer at start before giving up (env RUNLET_BROKER_TIMEOUT)")

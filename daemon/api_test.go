@@ -27,11 +27,15 @@ type apiStub struct {
 	failing int                         // the HTTP status to answer; 0: none
 	reads   map[string]int              // record reads, by execution id
 	read    chan struct{}               // closed and replaced at each read
+
+	logs apiLogs // the log routes (logs_test.go)
 }
 
 func startAPI(t testing.TB) *apiStub {
 	a := &apiStub{ended: map[string]runlet.Execution{}, reads: map[string]int{}, read: make(chan struct{})}
+	a.logs.objects = map[string]storedLog{}
 	mux := http.NewServeMux()
+	a.logs.route(mux)
 	mux.HandleFunc("GET /api/v1/executions/{id}", a.target)
 	mux.HandleFunc("GET /api/v1/whoami", func(w http.ResponseWriter, r *http.Request) {
 		a.mu.Lock()

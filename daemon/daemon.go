@@ -111,6 +111,8 @@ type Daemon struct {
 
 	apiOnce sync.Once
 	apiHTTP *apiclient.Client // the server's API as this device (cancel.go)
+
+	logs *castLogs // the runs' logs, encrypted and uploaded (logs.go)
 }
 
 // tracked is an execution this daemon process took into its runner.
@@ -186,6 +188,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.outbox, err = openOutbox(d.cfg.Home.Path("state", "outbox"), d.log); err != nil {
 		return err
 	}
+	if err := d.openLogs(); err != nil {
+		return err
+	}
 	if err := d.connect(ctx); err != nil {
 		return err
 	}
@@ -195,6 +200,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.runner, err = runner.New(runner.Config{
 		Parallel:  d.cfg.Parallel,
 		LogDir:    d.cfg.Home.LogDir(),
+		Logs:      d.logs,
 		StopGrace: d.cfg.StopGrace,
 		Logger:    d.log,
 		OnStatus:  d.onStatus,
@@ -244,6 +250,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.recover(); err != nil {
 		return err
 	}
+	// After recover, which reads the plaintext logs of the runs it ends,
+	// and before any new run.
+	d.logs.recoverLogs()
+	// The log loops end when Run returns, before it waits for them.
+	logCtx, stopLogs := context.WithCancel(ctx)
+	defer stopLogs()
+	d.spawn(func() { d.logs.keys.refresh(logCtx) })
+	d.spawn(func() { d.uploader(logCtx) })
+	d.spawn(func() { d.sweeper(logCtx) })
 	return d.serve(ctx)
 }
 

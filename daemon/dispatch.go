@@ -72,6 +72,9 @@ func (d *Daemon) onDispatch(ctx context.Context, dl bus.Delivery) {
 		d.expire(disp)
 	default:
 		start, ok := d.startable(ctx, disp, dl.ExpiresAt)
+		if ok && start {
+			d.logs.keys.refresh(ctx) // the key its log is encrypted to: logkey.go
+		}
 		if !ok || start && !d.enqueue(disp) {
 			d.settle(dl, false)
 			return
@@ -146,6 +149,7 @@ func (d *Daemon) enqueue(disp wire.Dispatch) bool {
 	d.mu.Lock()
 	d.execs[disp.Execution] = tr
 	d.mu.Unlock()
+	d.logs.expect(disp.Execution, disp.Job, disp.Size)
 	x, err := d.runner.Enqueue(runner.Spec{
 		ID:           disp.Execution,
 		Job:          disp.Job,

@@ -72,6 +72,9 @@ func (d *Daemon) brokerState(s bus.State) {
 	if s != bus.Connected {
 		return
 	}
+	if d.logs != nil {
+		d.logs.queue.kick() // the server may be back too: uploads.go
+	}
 	select {
 	case d.beatSoon <- struct{}{}:
 	default:

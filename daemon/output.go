@@ -41,6 +41,7 @@ func (d *Daemon) follow(x *runner.Execution, tr *tracked) {
 	if err := d.runner.Remove(x.ID()); err != nil {
 		d.log.Error("forget an ended execution", "execution", x.ID(), "err", err)
 	}
+	d.logs.release(x.ID()) // its plaintext log goes, if encrypted: logs.go
 	d.sizes.forget(x.ID())
 }
 
@@ -107,13 +108,20 @@ func (d *Daemon) replayLive(ctx context.Context, x *runner.Execution, key bus.Ke
 }
 
 // replayLog replays an execution the runner no longer holds (it ended, or
-// an earlier daemon ran it) from its log.
+// an earlier daemon ran it) from its plaintext log; when only its
+// encrypted log is left, the end marker says so (wire.EncryptedEndMessage)
+// and the viewer reads that log (viewer.ErrLogEncrypted).
 func (d *Daemon) replayLog(exec string, key bus.Key, from uint64) {
 	if !goodID(exec) {
 		return
 	}
 	l, err := d.runner.ReadLog(exec)
 	if errors.Is(err, fs.ErrNotExist) {
+		if last, ok := d.logs.lastEncrypted(exec); ok {
+			// Only the encrypted log is left (R-LOG-1): the viewer reads it.
+			d.publish(wire.EncryptedEndMessage(key, last))
+			return
+		}
 		if d.records.known(exec) {
 			d.publish(wire.EndMessage(key, 0)) // it never started
 		}

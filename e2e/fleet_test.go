@@ -61,6 +61,13 @@ type fleet struct {
 // daemons of the devices named in online (all of them when online is nil).
 func newFleetOn(t *testing.T, st stack, online ...string) *fleet {
 	t.Helper()
+	return newFleetArgs(t, st, nil, online...)
+}
+
+// newFleetArgs is newFleetOn with serverArgs added to the flags of
+// `runlet server` (an object store, say).
+func newFleetArgs(t *testing.T, st stack, serverArgs []string, online ...string) *fleet {
+	t.Helper()
 	f := &fleet{t: t, stack: st, data: t.TempDir(), homes: map[string]string{}, daemons: map[string]*proc{}, daemonRuns: map[string]int{}}
 	f.listen, f.broker = freePort(t), freePort(t)
 	f.url = "http://" + f.listen
@@ -76,6 +83,7 @@ func newFleetOn(t *testing.T, st stack, online ...string) *fleet {
 		u.User = url.UserPassword("runlet-server", testenv.RandomName("pw-"))
 		f.serverArgs = []string{"--db", db, "--broker", u.String()}
 	}
+	f.serverArgs = append(f.serverArgs, serverArgs...)
 	f.startServer()
 	tok, err := os.ReadFile(filepath.Join(f.data, "enroll-token"))
 	if err != nil {

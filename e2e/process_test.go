@@ -95,11 +95,21 @@ func runCmd(t *testing.T, home string, args ...string) result {
 // runPiped is runCmd with stdin piped to the command ("": none).
 func runPiped(t *testing.T, home, stdin string, args ...string) result {
 	t.Helper()
+	return runWith(t, home, stdin, nil, args...)
+}
+
+// runWith is runPiped with variables (KEY=VALUE) added to the command's
+// environment.
+func runWith(t *testing.T, home, stdin string, env []string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, runletBinary, append([]string{"--home", home}, args...)...)
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
+	}
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

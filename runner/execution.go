@@ -100,7 +100,7 @@ func (e *Execution) LastSeq() uint64 {
 // LogPath is the execution's log file, or "" if it never started one or
 // its log is not a file of FileLogs (Config.Logs).
 func (e *Execution) LogPath() string {
-	if l, ok := e.logWriter().(*LogWriter); ok {
+	if l := fileOf(e.logWriter()); l != nil {
 		return l.Path()
 	}
 	return ""

@@ -104,7 +104,7 @@ func (c *Cursor) Next(ctx context.Context) (Frame, error) {
 
 // fromLog reads frame seq back from the execution's log.
 func (c *Cursor) fromLog(seq uint64) (Frame, error) {
-	if log, ok := c.e.logWriter().(*LogWriter); ok {
+	if log := fileOf(c.e.logWriter()); log != nil {
 		return c.fromFile(log, seq)
 	}
 	return c.fromStore(seq)

@@ -76,3 +76,25 @@ func (l FileLogs) Open(id string) (FrameReader, error) {
 	}
 	return r, nil
 }
+
+// PlainLog is a FrameWriter of a LogStore that writes the log file of
+// FileLogs as a LogWriter does, and something else besides (the daemon's
+// encrypted log): the runner reads frames back from that file at their
+// offsets, as for FileLogs, rather than through LogStore.Open from the
+// first frame.
+type PlainLog interface {
+	FrameWriter
+	// PlainLog is the writer of the log file, nil when there is none.
+	PlainLog() *LogWriter
+}
+
+// fileOf is the LogWriter of w's log file, nil when w writes none.
+func fileOf(w FrameWriter) *LogWriter {
+	switch l := w.(type) {
+	case *LogWriter:
+		return l
+	case PlainLog:
+		return l.PlainLog()
+	}
+	return nil
+}

@@ -79,6 +79,14 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("DELETE "+p+"/channels/{id}", s.authed(s.handleDeleteChannel))
 	mux.Handle("POST "+p+"/channels/{id}/test", s.authed(s.handleTestChannel))
 	mux.HandleFunc("GET "+p+"/executions/{id}/terminal", s.handleTerminal)
+	mux.Handle("GET "+p+"/logkeys", s.authed(s.handleGetLogKeys))
+	mux.Handle("POST "+p+"/logkeys", s.admin(s.handlePostLogKey))
+	mux.Handle("GET "+p+"/logkeys/active", s.authed(s.handleActiveLogKey))
+	mux.Handle("GET "+p+"/executions/{id}/logs", s.authed(s.handleExecutionLogs))
+	mux.Handle("PUT "+p+"/executions/{id}/logs/{device}", s.authed(s.handlePutLog))
+	mux.Handle("GET "+p+"/executions/{id}/logs/{device}", s.authed(s.handleGetLog)) // and HEAD
+	mux.Handle("GET "+p+"/logs/settings", s.authed(s.handleGetLogSettings))
+	mux.Handle("PUT "+p+"/logs/settings", s.admin(s.handlePutLogSettings))
 	mux.HandleFunc("POST "+p+"/session", s.handleCreateSession)
 	mux.Handle("GET "+p+"/session", s.authed(s.handleGetSession))
 	mux.Handle("DELETE "+p+"/session", s.authed(s.handleDeleteSession))
@@ -151,8 +159,13 @@ func (s *Server) untilReady(next http.Handler) http.Handler {
 }
 
 // limitBody refuses bodies over MaxBody; handlers see the error on read.
+// A log upload has its own bound (logs.go).
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isLogUpload(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
 		if r.ContentLength > MaxBody {
 			s.error(w, r, errTooLarge)
 			return

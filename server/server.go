@@ -31,6 +31,7 @@ import (
 	"github.com/runlet/runlet/scheduler"
 	"github.com/runlet/runlet/store"
 	"github.com/runlet/runlet/telemetry/ingest"
+	"github.com/runlet/runlet/vault"
 )
 
 // Defaults of Config.
@@ -124,6 +125,9 @@ type Services struct {
 	// Notify wakes the notification sender after the API queues a test
 	// notification. Nil: it is sent at the sender's next poll.
 	Notify interface{ Kick() }
+	// Logs is the run log service (issue 15): keys, uploads, downloads,
+	// settings. Nil: the log routes answer 503.
+	Logs *vault.Service
 	// Workspace is the default workspace, where approved devices go.
 	Workspace runlet.Workspace
 	// BrokerURL is the broker URL handed to devices, without credentials;
@@ -171,6 +175,7 @@ type Server struct {
 	telemetry   *ingest.Service                // nil: stats and replay answer 503
 	alerts      interface{ Forget(ws string) } // nil: no alerting
 	notify      interface{ Kick() }            // nil: no sender to wake
+	logs        *vault.Service                 // nil: the log routes answer 503
 	defaultWS   runlet.Workspace
 	brokerURL   string
 	brokerStore string
@@ -258,6 +263,7 @@ func (s *Server) Ready(svc Services) {
 	s.scheduler = svc.Scheduler
 	s.telemetry = svc.Telemetry
 	s.alerts, s.notify = svc.Alerts, svc.Notify
+	s.logs = svc.Logs
 	s.brokerURL, s.brokerStore = svc.BrokerURL, svc.BrokerStore
 	if s.brokerURL == "" && svc.BrokerAddr != "" {
 		_, port, _ := net.SplitHostPort(svc.BrokerAddr)

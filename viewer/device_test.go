@@ -75,6 +75,9 @@ type device struct {
 	mu            sync.Mutex
 	frames        []wire.Frame
 	finished      bool
+	// encrypted: the device kept only the encrypted log of the ended
+	// execution, so its replays send no frame and the encrypted end marker.
+	encrypted bool
 }
 
 func startDevice(t *testing.T, url, exec, name string) *device {
@@ -118,9 +121,13 @@ func (d *device) onControl(m bus.Message) {
 func (d *device) replay(c wire.Control) {
 	d.mu.Lock()
 	frames := append([]wire.Frame(nil), d.frames...)
-	finished := d.finished
+	finished, encrypted := d.finished, d.encrypted
 	d.mu.Unlock()
 	key := bus.ReplayKey(d.exec, d.name, c.Viewer)
+	if finished && encrypted {
+		d.publish(wire.EncryptedEndMessage(key, uint64(len(frames))))
+		return
+	}
 	for _, f := range frames {
 		if f.Seq >= c.From {
 			d.publish(wire.FrameMessage(key, f))

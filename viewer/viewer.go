@@ -27,6 +27,15 @@ import (
 // away, or the end marker lost.
 const DefaultSilence = 5 * time.Second
 
+// ErrLogEncrypted is what Follow returns (wrapped) when the device
+// answers a replay with the frames the viewer still lacks only in the
+// run's encrypted log (R-LOG-1: once a run has ended and its encrypted log
+// is complete, the device keeps no plaintext): the frames delivered so far
+// are all this viewer will get, and the caller switches to reading the
+// encrypted log (the CLI's `runlet logs`, the web's log panel), from
+// the last sequence number Follow returned + 1.
+var ErrLogEncrypted = errors.New("the rest of this run's output is in its encrypted log only")
+
 // Config names the execution a Viewer follows.
 type Config struct {
 	Workspace string // the workspace's id
@@ -205,6 +214,10 @@ func (f *follower) handle(ctx context.Context, ev event) error {
 		f.seq.end(last)
 		if ev.replay {
 			f.replaying = false
+		}
+		if wire.LogEncrypted(ev.msg) && !f.seq.done() {
+			return fmt.Errorf("follow execution %s on %s after frame %d: %w",
+				f.v.cfg.Execution, f.v.cfg.Device, f.seq.delivered(), ErrLogEncrypted)
 		}
 	} else {
 		for _, g := range f.seq.add(fr) {

@@ -2,6 +2,7 @@ package viewer_test
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -198,6 +199,37 @@ func TestFollowRecoversALostEndMarker(t *testing.T) {
 		r := wait(t, res)
 		if r.out != d.output() || r.last != 10 {
 			t.Fatalf("got %q up to %d, want %q up to 10", r.out, r.last, d.output())
+		}
+	})
+}
+
+// A device that holds an ended run's output only in its encrypted log
+// answers a replay with the encrypted end marker: Follow delivers what it
+// had and returns ErrLogEncrypted, so the caller reads the encrypted log.
+func TestFollowEncryptedLog(t *testing.T) {
+	eachBroker(t, func(t *testing.T, url string) {
+		d := startDevice(t, url, "exec10", "pi-9")
+		d.ignoreReplays.Store(1 << 20) // away until the run is over
+		res := follow(t, newViewer(t, url, d, 100*time.Millisecond))
+		d.waitReplays(t, 1)
+		d.produce(10)
+		d.publishLive([]uint64{1, 2, 3, 4})
+		d.mu.Lock()
+		d.encrypted = true
+		d.mu.Unlock()
+		d.finish(false) // the live end marker is lost; the replay says where the rest is
+		d.ignoreReplays.Store(0)
+		var r result
+		select {
+		case r = <-res:
+		case <-time.After(90 * time.Second):
+			t.Fatal("the viewer did not finish")
+		}
+		if !errors.Is(r.err, viewer.ErrLogEncrypted) {
+			t.Fatalf("Follow = %v, want ErrLogEncrypted", r.err)
+		}
+		if r.last != 4 || r.out != d.output()[:len(r.out)] || !strings.HasSuffix(r.out, "frame 004\n") {
+			t.Fatalf("got %q up to %d; want frames 1 to 4", r.out, r.last)
 		}
 	})
 }

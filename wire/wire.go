@@ -209,6 +209,11 @@ const (
 	// value is the last sequence number sent; live frames follow on the
 	// output key.
 	HeaderReplayed = "replayed"
+	// HeaderLogEncrypted, on an end marker sent as the answer to a
+	// replay, says that the frames the viewer lacks are in the run's
+	// encrypted log only (its plaintext frame log is gone, R-LOG-1): the
+	// viewer reads that log instead (`runlet logs`, the web's log panel).
+	HeaderLogEncrypted = "log-encrypted"
 )
 
 // ReplayedMessage marks the end of a replay of a still running execution.
@@ -239,6 +244,22 @@ func FrameMessage(key bus.Key, f Frame) bus.Message {
 // number of its final frame.
 func EndMessage(key bus.Key, last uint64) bus.Message {
 	return bus.Message{Key: key, Header: map[string]string{HeaderEOF: strconv.FormatUint(last, 10)}}
+}
+
+// EncryptedEndMessage is EndMessage for a replay of an execution whose
+// plaintext frame log is gone and whose encrypted log holds its frames
+// up to last: the device cannot send them, the viewer reads that log.
+func EncryptedEndMessage(key bus.Key, last uint64) bus.Message {
+	m := EndMessage(key, last)
+	m.Header[HeaderLogEncrypted] = "1"
+	return m
+}
+
+// LogEncrypted reports whether m is an end marker made by
+// EncryptedEndMessage.
+func LogEncrypted(m bus.Message) bool {
+	_, end := m.Header[HeaderEOF]
+	return end && m.Header[HeaderLogEncrypted] == "1"
 }
 
 // ParseOutput reads an output message: a frame, or the end marker (end is

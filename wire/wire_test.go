@@ -32,6 +32,26 @@ func TestFrameRoundTrip(t *testing.T) {
 	}
 }
 
+func TestEncryptedEndMarker(t *testing.T) {
+	key := bus.ReplayKey("e1", "pi-1", "v")
+	m := EncryptedEndMessage(key, 12)
+	_, end, last, err := ParseOutput(m)
+	if err != nil || !end || last != 12 {
+		t.Fatalf("encrypted end marker: end %v last %d err %v", end, last, err)
+	}
+	if !LogEncrypted(m) {
+		t.Error("LogEncrypted is false for an encrypted end marker")
+	}
+	if LogEncrypted(EndMessage(key, 12)) {
+		t.Error("LogEncrypted is true for a plain end marker")
+	}
+	frame := FrameMessage(key, Frame{Seq: 1})
+	frame.Header[HeaderLogEncrypted] = "1"
+	if LogEncrypted(frame) {
+		t.Error("LogEncrypted is true for a frame")
+	}
+}
+
 func TestInputRoundTrip(t *testing.T) {
 	m := InputMessage(bus.InputKey("e", "d"), "v1", 7, []byte{0x1b, '[', 'A'})
 	v, seq, data, err := ParseInput(m)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/runlet/runlet/alert"
 	"github.com/runlet/runlet/auth"
+	blobconnect "github.com/runlet/runlet/blob/connect"
 	"github.com/runlet/runlet/bus"
 	amqpbus "github.com/runlet/runlet/bus/amqp"
 	"github.com/runlet/runlet/bus/amqp/rabbitauth"
@@ -30,6 +31,7 @@ import (
 	"github.com/runlet/runlet/server"
 	"github.com/runlet/runlet/store"
 	"github.com/runlet/runlet/telemetry/ingest"
+	"github.com/runlet/runlet/vault"
 )
 
 // DefaultBrokerListen is Config.BrokerListen when empty.
@@ -44,6 +46,12 @@ type Config struct {
 	server.Config
 	// DB is the database URL; "" means sqlite:DATA/runlet.db.
 	DB string
+	// Blobs is the object store's URL, where run logs go (blob/connect:
+	// dir:///PATH, a path, or s3://…); "" means DATA/blobs.
+	Blobs string
+	// LogSweep is how often the run log retention sweep runs
+	// (vault.Config.SweepEvery); 0 means its default.
+	LogSweep time.Duration
 	// Broker is the broker URL with the server's credentials; "" runs the
 	// embedded NATS in DATA/nats on BrokerListen.
 	Broker string
@@ -111,6 +119,9 @@ type Server struct {
 	Alerts *alert.Service
 	// Notify sends the notifications the alerts queue.
 	Notify *notify.Service
+	// Logs keeps the run logs: keys, uploads in the object store, their
+	// retention while this server holds its lease.
+	Logs *vault.Service
 
 	dataDir string
 	lock    *lockfile.Lock   // of the data directory (LockFile)
@@ -139,6 +150,9 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	if cfg.DB == "" {
 		cfg.DB = "sqlite:" + filepath.Join(cfg.DataDir, "runlet.db")
+	}
+	if cfg.Blobs == "" {
+		cfg.Blobs = filepath.Join(cfg.DataDir, "blobs")
 	}
 	if cfg.Broker == "" && cfg.BrokerListen == "" {
 		cfg.BrokerListen = DefaultBrokerListen
@@ -267,6 +281,16 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}); err != nil {
 		return nil, err
 	}
+	blobs, err := blobconnect.Open(ctx, cfg.Blobs)
+	if err != nil {
+		return nil, fmt.Errorf("open the object store for run logs (--blobs, RUNLET_BLOBS): %w", err)
+	}
+	if s.Logs, err = vault.New(vault.Config{
+		Store: s.Store, Blobs: blobs, Presence: s.Intake, Now: cfg.Now, Logger: cfg.Logger, SweepEvery: cfg.LogSweep,
+	}); err != nil {
+		blobs.Close()
+		return nil, err
+	}
 	boot, err := s.Auth.Bootstrap(ctx, auth.BootstrapConfig{AdminPassword: cfg.AdminPassword, Out: cfg.Out})
 	if err != nil {
 		return nil, err
@@ -277,10 +301,12 @@ func Start(ctx context.Context, cfg Config) (_ *Server, err error) {
 	s.Scheduler.Start()
 	s.Alerts.Start()
 	s.Notify.Start()
+	s.Logs.Start()
 	ready.Bus, ready.Intake, ready.Dispatch, ready.Workspace = s.Bus, s.Intake, s.Dispatch, boot.Workspace
 	ready.Scheduler = s.Scheduler
 	ready.Telemetry = s.Telemetry
 	ready.Alerts, ready.Notify = s.Alerts, s.Notify
+	ready.Logs = s.Logs
 	s.Ready(ready)
 	return s, nil
 }
@@ -324,6 +350,9 @@ func (s *Server) Close() error {
 		}
 		if s.Server != nil {
 			s.Server.Close()
+		}
+		if s.Logs != nil {
+			s.Logs.Close() // after the HTTP server that uploads through it; releases its lease, closes the object store
 		}
 		if s.Bus != nil {
 			s.Bus.Close()

@@ -24,7 +24,7 @@ func TestStore(t *testing.T) {
 
 func TestMigrations(t *testing.T) {
 	url := testenv.Postgres(t)
-	storetest.RunMigrations(t, 8, func(ctx context.Context) (storetest.Migrated, error) {
+	storetest.RunMigrations(t, 9, func(ctx context.Context) (storetest.Migrated, error) {
 		return postgres.Open(ctx, url, store.Options{})
 	})
 }

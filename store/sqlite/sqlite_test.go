@@ -25,7 +25,7 @@ func TestStore(t *testing.T) {
 
 func TestMigrations(t *testing.T) {
 	url := "sqlite:" + filepath.Join(t.TempDir(), "data", "..", "runlet.db")
-	storetest.RunMigrations(t, 8, func(ctx context.Context) (storetest.Migrated, error) {
+	storetest.RunMigrations(t, 9, func(ctx context.Context) (storetest.Migrated, error) {
 		return sqlite.Open(ctx, url, store.Options{})
 	})
 }

@@ -74,6 +74,11 @@ func Run(t *testing.T, open func(t testing.TB, opts store.Options) store.Store) 
 		{"ClaimRace", testClaimRace},
 		{"ServerKey", testServerKey},
 		{"SensorRules", testSensorRules},
+		{"LogKeys", testLogKeys},
+		{"LogKeyRace", testLogKeyRace},
+		{"LogObjects", testLogObjects},
+		{"ExpiredLogObjects", testExpiredLogObjects},
+		{"LogSettings", testLogSettings},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

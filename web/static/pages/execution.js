@@ -5,6 +5,7 @@ import { api, list } from '../api.js';
 import { h, guard, toast, empty, confirmDialog, statusBadge, duration, runDuration, formatTime, setTitle } from '../ui.js';
 import { TerminalView } from '../terminal.js';
 import { findBar } from '../find.js';
+import { logPanel } from '../logpanel.js';
 
 // touch: on a phone, focusing the terminal pops up the on-screen keyboard
 // over it, so the page leaves the focus alone and the key row answers.
@@ -102,6 +103,9 @@ export async function executionPage(main, [id], params) {
         h('button.danger', { type: 'button', 'data-kill-all': '', onclick: () => control('kill') }, 'Kill all'))),
     shown.length > 1 ? tabs : null,
     grid].filter(Boolean));
+  // The run's recorded log, decrypted in the page (logpanel.js).
+  const logs = logPanel(id, shown, shown[0].device);
+  main.append(logs.element);
 
   for (const [device, p] of panes) {
     p.view = new TerminalView(p.host, id, device, {
@@ -120,7 +124,7 @@ export async function executionPage(main, [id], params) {
         p.conn.textContent = { connecting: 'connecting…', live: 'live', ended: 'ended', retrying: 'reconnecting…', error: 'error' }[state] || state;
         p.conn.className = 'conn ' + state;
         if (state === 'error' && detail) toast(`${device}: ${detail}`);
-        if (state === 'ended') refresh();
+        if (state === 'ended') { refresh(); logs.reload(); }
       },
     });
     p.find = findBar(p.view, device);
@@ -190,5 +194,6 @@ export async function executionPage(main, [id], params) {
     gone = true;
     clearTimeout(timer);
     for (const p of panes.values()) p.view.dispose();
+    logs.dispose();
   };
 }
