@@ -596,3 +596,30 @@ func TestDiskFull(t *testing.T) {
 		t.Errorf("%d events, want %d from before to after", len(events), seq)
 	}
 }
+
+// TestTimesNeverGoBack: a clock set back, or a frame before the header's
+// timestamp, gives the time before it, never a negative one.
+func TestTimesNeverGoBack(t *testing.T) {
+	id, rcp := newKey(t)
+	path := filepath.Join(t.TempDir(), "ex1.rcast")
+	w, err := Create(path, rcp, testHeader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	times := []time.Time{t0.Add(-time.Hour), t0.Add(2 * time.Second), t0.Add(time.Second), t0.Add(3 * time.Second)}
+	for i, at := range times {
+		if err := w.WriteFrame(uint64(i+1), at, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(false); err != nil {
+		t.Fatal(err)
+	}
+	_, _, events := openLog(t, path, id)
+	want := []time.Duration{0, 2 * time.Second, 2 * time.Second, 3 * time.Second}
+	for i, e := range events {
+		if e.Time != want[i] {
+			t.Errorf("event %d at %v, want %v", i, e.Time, want[i])
+		}
+	}
+}

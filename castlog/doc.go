@@ -67,5 +67,10 @@
 //
 // A segment is sealed (encrypted, written, synced) when its text reaches
 // MaxSegmentBytes, MaxSegmentAge after its first frame, at Flush and at
-// Close; the first segment holds at least the header line.
+// Close; the first segment holds at least the header line. Its header and
+// ciphertext go to the file in one write; Flush and Close sync before they
+// return, and a segment sealed because it is full or old is synced by the
+// writer's own goroutine, so that the frames behind it do not wait for the
+// disk (a killed daemon loses nothing it wrote; a power cut may lose what
+// was not synced yet, as a torn tail).
 package castlog

@@ -130,7 +130,7 @@ func TestFind(t *testing.T) {
 // [time, "o", data] events.
 func TestExport(t *testing.T) {
 	id, rcp := newKey(t)
-	path, b := completeLog(t, rcp, 3)
+	_, b := completeLog(t, rcp, 3)
 	for _, since := range []uint64{0, 1, 5, 9, 10} {
 		t.Run(fmt.Sprint("since ", since), func(t *testing.T) {
 			var out bytes.Buffer
@@ -164,7 +164,6 @@ func TestExport(t *testing.T) {
 			}
 		})
 	}
-	_ = path
 	other, _ := newKey(t)
 	if err := Export(&bytes.Buffer{}, bytes.NewReader(b), int64(len(b)), []age.Identity{other}, 0); !errors.Is(err, ErrNoIdentity) {
 		t.Errorf("Export with another key: %v, want ErrNoIdentity", err)
@@ -209,5 +208,35 @@ func TestConcurrentWriter(t *testing.T) {
 	_, _, events := openLog(t, path, id)
 	if len(events) != n {
 		t.Fatalf("%d events, want %d", len(events), n)
+	}
+}
+
+// TestIndexCut: a log cut inside its index (the writer died writing it)
+// reads as its segments, torn, and Resume completes it again.
+func TestIndexCut(t *testing.T) {
+	id, rcp := newKey(t)
+	path, clean := completeLog(t, rcp, 2)
+	size := int64(len(clean))
+	at := int64(binary.BigEndian.Uint64(clean[size-trailerLen:]))
+	for n := at; n < size; n++ {
+		l, err := Scan(bytes.NewReader(clean[:n]), n)
+		if err != nil || len(l.Segments) != 2 || l.Complete || l.Torn != (n > at) {
+			t.Fatalf("cut at %d: %+v, %v; want 2 segments, torn", n, l, err)
+		}
+	}
+	if err := os.Truncate(path, at+20); err != nil {
+		t.Fatal(err)
+	}
+	w, err := Resume(path, rcp, testHeader())
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFrames(t, w, 7, [][]byte{[]byte("frame 7\r\n")})
+	if err := w.Close(true); err != nil {
+		t.Fatal(err)
+	}
+	l, _, events := openLog(t, path, id)
+	if !l.Complete || !l.Interrupted || len(events) != 7 {
+		t.Errorf("%d events, complete %v, interrupted %v", len(events), l.Complete, l.Interrupted)
 	}
 }

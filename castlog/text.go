@@ -73,7 +73,7 @@ func normalize(h Header) Header {
 // timestamp, "\n" included. data must hold whole UTF-8 characters; bytes
 // that are not UTF-8 become U+FFFD.
 func appendEvent(b []byte, seq uint64, d time.Duration, data []byte) []byte {
-	us := int64(d / time.Microsecond)
+	us := max(int64(d/time.Microsecond), 0) // a frame before the run's start is at its start
 	b = append(b, '[')
 	b = strconv.AppendInt(b, us/1e6, 10)
 	b = append(b, '.')
@@ -93,17 +93,28 @@ const hexDigits = "0123456789abcdef"
 // maxEventSeconds bounds an event's time so that it fits a Duration.
 const maxEventSeconds = 9e9
 
+// plain is the bytes a JSON string holds as they are: printable ASCII
+// but for the quote and the backslash.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendString appends s as a JSON string, invalid UTF-8 as U+FFFD.
 func appendString(b []byte, s []byte) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i < len(s) && plain[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':

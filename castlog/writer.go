@@ -42,6 +42,15 @@ type Writer struct {
 	retryAt int    // after a failed seal by size, the text length to try again at
 	bgErr   error  // the timer's failed seal, for the next caller
 	out     bytes.Buffer
+
+	// A segment sealed because it is full or old is synced by a goroutine
+	// of its own, so that the frames behind it do not wait for the disk
+	// (a kill loses nothing written; a power cut, what was not synced yet).
+	// Flush and Close sync before they return.
+	syncReq  chan struct{} // nil until the first such seal
+	syncDone chan struct{}
+	errMu    sync.Mutex
+	syncErr  error // the syncer's, for the next caller
 }
 
 // Create creates the log file at path (mode 0600, failing if it exists)
@@ -165,8 +174,7 @@ func (w *Writer) WriteFrame(seq uint64, t time.Time, data []byte) error {
 	if w.closed {
 		return fmt.Errorf("write log %s: %w", w.path, os.ErrClosed)
 	}
-	if err := w.bgErr; err != nil {
-		w.bgErr = nil
+	if err := w.takeErr(); err != nil {
 		return err
 	}
 	if seq != w.lastSeq+1 {
@@ -195,6 +203,7 @@ func (w *Writer) WriteFrame(seq uint64, t time.Time, data []byte) error {
 			w.retryAt = len(w.text) + w.maxBytes
 			return err
 		}
+		w.syncLater()
 	}
 	return nil
 }
@@ -209,7 +218,59 @@ func (w *Writer) sealByAge(gen uint64) {
 	if err := w.seal(); err != nil {
 		w.bgErr = err
 		w.timer = time.AfterFunc(w.maxAge, func() { w.sealByAge(gen) })
+		return
 	}
+	w.syncLater()
+}
+
+// syncLater has the syncer sync the file soon.
+func (w *Writer) syncLater() {
+	if w.syncReq == nil {
+		w.syncReq, w.syncDone = make(chan struct{}, 1), make(chan struct{})
+		go w.syncer(w.syncReq, w.syncDone)
+	}
+	select {
+	case w.syncReq <- struct{}{}:
+	default: // a sync is asked for already, and covers this write
+	}
+}
+
+// syncer syncs the file when asked, until stopSyncer.
+func (w *Writer) syncer(req <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	for range req {
+		if err := w.f.Sync(); err != nil {
+			w.errMu.Lock()
+			if w.syncErr == nil {
+				w.syncErr = writeFailed(w.path, fmt.Errorf("sync log %s: %w", w.path, err))
+			}
+			w.errMu.Unlock()
+		}
+	}
+}
+
+// stopSyncer waits for the syncer to be done, before the file is closed.
+func (w *Writer) stopSyncer() {
+	if w.syncReq != nil {
+		close(w.syncReq)
+		<-w.syncDone
+		w.syncReq = nil
+	}
+}
+
+// takeErr returns, once, a failure of the timer's seal or of the syncer.
+// A failed seal keeps its text, which the next seal writes; a failed sync
+// may have lost what it synced, and is always reported.
+func (w *Writer) takeErr() error {
+	err := w.bgErr
+	w.bgErr = nil
+	w.errMu.Lock()
+	if err == nil {
+		err = w.syncErr
+	}
+	w.syncErr = nil
+	w.errMu.Unlock()
+	return err
 }
 
 // LastSeq is the last frame written (sealed or not); 0 before any.
@@ -226,14 +287,16 @@ func (w *Writer) Flush() error {
 	if w.closed {
 		return fmt.Errorf("flush log %s: %w", w.path, os.ErrClosed)
 	}
-	w.bgErr = nil
+	w.bgErr = nil // the timer's failed seal is tried again here
 	if w.frames {
-		return w.seal()
+		if err := w.seal(); err != nil {
+			return err
+		}
 	}
 	if err := w.f.Sync(); err != nil {
 		return writeFailed(w.path, fmt.Errorf("sync log %s: %w", w.path, err))
 	}
-	return nil
+	return w.takeErr()
 }
 
 // Close seals the open segment (the first one even without frames: it
@@ -246,9 +309,14 @@ func (w *Writer) Close(interrupted bool) error {
 	if w.closed {
 		return fmt.Errorf("close log %s: %w", w.path, os.ErrClosed)
 	}
+	w.bgErr = nil // the timer's failed seal is tried again by finish
 	err := w.finish(interrupted)
 	w.closed = true
 	w.stopTimer()
+	w.stopSyncer()
+	if serr := w.takeErr(); err == nil {
+		err = serr
+	}
 	if cerr := w.f.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("close log %s: %w", w.path, cerr)
 	}
@@ -283,6 +351,7 @@ func (w *Writer) Abort() error {
 	}
 	w.closed = true
 	w.stopTimer()
+	w.stopSyncer()
 	if err := w.f.Close(); err != nil {
 		return fmt.Errorf("close log %s: %w", w.path, err)
 	}
@@ -299,8 +368,8 @@ func (w *Writer) stopTimer() {
 	}
 }
 
-// seal encrypts the open segment's text, appends header and ciphertext in
-// one write and syncs. On failure the text stays, to be sealed later, and
+// seal encrypts the open segment's text and appends header and ciphertext
+// in one write; the caller syncs, now or later. On failure the text stays, to be sealed later, and
 // what was written of the segment is cut off.
 func (w *Writer) seal() error {
 	seg := Segment{Offset: w.off}
@@ -329,9 +398,6 @@ func (w *Writer) seal() error {
 	if _, err := w.f.WriteAt(b, w.off); err != nil {
 		_ = w.f.Truncate(w.off)
 		return writeFailed(w.path, fmt.Errorf("write log %s: %w", w.path, err))
-	}
-	if err := w.f.Sync(); err != nil {
-		return writeFailed(w.path, fmt.Errorf("sync log %s: %w", w.path, err))
 	}
 	w.off += seg.Length
 	w.sealed = append(w.sealed, seg)

@@ -186,13 +186,16 @@ func complete(path string) bool {
 type keyring struct {
 	ids  []age.Identity
 	from string
+	// generation is the key generation of the log to read, 0 when not
+	// known.
+	generation int64
 }
 
 // identities are the reader's keys (R-LOG-1): --identity FILE, else the
 // keys saved by 'runlet keys unlock --save', else the workspace's
-// passphrase, which opens the generation the log is encrypted to (all of
-// them when the server does not say which).
-func (m *Main) identities(ctx context.Context, client *apiclient.Client, keys []runlet.LogKey, exec, device string, f *logsFlags) (keyring, error) {
+// passphrase, which opens generation gen, the one the log is encrypted to
+// (all of them when gen is 0, not known).
+func (m *Main) identities(keys []runlet.LogKey, gen int64, f *logsFlags) (keyring, error) {
 	if f.identity != "" {
 		ids, err := loadIdentityFile(f.identity)
 		return keyring{ids: ids, from: "the identity file " + f.identity}, err
@@ -207,7 +210,7 @@ func (m *Main) identities(ctx context.Context, client *apiclient.Client, keys []
 		return keyring{}, err
 	}
 	chosen := keys
-	if gen := logGeneration(ctx, client, exec, device); gen > 0 {
+	if gen > 0 {
 		for _, k := range keys {
 			if k.Generation == gen {
 				chosen = []runlet.LogKey{k}
@@ -264,7 +267,11 @@ func (m *Main) printCast(path, exec, device string, keys keyring, f *logsFlags) 
 	}
 	openErr := func(err error) error {
 		if errors.Is(err, castlog.ErrNoIdentity) {
-			return runlet.Errorf(runlet.EFORBIDDEN, "%s cannot open the log of execution %s on %s: it is encrypted to a log key generation they do not hold", upperFirst(keys.from), exec, safe(device))
+			which := "a log key generation"
+			if keys.generation > 0 {
+				which = fmt.Sprintf("log key generation %d", keys.generation)
+			}
+			return runlet.Errorf(runlet.EFORBIDDEN, "%s cannot open the log of execution %s on %s: it is encrypted to %s, which they do not hold", upperFirst(keys.from), exec, safe(device), which)
 		}
 		return fmt.Errorf("read the log of execution %s on %s: %w", exec, device, err)
 	}

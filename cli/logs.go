@@ -118,7 +118,10 @@ func (m *Main) logs(ctx context.Context, exec string, f *logsFlags) error {
 		if f.export || f.cast != "" {
 			return runlet.Errorf(runlet.ECONFLICT, "execution %s is still running on %s: export its log once it has ended (follow it with --follow)", exec, safe(device))
 		}
-		if !f.follow {
+		switch {
+		case !f.follow && rec.Status == runlet.StatusPending:
+			return runlet.Errorf(runlet.ECONFLICT, "execution %s has not started on %s yet: add --follow to wait for it and follow it to its end", exec, safe(device))
+		case !f.follow:
 			return runlet.Errorf(runlet.ECONFLICT, "execution %s is still running on %s: add --follow to follow it to its end", exec, safe(device))
 		}
 		err := m.followLog(ctx, cred, client, exec, device, f)
@@ -183,10 +186,12 @@ func (m *Main) readLog(ctx context.Context, cred *home.Credentials, client *apic
 	if st.ownCopy {
 		m.awaitSealed(ctx, path)
 	}
-	ids, err := m.identities(ctx, client, keys.Keys, exec, device, f)
+	gen := logGeneration(ctx, client, exec, device)
+	ids, err := m.identities(keys.Keys, gen, f)
 	if err != nil {
 		return err
 	}
+	ids.generation = gen
 	if err := m.printCast(path, exec, device, ids, f); err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/castlog"
 	"github.com/runlet/runlet/internal/termtest"
 	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/pty"
@@ -31,6 +32,9 @@ func TestMain(m *testing.M) {
 		panic("build runlet: " + err.Error() + "\n" + string(out))
 	}
 	restore := testenv.HermeticHome()
+	// Sealing a log key at age's scrypt cost takes seconds, ten under
+	// the race detector.
+	castlog.SetScryptWorkFactorForTests(10)
 	code := m.Run()
 	restore()
 	os.RemoveAll(dir)

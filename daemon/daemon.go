@@ -2,8 +2,11 @@
 // executions from the device's dispatch queue into the runner, publishes
 // their frames and every status transition, obeys input, resize, stop, kill
 // and replay requests from any viewer of its workspace, and sends
-// heartbeats. What must survive a crash or a broker outage (unconfirmed
-// statuses, the executions it started) lives in the home's state directory.
+// heartbeats. It records each run's log encrypted to the workspace's log
+// key as it is written, and uploads it when the run ends (logs.go,
+// uploads.go). What must survive a crash or a broker outage (unconfirmed
+// statuses, the executions it started, the uploads not confirmed) lives
+// in the home's state directory.
 package daemon
 
 import (

@@ -204,6 +204,9 @@ func (d *Daemon) uploadAll(ctx context.Context) error {
 			if first == nil {
 				first = fmt.Errorf("log of %s: %w", e.Execution, err)
 			}
+			if code == runlet.EUNAVAILABLE {
+				return first // the server is away: the others wait too
+			}
 			continue
 		}
 		if err := q.remove(e.Execution); err != nil {

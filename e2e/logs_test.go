@@ -49,6 +49,12 @@ type logFleet struct {
 // workspace's log key and starts the daemons.
 func newLogFleet(t *testing.T, withMinIO bool) *logFleet {
 	t.Helper()
+	return newLogFleetOn(t, embedded, withMinIO)
+}
+
+// newLogFleetOn is newLogFleet on stack st.
+func newLogFleetOn(t *testing.T, st stack, withMinIO bool) *logFleet {
+	t.Helper()
 	lf := &logFleet{}
 	var args []string
 	if withMinIO {
@@ -56,7 +62,7 @@ func newLogFleet(t *testing.T, withMinIO bool) *logFleet {
 		lf.blobs = lf.minio.URL()
 		args = []string{"--blobs", lf.blobs}
 	}
-	lf.fleet = newFleetArgs(t, embedded, args, []string{}...)
+	lf.fleet = newFleetArgs(t, st, args, []string{}...)
 	login, err := apiclient.New(lf.url, "").Login(ctxFor(t), server.AdminEmail, adminPassword)
 	if err != nil {
 		t.Fatalf("sign in as the admin: %v", err)
@@ -169,16 +175,18 @@ func wantSecretLines(t *testing.T, who, out, secret string) {
 
 // R-LOG-1: a job prints a unique secret; every byte the server keeps (its
 // data directory: SQLite database and WAL, NATS store, object store
-// directory) and, with MinIO, every object and MinIO's own data directory
-// hold it in no form (raw, hex, base64); neither does the home of the
-// device that ran it once the run ended; the CLI reads it back.
+// directory; its own log output) and, with MinIO, every object and MinIO's
+// own data directory, and with PostgreSQL a dump of the database, hold it
+// in no form (raw, hex, base64); neither does the home of the device that
+// ran it once the run ended; the CLI reads it back.
 func TestLogsSecretNeverOnServer(t *testing.T) {
-	t.Run("directory", func(t *testing.T) { testLogsSecretNeverOnServer(t, false) })
-	t.Run("minio", func(t *testing.T) { testLogsSecretNeverOnServer(t, true) })
+	t.Run("directory", func(t *testing.T) { testLogsSecretNeverOnServer(t, embedded, false) })
+	t.Run("minio", func(t *testing.T) { testLogsSecretNeverOnServer(t, embedded, true) })
+	t.Run("minio-"+string(rabbitPostgres), func(t *testing.T) { testLogsSecretNeverOnServer(t, rabbitPostgres, true) })
 }
 
-func testLogsSecretNeverOnServer(t *testing.T, withMinIO bool) {
-	lf := newLogFleet(t, withMinIO)
+func testLogsSecretNeverOnServer(t *testing.T, st stack, withMinIO bool) {
+	lf := newLogFleetOn(t, st, withMinIO)
 	secret, file := newSecret(t)
 	lf.applyJobs(secretJob("leak", file, 2048)) // ~2.8 MB of output: several 1 MiB segments
 	exec, _ := lf.detach("pi-2", "leak", "pi-1")
@@ -204,6 +212,9 @@ func testLogsSecretNeverOnServer(t *testing.T, withMinIO bool) {
 	grepBytes(t, needles, "the server's own log (its output)", []byte(lf.server.out.String()))
 	scanned := grepTree(t, needles, lf.data)
 	scanned += grepTree(t, needles, lf.homes["pi-1"])
+	if st == rabbitPostgres {
+		scanned += grepPostgres(t, needles, lf.serverArgs)
+	}
 	if withMinIO {
 		scanned += grepObjects(t, needles, lf.blobs)
 		scanned += grepTree(t, needles, lf.minio.DataDir())
@@ -280,6 +291,27 @@ func grepTree(t *testing.T, needles map[string][]byte, root string) int64 {
 		t.Fatalf("read %s: %v", root, err)
 	}
 	return n
+}
+
+// grepPostgres fails t if a dump of the server's PostgreSQL database
+// (--db in serverArgs) holds a needle.
+func grepPostgres(t *testing.T, needles map[string][]byte, serverArgs []string) int64 {
+	t.Helper()
+	var db string
+	for i, a := range serverArgs {
+		if a == "--db" && i+1 < len(serverArgs) {
+			db = serverArgs[i+1]
+		}
+	}
+	if db == "" {
+		t.Fatal("the server has no --db")
+	}
+	dump := testenv.Run(t, "pg_dump", "--no-owner", db)
+	if !strings.Contains(dump, "log_objects") {
+		t.Fatalf("the dump of %s has no table log_objects", db)
+	}
+	grepBytes(t, needles, "the dump of the PostgreSQL database", []byte(dump))
+	return int64(len(dump))
 }
 
 // grepObjects fails t if any object of the store at url holds a needle.
@@ -433,6 +465,14 @@ numbered:
 	if obj.State != runlet.LogInterrupted {
 		t.Errorf("the log's record is %+v, want state interrupted", obj)
 	}
+	plain, err := home.Dir(lf.homes["pi-1"]).LogPath(exec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.EventuallyEvery(t, "the recovered run's plaintext log to be removed", 30*time.Second, pace, func() bool {
+		_, err := os.Stat(plain)
+		return os.IsNotExist(err)
+	})
 	out := lf.mustLogs(t, "pi-2", exec, "--passphrase-file", lf.pass)
 	for i := 1; i <= lines; i++ {
 		if w := fmt.Sprintf("line-%d of the run\r\n", i); !strings.Contains(out, w) {
@@ -500,7 +540,7 @@ func TestLogsCorruptedObject(t *testing.T) {
 
 	// Truncated.
 	writeFile(t, object, string(header)+string(body[:len(body)/3]))
-	wantLogRefused(t, lf.logs(t, "mac", exec, "--passphrase-file", lf.pass), secret, "damaged", "no local copy")
+	wantLogRefused(t, lf.logs(t, "mac", exec, "--passphrase-file", lf.pass), secret, "truncated", "no local copy")
 
 	// Newer, different, and not a log: the server's record and object say
 	// so consistently, so only the reader's check can tell.
@@ -516,6 +556,7 @@ func TestLogsCorruptedObject(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "damaged") || !strings.Contains(r.stderr, "kept the local copy") {
 		t.Errorf("pi-2 with a newer damaged copy on the server: exit %d, stderr %q; want a failure saying the server's copy is damaged and the local copy was kept", r.code, r.stderr)
 	}
+	t.Logf("pi-2 kept its copy: exit %d: %s", r.code, strings.TrimSpace(r.stderr))
 	wantSecretLines(t, "pi-2 after refusing the newer damaged copy", r.stdout, secret)
 	if !bytes.Equal(readFile(t, pi2Copy), good) {
 		t.Error("pi-2's local copy changed after it refused the server's damaged copy")
@@ -526,6 +567,7 @@ func TestLogsCorruptedObject(t *testing.T) {
 // part of the log and says every one of says on stderr.
 func wantLogRefused(t *testing.T, r result, secret string, says ...string) {
 	t.Helper()
+	t.Logf("runlet logs refused: exit %d: %s", r.code, strings.TrimSpace(r.stderr))
 	if r.code == 0 || strings.Contains(r.stdout, secret) {
 		t.Errorf("runlet logs of a damaged object: exit %d, stdout %.200q; want a failure that prints nothing of it", r.code, r.stdout)
 	}
@@ -653,9 +695,9 @@ func TestLogsWrongPassphrase(t *testing.T) {
 }
 
 // A member who leaves after the rotation of the log key: B (the device
-// mac, a person's laptop) reads a log with the passphrase and keeps the
-// unsealed key (keys unlock --save). The admin removes B's device (its
-// token is revoked) and rotates with a new passphrase. A log of a run
+// pi-2, standing for a person's laptop) reads a log with the passphrase
+// and keeps the unsealed key (keys unlock --save). The admin removes B's
+// device (its token is revoked) and rotates with a new passphrase. A log of a run
 // after that is encrypted to the new generation: the old passphrase opens
 // nothing on the server any more (every generation was sealed again), and
 // the key B kept does not open the new log, though it still opens the old
@@ -665,21 +707,21 @@ func TestLogsRemovedMemberAfterRotation(t *testing.T) {
 	oldSecret, oldFile := newSecret(t)
 	newSecretText, newFile := newSecret(t)
 	lf.applyJobs(secretJob("before", oldFile, 16) + secretJob("after", newFile, 16))
-	before, _ := lf.detach("pi-2", "before", "pi-1")
+	before, _ := lf.detach("pi-1", "before", "pi-1")
 	lf.waitStatus(before, "pi-1", runlet.StatusFinished)
 	lf.waitUploaded(t, before, "pi-1", 2*time.Minute)
 
-	mustRun(t, lf.homes["mac"], "keys", "unlock", "--save", "--passphrase-file", lf.pass)
-	wantSecretLines(t, "B reads the old log", lf.mustLogs(t, "mac", before), oldSecret)
+	mustRun(t, lf.homes["pi-2"], "keys", "unlock", "--save", "--passphrase-file", lf.pass)
+	wantSecretLines(t, "B reads the old log", lf.mustLogs(t, "pi-2", before), oldSecret)
 	kept := filepath.Join(t.TempDir(), "b-kept-identities.txt")
-	writeFile(t, kept, string(readFile(t, home.Dir(lf.homes["mac"]).IdentityFile())))
+	writeFile(t, kept, string(readFile(t, home.Dir(lf.homes["pi-2"]).IdentityFile())))
 
-	lf.asAdmin(t, "pi-2", "devices", "rm", "mac", "--yes")
-	if r := lf.logs(t, "mac", before); r.code == 0 {
+	lf.asAdmin(t, "pi-1", "devices", "rm", "pi-2", "--yes")
+	if r := lf.logs(t, "pi-2", before); r.code == 0 {
 		t.Errorf("B's removed device still reads logs through the server: %.200q", r.stdout)
 	}
 	newPass := passphraseFile(t, "the second log passphrase "+testenv.RandomName(""))
-	out := lf.asAdmin(t, "pi-2", "keys", "rotate", "--passphrase-file", lf.pass, "--new-passphrase-file", newPass)
+	out := lf.asAdmin(t, "pi-1", "keys", "rotate", "--passphrase-file", lf.pass, "--new-passphrase-file", newPass)
 	if !strings.Contains(out, "generation 2") {
 		t.Errorf("keys rotate printed %q, want generation 2", out)
 	}
@@ -688,25 +730,25 @@ func TestLogsRemovedMemberAfterRotation(t *testing.T) {
 	lf.daemons["pi-1"].stop()
 	lf.startDaemon("pi-1")
 
-	after, _ := lf.detach("pi-2", "after", "pi-1")
+	after, _ := lf.detach("pi-1", "after", "pi-1")
 	lf.waitStatus(after, "pi-1", runlet.StatusFinished)
 	if obj := lf.waitUploaded(t, after, "pi-1", 2*time.Minute); obj.Generation != 2 {
 		t.Fatalf("the log after the rotation is encrypted to generation %d, want 2", obj.Generation)
 	}
 
 	for _, exec := range []string{after, before} {
-		r := lf.logs(t, "pi-2", exec, "--passphrase-file", lf.pass)
+		r := lf.logs(t, "mac", exec, "--passphrase-file", lf.pass)
 		if r.code == 0 || !strings.Contains(r.stderr, "wrong log passphrase") {
 			t.Errorf("the old passphrase after the rotation, log %s: exit %d, stderr %q; want \"wrong log passphrase\"", exec, r.code, r.stderr)
 		}
 	}
-	r := lf.logs(t, "pi-2", after, "--identity", kept)
+	r := lf.logs(t, "mac", after, "--identity", kept)
 	if r.code == 0 || strings.Contains(r.stdout, newSecretText) {
 		t.Errorf("B's kept key opens the log made after the rotation: exit %d, stdout %.200q", r.code, r.stdout)
 	}
 	t.Logf("B's kept key on the new log: %s", strings.TrimSpace(r.stderr))
-	wantSecretLines(t, "B's kept key on the old log", lf.mustLogs(t, "pi-2", before, "--identity", kept), oldSecret)
+	wantSecretLines(t, "B's kept key on the old log", lf.mustLogs(t, "mac", before, "--identity", kept), oldSecret)
 
-	wantSecretLines(t, "the new passphrase, new log", lf.mustLogs(t, "pi-2", after, "--passphrase-file", newPass), newSecretText)
-	wantSecretLines(t, "the new passphrase, old log", lf.mustLogs(t, "pi-2", before, "--passphrase-file", newPass), oldSecret)
+	wantSecretLines(t, "the new passphrase, new log", lf.mustLogs(t, "mac", after, "--passphrase-file", newPass), newSecretText)
+	wantSecretLines(t, "the new passphrase, old log", lf.mustLogs(t, "mac", before, "--passphrase-file", newPass), oldSecret)
 }

@@ -164,8 +164,9 @@ func (s *Server) handlePutLog(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	// A large log on a slow link takes longer than the read timeout.
-	_ = http.NewResponseController(w).SetReadDeadline(s.now().Add(s.readTimeout() + time.Duration(r.ContentLength/minUploadRate)*time.Second))
+	// A large log on a slow link takes longer than the read timeout (a
+	// network deadline: the real clock, not Config.Now).
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.readTimeout() + time.Duration(r.ContentLength/minUploadRate)*time.Second))
 	o, err := v.Upload(r.Context(), vault.Upload{
 		Workspace: c.Workspace.ID, Caller: c.Device, Execution: r.PathValue("id"), Device: r.PathValue("device"),
 		Body: bodyReader{r.Body}, Size: r.ContentLength, Meta: meta,

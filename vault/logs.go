@@ -60,14 +60,22 @@ func (s *Service) Upload(ctx context.Context, u Upload) (runlet.LogObject, error
 	if err := s.checkGeneration(ctx, u.Workspace, u.Meta.Generation); err != nil {
 		return runlet.LogObject{}, err
 	}
+	key := ObjectKey(u.Workspace, u.Execution, u.Caller.ID)
 	old, err := s.db.LogObject(ctx, u.Workspace, u.Execution, u.Caller.ID)
 	switch {
 	case err == nil && old.SHA256 == u.Meta.SHA256 && old.Size == u.Size:
-		return s.withName(old, u.Device), nil
+		// Stored already, unless the object was lost since (then the
+		// device's copy makes it whole again).
+		in, err := s.blobs.Stat(ctx, key)
+		if err == nil && in.SHA256 == old.SHA256 {
+			return s.withName(old, u.Device), nil
+		}
+		if err != nil && runlet.ErrorCode(err) != runlet.ENOTFOUND {
+			return runlet.LogObject{}, fmt.Errorf("look for the stored log of %s on %s: %w", u.Execution, u.Device, err)
+		}
 	case err != nil && runlet.ErrorCode(err) != runlet.ENOTFOUND:
 		return runlet.LogObject{}, fmt.Errorf("read the record of the log: %w", err)
 	}
-	key := ObjectKey(u.Workspace, u.Execution, u.Caller.ID)
 	modified := u.Meta.Modified.UTC()
 	if _, err := s.blobs.Put(ctx, key, u.Body, u.Size, blob.Meta{SHA256: u.Meta.SHA256, Modified: modified}); err != nil {
 		return runlet.LogObject{}, fmt.Errorf("store the log of %s on %s: %w", u.Execution, u.Device, err)

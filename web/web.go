@@ -15,7 +15,10 @@ import (
 	"sync"
 )
 
-//go:embed static
+// all: because vendored modules have names starting with "_" (@noble's
+// _md.js, _u64.js), which go:embed leaves out otherwise.
+//
+//go:embed all:static
 var static embed.FS
 
 // Files is the embedded tree served under /static/.

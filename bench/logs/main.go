@@ -28,15 +28,17 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 
 	"github.com/runlet/runlet/bench/internal/benchkit"
 )
 
 // config is the command's flags.
 type config struct {
-	MB    int // MiB of random bytes the throughput job prints as base64
-	LogMB int // MiB of output in the log of the first-screen measure
-	Runs  int // runs of each throughput case (the best is reported)
+	MB    int    // MiB of random bytes the throughput job prints as base64
+	LogMB int    // MiB of output in the log of the first-screen measure
+	Runs  int    // runs of each throughput case (the median is reported)
+	Dir   string // where the logs are written ("": the system's temporary directory)
 }
 
 func main() {
@@ -44,6 +46,8 @@ func main() {
 	flag.IntVar(&c.MB, "mb", 200, "MiB the throughput job prints (random bytes as base64, without newlines)")
 	flag.IntVar(&c.LogMB, "log-mb", 100, "MiB of output in the log read back for the first screen")
 	flag.IntVar(&c.Runs, "runs", 3, "runs of each throughput case, alternating plain and encrypted; the median is reported")
+	flag.StringVar(&c.Dir, "dir", "", "write the logs under this directory (default: the system's temporary directory; /dev/shm takes the disk out)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	asJSON := benchkit.JSONFlag()
 	flag.Parse()
 	if c.MB < 1 || c.LogMB < 1 || c.Runs < 1 {
@@ -52,7 +56,18 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "logs:", err)
+			os.Exit(1)
+		}
+	}
 	rep, err := run(ctx, c)
+	pprof.StopCPUProfile()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "logs:", err)
 		os.Exit(1)
@@ -66,7 +81,10 @@ func main() {
 // run measures everything and returns the report.
 func run(ctx context.Context, c config) (*benchkit.Report, error) {
 	rep := benchkit.NewReport("bench/logs")
-	dir, err := os.MkdirTemp("", "runlet-bench-logs-")
+	if c.Dir != "" {
+		rep.Note("logs written under %s", c.Dir)
+	}
+	dir, err := os.MkdirTemp(c.Dir, "runlet-bench-logs-")
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ let unlocked = null;
 const theme = { background: '#0f1419', foreground: '#e6e1cf', cursor: '#0f1419', selectionBackground: '#253340' };
 const MAX_LINES_SHOWN = 5000; // the lines view shows the last ones of a longer log
 const MAX_MATCHES = 500;
+const FIRST_SCREEN = 8192; // characters that fill a terminal's first screen, and then some
 const IDLE_CAP = 2; // seconds: playback shortens longer pauses to this (as asciinema's idle limit)
 
 // ansiRE matches terminal escape sequences (CSI, OSC, two-byte ones),
@@ -214,13 +215,14 @@ class LogView {
         if (this.closed) throw new Error('closed');
         if (seg.header) this.setHeader(seg.header);
         else if (!this.header && seg.events.length) this.base = log.segments[i].start - seg.events[0].time * 1000;
-        this.add(seg.events);
-        if (i === 0 || !this.firstScreen) {
-          await new Promise((r) => this.term.write('', r));
+        // The first screen is there once the terminal has taken the
+        // first few kilobytes (xterm.js parses writes in order, so this
+        // does not wait for the rest of the segment).
+        this.add(seg.events, this.firstScreen ? null : () => {
           this.firstScreen = Math.round(performance.now() - t0);
           this.host.dataset.firstScreenMs = String(this.firstScreen);
           this.onState('first-screen');
-        }
+        });
         this.status.textContent = `Decrypting… segment ${i + 1} of ${n}`;
       }, (i, err) => {
         this.damaged.push({ segment: i, message: err.message });
@@ -263,11 +265,18 @@ class LogView {
     }
   }
 
-  // add writes events to the terminal and to the lines.
-  add(events) {
+  // add writes events to the terminal and to the lines; onScreen, when
+  // given, is called once the terminal has parsed a screenful or so.
+  add(events, onScreen) {
+    let written = 0;
     for (const e of events) {
       this.events.push(e);
       this.term.write(e.data);
+      written += e.data.length;
+      if (onScreen && written >= FIRST_SCREEN) {
+        this.term.write('', onScreen);
+        onScreen = null;
+      }
       const at = this.base + e.time * 1000;
       const pieces = e.data.replace(ansiRE, '').replace(/\r\n/g, '\n').split('\n');
       for (const [k, piece] of pieces.entries()) {
@@ -279,6 +288,7 @@ class LogView {
         this.partial.text += piece;
       }
     }
+    if (onScreen) this.term.write('', onScreen);
   }
 
   // visible is a line as a terminal leaves it: after its last carriage return.

@@ -3,13 +3,14 @@
 // alerting settings have a page of their own (alerting.js).
 import { api, list, session } from '../api.js';
 import { h, field, guard, toast, empty, confirmDialog, copyButton, formatTime, setTitle } from '../ui.js';
+import { logKeysSection } from '../logkeys.js';
 
 export async function settingsPage(main) {
   setTitle('Settings');
   const admin = session.role === 'admin' || session.role === 'owner';
   main.append(h('div.page-head', h('h1', 'Settings'),
     h('a.button', { href: '/settings/alerting', 'data-nav-alerting': '' }, 'Alerting: rules, providers, channels →')));
-  const sections = [workspaceSection(admin), membersSection(admin), tokensSection(admin), passwordSection()];
+  const sections = [workspaceSection(admin), membersSection(admin), tokensSection(admin), logKeysSection(admin), passwordSection()];
   main.append(...(await Promise.all(sections)));
   if (location.hash) document.querySelector(location.hash)?.scrollIntoView();
 }

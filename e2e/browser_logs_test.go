@@ -1,0 +1,299 @@
+//go:build !windows
+
+package e2e_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/castlog"
+)
+
+// browserLogJob prints the secret held in a file on the device (the job
+// file names the file only) around ~kb KiB of random base64 lines, after
+// waiting for the test to touch gate: the run is live while the page first
+// shows its log panel.
+func browserLogJob(name, secretFile, gate string, kb int) string {
+	return fmt.Sprintf(`
+%s:
+  script: |
+    %s
+    echo "first $(cat %q)"
+    head -c %d /dev/urandom | base64
+    echo "middle $(cat %q)"
+    head -c %d /dev/urandom | base64
+    echo "last $(cat %q)"
+`, name, waitForFile(gate), secretFile, kb<<9, secretFile, kb<<9, secretFile)
+}
+
+// TestBrowserLogs is issue 15's web UI in the real browser (R-LOG-1,
+// R-LOG-3, R-GUI-1): a workspace key made with the CLI, a job printing a
+// unique secret; the run's page says the log is not uploaded while the
+// run goes, then a wrong passphrase is refused, the right one unlocks it
+// in the page, the secret shows, with timestamps, the search finds it, the
+// download is a valid asciicast holding the same output as the CLI's
+// export, and playback renders it in the terminal. The page never sends
+// the passphrase or the identity it unsealed, nor stores them.
+func TestBrowserLogs(t *testing.T) {
+	needChromium(t)
+	lf := newLogFleet(t, false)
+	pass := strings.TrimSpace(string(readFile(t, lf.pass)))
+	keys, err := lf.admin.LogKeys(ctxFor(t))
+	if err != nil || len(keys.Keys) != 1 {
+		t.Fatalf("log keys: %+v, %v; want the one runlet keys init made", keys, err)
+	}
+	id, err := castlog.Unseal(keys.Keys[0].Sealed, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	identity := id.String()
+
+	secret, file := newSecret(t)
+	gate := filepath.Join(t.TempDir(), "go")
+	lf.applyJobs(browserLogJob("leak", file, gate, 1536)) // ~2 MB of output: several segments
+	exec, _ := lf.detach("pi-2", "leak", "pi-1")
+	lf.waitStatus(exec, "pi-1", runlet.StatusRunning)
+
+	b := newBrowser(t, lf.url)
+	p := b.newPage("logs")
+	sent := recordRequests(t, p)
+	p.open("/executions/" + exec)
+	p.waitVisible(`form[data-form=login]`)
+	p.signIn(adminPassword)
+
+	// While the run goes, the panel says the log is not uploaded yet (the
+	// server's reason), and it opens by itself once it is.
+	p.waitVisible(`[data-log-panel] [data-log-pending]`)
+	if got := p.text(`[data-log-pending]`); !strings.Contains(strings.ToLower(got), "run") {
+		t.Errorf("the pending log says %q, want the server's reason (the run is still going)", got)
+	}
+	touch(t, gate)
+	lf.waitStatus(exec, "pi-1", runlet.StatusFinished)
+	lf.waitUploaded(t, exec, "pi-1", 2*time.Minute)
+	p.waitVisible(`[data-log-panel][data-log-state=locked] input[data-field=log-passphrase]`)
+
+	// A wrong passphrase is refused, with a message saying so.
+	p.do("type a wrong passphrase",
+		chromedp.SendKeys(chromedp.CSS(`input[data-field=log-passphrase]`), "not the log passphrase"),
+		chromedp.Click(chromedp.CSS(`[data-log-unlock-submit]`)))
+	p.waitVisible(`[data-log-panel][data-log-state=wrong-passphrase] [data-log-error]`)
+	if got := p.text(`[data-log-error]`); !strings.Contains(got, "Wrong passphrase") {
+		t.Errorf("a wrong passphrase shows %q, want it called wrong", got)
+	}
+	p.shot("logs-wrong-passphrase")
+
+	// The right one unlocks the log in the page.
+	p.evalTrue(`(document.querySelector('input[data-field=log-passphrase]').value = '', true)`)
+	p.do("type the passphrase",
+		chromedp.SendKeys(chromedp.CSS(`input[data-field=log-passphrase]`), pass),
+		chromedp.Click(chromedp.CSS(`[data-log-unlock-submit]`)))
+	p.waitJS("the log to be decrypted", `document.querySelector('[data-log-panel]').dataset.logState === 'ready'`)
+	view := `window.runlet.logs.get("pi-1")`
+	p.waitJS("the secret's last line in the log's terminal", view+`.text().includes(`+jsString("last "+secret)+`)`)
+	t.Logf("unlock (scrypt in JS) took %s ms; first screen %s ms, whole log %s ms after it",
+		p.evalString(`document.querySelector('[data-log-panel]').dataset.unlockMs`),
+		p.evalString(`document.querySelector('[data-log-term]').dataset.firstScreenMs`),
+		p.evalString(`document.querySelector('[data-log-term]').dataset.allMs`))
+	if p.evalString(`document.querySelector('[data-log-problems]').textContent`) != "" {
+		t.Errorf("the panel reports problems: %s", p.text(`[data-log-problems]`))
+	}
+
+	// Search finds the secret's three lines; with timestamps, each line
+	// carries the time it was printed, within the run.
+	p.do("search", chromedp.SendKeys(chromedp.CSS(`[data-log-search]`), secret))
+	p.waitJS("three matches", `document.querySelector('[data-log-count]').dataset.matches === '3' && document.querySelectorAll('[data-log-lines] mark[data-log-match]').length === 3`)
+	p.click(`[data-log-timestamps]`)
+	p.waitVisible(`[data-log-lines] [data-log-time]`)
+	lines := p.text(`[data-log-lines]`)
+	for _, w := range []string{"first " + secret, "middle " + secret, "last " + secret} {
+		if !strings.Contains(lines, w) {
+			t.Errorf("the search shows %q, want a line %q", lines, w)
+		}
+	}
+	run, _ := lf.execution(exec, "pi-1")
+	var stamps []time.Time
+	if err := json.Unmarshal([]byte(p.evalString(`JSON.stringify([...document.querySelectorAll('[data-log-lines] [data-log-time]')].map((e) => e.getAttribute('datetime')))`)), &stamps); err != nil || len(stamps) != 3 {
+		t.Fatalf("the matching lines' times: %v, %v; want 3", stamps, err)
+	}
+	for _, at := range stamps {
+		if at.Before(run.Started.Add(-time.Second)) || at.After(run.Finished.Add(time.Second)) {
+			t.Errorf("a line is stamped %s, outside the run (%s to %s)", at, run.Started, run.Finished)
+		}
+	}
+	p.shot("logs-search")
+
+	// Download: a standard asciicast v2 file with the output the CLI's
+	// export has.
+	name, cast := p.download(`[data-log-download]`)
+	if !strings.HasSuffix(name, ".cast") {
+		t.Errorf("the download is named %q, want a .cast file", name)
+	}
+	export := lf.mustLogs(t, "pi-2", exec, "--export", "--passphrase-file", lf.pass)
+	got, want := castOutput(t, "the downloaded file", cast), castOutput(t, "runlet logs --export", []byte(export))
+	if got != want {
+		t.Errorf("the downloaded cast's output (%d bytes) differs from runlet logs --export's (%d bytes)", len(got), len(want))
+	}
+	wantSecretLines(t, "the downloaded cast", got, secret)
+
+	// Playback: pause at 1×, then the rest at max speed.
+	p.evalTrue(`(document.querySelector('[data-log-search]').value = '', document.querySelector('[data-log-timestamps]').click(), true)`)
+	p.click(`[data-log-play]`)
+	p.waitJS("playback to start", `document.querySelector('[data-log-term]').dataset.playback === 'playing'`)
+	p.click(`[data-log-play]`)
+	p.waitJS("playback to pause", `document.querySelector('[data-log-term]').dataset.playback === 'paused'`)
+	p.evalTrue(`(() => { const s = document.querySelector('[data-log-speed]'); s.value = 'max'; s.dispatchEvent(new Event('change')); return true; })()`)
+	p.click(`[data-log-play]`)
+	p.waitJS("playback to end", `document.querySelector('[data-log-term]').dataset.playback === 'ended'`)
+	p.waitJS("the secret in the played-back terminal", view+`.text().includes(`+jsString("last "+secret)+`)`)
+	p.shot("logs-playback")
+
+	// Nothing the page sent, and nothing it stored, holds the passphrase
+	// or the identity.
+	if s := p.evalString(`JSON.stringify(localStorage) + JSON.stringify(sessionStorage) + document.cookie`); strings.Contains(s, pass) || strings.Contains(s, identity) {
+		t.Errorf("the page stored the passphrase or the identity: %q", s)
+	}
+	reqs := sent()
+	if len(reqs) < 5 {
+		t.Fatalf("recorded only %d requests; is the recording working?", len(reqs))
+	}
+	ranges := 0
+	for _, r := range reqs {
+		if strings.Contains(r, pass) || strings.Contains(r, identity) || strings.Contains(r, strings.ToLower(identity)) {
+			t.Errorf("the page sent the passphrase or the identity: %.500s", r)
+		}
+		if strings.Contains(r, "/logs/pi-1") && strings.Contains(r, "bytes=") {
+			ranges++
+		}
+	}
+	if ranges < 3 {
+		t.Errorf("the page read the log in %d range requests, want at least 3 (tail, index, segments)", ranges)
+	}
+}
+
+// recordRequests records what the page sends (each HTTP request's URL,
+// headers and body, each WebSocket frame) and returns a function giving
+// the record.
+func recordRequests(t *testing.T, p *page) func() []string {
+	t.Helper()
+	var mu sync.Mutex
+	var sent []string
+	err := chromedp.Listen(p.ctx, func(ev any) {
+		var rec string
+		switch e := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			j, _ := json.Marshal(e.Request)
+			rec = string(j)
+			for _, d := range e.Request.PostDataEntries {
+				rec += "\n" + string(d.Bytes)
+			}
+		case *network.EventWebSocketFrameSent:
+			if e.Response != nil {
+				rec = "websocket: " + string(e.Response.PayloadData)
+			}
+		default:
+			return
+		}
+		mu.Lock()
+		sent = append(sent, rec)
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatalf("record the page's requests: %v", err)
+	}
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), sent...)
+	}
+}
+
+// download clicks sel, whose click downloads a file the page made (a
+// Blob behind an <a download>), and returns the file's name and bytes,
+// taken from the page as it hands them to the browser.
+func (p *page) download(sel string) (string, []byte) {
+	p.t.Helper()
+	p.evalTrue(`(() => {
+		window.__downloads = [];
+		const blobs = new Map(), make = URL.createObjectURL;
+		URL.createObjectURL = (b) => { const u = make.call(URL, b); blobs.set(u, b); return u; };
+		document.addEventListener('click', (ev) => {
+			const a = ev.target.closest && ev.target.closest('a[download]');
+			if (a && blobs.has(a.href)) window.__downloads.push({ name: a.download, blob: blobs.get(a.href) });
+		}, true);
+		return true;
+	})()`)
+	p.click(sel)
+	p.waitJS("the download", `window.__downloads.length === 1`)
+	var got struct {
+		Name string `json:"name"`
+		Text string `json:"text"`
+	}
+	ctx, cancel := context.WithTimeout(p.ctx, waitLimit)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.__downloads[0].blob.text().then((text) => JSON.stringify({ name: window.__downloads[0].name, text }))`, chromedp.EvalAwaitPromise))
+	if err == nil {
+		err = json.Unmarshal([]byte(s), &got)
+	}
+	if err != nil {
+		p.t.Fatalf("browser %s: read the download: %v", p.name, err)
+	}
+	return got.Name, []byte(got.Text)
+}
+
+// castOutput checks that b is a standard asciicast v2 recording (a header
+// of version 2, then events of three elements: time, "o", text, in time
+// order) and returns its output.
+func castOutput(t *testing.T, what string, b []byte) string {
+	t.Helper()
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 16<<20)
+	if !sc.Scan() {
+		t.Fatalf("%s is empty", what)
+	}
+	var header struct {
+		Version int `json:"version"`
+		Width   int `json:"width"`
+		Height  int `json:"height"`
+	}
+	if err := json.Unmarshal(sc.Bytes(), &header); err != nil || header.Version != 2 || header.Width == 0 || header.Height == 0 {
+		t.Fatalf("%s: the header %.200q is not asciicast v2 (%v)", what, sc.Text(), err)
+	}
+	var out strings.Builder
+	last := -1.0
+	for n := 2; sc.Scan(); n++ {
+		var ev []any
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil || len(ev) != 3 {
+			t.Fatalf("%s: line %d %.200q is not an event of three elements (%v)", what, n, sc.Text(), err)
+		}
+		at, ok1 := ev[0].(float64)
+		code, ok2 := ev[1].(string)
+		data, ok3 := ev[2].(string)
+		if !ok1 || !ok2 || !ok3 || code != "o" || at < last {
+			t.Fatalf("%s: line %d %.200q is not an output event in time order", what, n, sc.Text())
+		}
+		last = at
+		out.WriteString(data)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return out.String()
+}
+
+// jsString is s as a JavaScript string literal.
+func jsString(s string) string {
+	q, _ := json.Marshal(s)
+	return string(q)
+}
