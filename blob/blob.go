@@ -28,7 +28,8 @@ type Info struct {
 
 // Store keeps objects by key. Keys are slash-separated paths of
 // [A-Za-z0-9._-] elements, none "." or ".." (CheckKey); the caller (the
-// log service) names them. Every method returns *runlet.Error values:
+// log service) names them, and never makes a key that is also the folder
+// of others ("a" and "a/b"): MinIO refuses that (EINVALID). Every method returns *runlet.Error values:
 // ENOTFOUND for a missing object, EINVALID for a bad key or a body that
 // does not match its Meta, EUNAVAILABLE when the store cannot be reached
 // (S3 down: a caller retries), and any other error as internal.

@@ -59,10 +59,11 @@ func (m *Main) fetchLog(ctx context.Context, client *apiclient.Client, cred *hom
 		st.readable = true
 		return st, nil
 	}
+	why := strings.TrimSuffix(message(err), ".")
 	if local.Present {
-		return st, runlet.Errorf(runlet.ErrorCode(err), "%s: kept the local copy", runlet.ErrorMessage(err))
+		return st, runlet.Errorf(runlet.ErrorCode(err), "%s: kept the local copy", why)
 	}
-	return st, runlet.Errorf(runlet.ErrorCode(err), "%s, and there is no local copy", runlet.ErrorMessage(err))
+	return st, runlet.Errorf(runlet.ErrorCode(err), "%s, and there is no local copy", why)
 }
 
 // localCopy describes the file at path for runlet.ChooseLogCopy: its
@@ -127,7 +128,7 @@ func download(ctx context.Context, client *apiclient.Client, exec, device, path 
 		return damaged(fmt.Sprintf("its %d bytes have sha256 %.12s…, which differs from the %.12s… its device uploaded", n, sum, d.Copy.SHA256))
 	}
 	if _, err := castlog.Scan(tmp, n); err != nil {
-		return damaged(runlet.ErrorMessage(err))
+		return damaged(message(err))
 	}
 	if err := tmp.Sync(); err != nil {
 		return fmt.Errorf("download the log of execution %s on %s: %w", exec, device, err)
@@ -192,8 +193,8 @@ type keyring struct {
 }
 
 // identities are the reader's keys (R-LOG-1): --identity FILE, else the
-// keys saved by 'runlet keys unlock --save', else the workspace's
-// passphrase, which opens generation gen, the one the log is encrypted to
+// keys saved by 'runlet keys unlock --save' (unless --passphrase-file
+// says otherwise), else the workspace's passphrase, which opens generation gen, the one the log is encrypted to
 // (all of them when gen is 0, not known).
 func (m *Main) identities(keys []runlet.LogKey, gen int64, f *logsFlags) (keyring, error) {
 	if f.identity != "" {
@@ -201,7 +202,7 @@ func (m *Main) identities(keys []runlet.LogKey, gen int64, f *logsFlags) (keyrin
 		return keyring{ids: ids, from: "the identity file " + f.identity}, err
 	}
 	saved := home.Dir(m.home).IdentityFile()
-	if _, err := os.Stat(saved); err == nil {
+	if _, err := os.Stat(saved); err == nil && f.passFile == "" {
 		ids, err := loadIdentityFile(saved)
 		return keyring{ids: ids, from: "the keys saved on this device (after a rotation, save them again with 'runlet keys unlock --save')"}, err
 	}
@@ -257,7 +258,7 @@ func (m *Main) printCast(path, exec, device string, keys keyring, f *logsFlags) 
 	}
 	l, err := castlog.Scan(file, fi.Size())
 	if err != nil {
-		return runlet.Errorf(runlet.ErrorCode(err), "the copy of the log of execution %s on %s in %s is damaged: %s", exec, safe(device), path, runlet.ErrorMessage(err))
+		return runlet.Errorf(runlet.ErrorCode(err), "the copy of the log of execution %s on %s in %s is damaged: %s", exec, safe(device), path, message(err))
 	}
 	var since time.Time
 	if f.since != "" {

@@ -57,9 +57,10 @@ server cannot read it (R-LOG-1, R-LOG-2). logs reads this device's own copy
 when the run was here, else the copy it fetched before; it downloads the
 server's copy when there is no local one, or when the server's differs and
 is newer (R-LOG-3; 'runlet keys --help' says more). The log is decrypted
-here with, in this order: the identity file given with --identity, the keys
-saved by 'runlet keys unlock --save', or the workspace's log passphrase
-(typed at the terminal, or from --passphrase-file or RUNLET_LOG_PASSPHRASE).
+here with, in this order: the identity file given with --identity, the
+passphrase of --passphrase-file, the keys saved by 'runlet keys unlock
+--save', or the workspace's log passphrase (from RUNLET_LOG_PASSPHRASE, or
+typed at the terminal).
 
 A run still going is followed live to its end with --follow. --timestamps
 starts every line with the time its first character was written (RFC 3339,

@@ -201,8 +201,15 @@ func TestLogsKeyRotation(t *testing.T) {
 	if r := runEnv(t, laptop, "", adminEnv, "keys", "rotate", "--passphrase-file", newPass, "--new-passphrase-file", newPass); r.code != 1 || !strings.Contains(r.err, "wrong log passphrase") {
 		t.Errorf("keys rotate with a wrong passphrase: exit %d %q", r.code, r.err)
 	}
-	r := runEnv(t, laptop, "", adminEnv, "keys", "rotate", "--passphrase-file", pass, "--new-passphrase-file", newPass)
-	if r.code != 0 || !strings.Contains(r.out, "generation 2") || !strings.Contains(r.out, "new passphrase") || !strings.Contains(r.out, "Removed members cannot read new logs") {
+	// The admin rotates from a device that saved the keys: they are
+	// saved again, the new one with them.
+	admin := f.signin("admin-box")
+	if r := runIn(t, admin, "", "keys", "unlock", "--save", "--passphrase-file", pass); r.code != 0 {
+		t.Fatalf("keys unlock --save: exit %d %q %q", r.code, r.out, r.err)
+	}
+	r := runEnv(t, admin, "", adminEnv, "keys", "rotate", "--passphrase-file", pass, "--new-passphrase-file", newPass)
+	if r.code != 0 || !strings.Contains(r.out, "generation 2") || !strings.Contains(r.out, "new passphrase") ||
+		!strings.Contains(r.out, "Removed members cannot read new logs") || !strings.Contains(r.out, "Updated the identities saved on this device") {
 		t.Fatalf("keys rotate: exit %d %q %q", r.code, r.out, r.err)
 	}
 	if r := runIn(t, laptop, "", "keys", "list"); r.code != 0 || !strings.Contains(r.out, "2 (active)") || strings.Contains(r.out, "1 (active)") {
@@ -226,6 +233,9 @@ func TestLogsKeyRotation(t *testing.T) {
 		if r := runEnv(t, laptop, "", oldEnv, "logs", exec); r.code != 1 || !strings.Contains(r.err, "wrong log passphrase") || strings.Contains(r.out, secret) {
 			t.Errorf("logs %s with the old passphrase: exit %d %q %q", exec, r.code, r.out, r.err)
 		}
+	}
+	if r := runIn(t, admin, "", "logs", exec2); r.code != 0 || !strings.Contains(r.out, "the secret is "+secret2) {
+		t.Errorf("logs of a new log with the keys saved at the rotation: exit %d %q %q", r.code, r.out, r.err)
 	}
 	if r := runIn(t, leaver, "", "logs", exec1); r.code != 0 || !strings.Contains(r.out, "the secret is "+secret1) {
 		t.Errorf("the leaver's saved key on an old log: exit %d %q %q", r.code, r.out, r.err)

@@ -8,6 +8,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -66,7 +71,11 @@ func TestBrowserLogs(t *testing.T) {
 	exec, _ := lf.detach("pi-2", "leak", "pi-1")
 	lf.waitStatus(exec, "pi-1", runlet.StatusRunning)
 
-	b := newBrowser(t, lf.url)
+	// Every request the browser makes (the page's, the log reader's worker)
+	// goes through a proxy that records it; the page's WebSocket messages
+	// are recorded from the DevTools protocol.
+	proxy := newRecordingProxy(t)
+	b := newBrowser(t, lf.url, chromedp.ProxyServer(proxy.url), chromedp.Flag("proxy-bypass-list", "<-loopback>"))
 	p := b.newPage("logs")
 	sent := recordRequests(t, p)
 	p.open("/executions/" + exec)
@@ -148,6 +157,7 @@ func TestBrowserLogs(t *testing.T) {
 	wantSecretLines(t, "the downloaded cast", got, secret)
 
 	// Playback: pause at 1×, then the rest at max speed.
+	p.waitVisible(`[data-log-search]`)
 	p.evalTrue(`(document.querySelector('[data-log-search]').value = '', document.querySelector('[data-log-timestamps]').click(), true)`)
 	p.click(`[data-log-play]`)
 	p.waitJS("playback to start", `document.querySelector('[data-log-term]').dataset.playback === 'playing'`)
@@ -164,7 +174,7 @@ func TestBrowserLogs(t *testing.T) {
 	if s := p.evalString(`JSON.stringify(localStorage) + JSON.stringify(sessionStorage) + document.cookie`); strings.Contains(s, pass) || strings.Contains(s, identity) {
 		t.Errorf("the page stored the passphrase or the identity: %q", s)
 	}
-	reqs := sent()
+	reqs := append(sent(), proxy.requests()...)
 	if len(reqs) < 5 {
 		t.Fatalf("recorded only %d requests; is the recording working?", len(reqs))
 	}
@@ -173,7 +183,7 @@ func TestBrowserLogs(t *testing.T) {
 		if strings.Contains(r, pass) || strings.Contains(r, identity) || strings.Contains(r, strings.ToLower(identity)) {
 			t.Errorf("the page sent the passphrase or the identity: %.500s", r)
 		}
-		if strings.Contains(r, "/logs/pi-1") && strings.Contains(r, "bytes=") {
+		if strings.HasPrefix(r, "proxy: ") && strings.Contains(r, "/logs/pi-1") && strings.Contains(r, "bytes=") {
 			ranges++
 		}
 	}
@@ -217,6 +227,107 @@ func recordRequests(t *testing.T, p *page) func() []string {
 		defer mu.Unlock()
 		return append([]string(nil), sent...)
 	}
+}
+
+// recordingProxy is an HTTP proxy that records what the browser sends
+// through it: each request's method, URL, headers and body, and every
+// byte the browser sends into a CONNECT tunnel (the terminal's
+// WebSocket).
+type recordingProxy struct {
+	url     string
+	mu      sync.Mutex
+	seen    []string
+	tunnels []*bytes.Buffer // guarded by mu too
+}
+
+// tunnel carries a CONNECT request's bytes both ways, recording the
+// browser's.
+func (rp *recordingProxy) tunnel(w http.ResponseWriter, r *http.Request) {
+	dst, err := net.Dial("tcp", r.Host)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	conn, buf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		dst.Close()
+		return
+	}
+	rec := &bytes.Buffer{}
+	fmt.Fprintf(rec, "proxy: CONNECT %s\n", r.Host)
+	rp.mu.Lock()
+	rp.tunnels = append(rp.tunnels, rec)
+	rp.mu.Unlock()
+	_, _ = conn.Write([]byte("HTTP/1.1 200 Connection Established\r\n\r\n"))
+	go func() {
+		_, _ = io.Copy(conn, dst)
+		conn.Close()
+	}()
+	chunk := make([]byte, 32<<10)
+	for {
+		n, err := buf.Read(chunk)
+		if n > 0 {
+			rp.mu.Lock()
+			rec.Write(chunk[:n])
+			rp.mu.Unlock()
+			if _, werr := dst.Write(chunk[:n]); werr != nil {
+				break
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	dst.Close()
+	conn.Close()
+}
+
+func newRecordingProxy(t *testing.T) *recordingProxy {
+	t.Helper()
+	rp := &recordingProxy{}
+	forward := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.Out.URL = r.In.URL // a proxy's request names the whole URL
+			r.Out.Host = r.In.Host
+		},
+		// Chromium's own requests to the outside fail here: no noise.
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) },
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodConnect {
+			rp.tunnel(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		var rec strings.Builder
+		fmt.Fprintf(&rec, "proxy: %s %s\n", r.Method, r.URL)
+		_ = r.Header.Write(&rec)
+		rec.Write(body)
+		rp.mu.Lock()
+		rp.seen = append(rp.seen, rec.String())
+		rp.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		forward.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	rp.url = srv.URL
+	return rp
+}
+
+// requests are the requests forwarded so far, and each tunnel's bytes
+// from the browser.
+func (rp *recordingProxy) requests() []string {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	out := append([]string(nil), rp.seen...)
+	for _, t := range rp.tunnels {
+		out = append(out, t.String())
+	}
+	return out
 }
 
 // download clicks sel, whose click downloads a file the page made (a

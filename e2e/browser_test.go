@@ -512,7 +512,9 @@ type browser struct {
 	shots string          // where screenshots go
 }
 
-func newBrowser(t *testing.T, base string) *browser {
+// newBrowser starts the browser for the server at base; extra adds
+// options (a proxy, for the logs test).
+func newBrowser(t *testing.T, base string, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium),
@@ -529,6 +531,7 @@ func newBrowser(t *testing.T, base string) *browser {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1360, 860),
 	}
+	opts = append(opts, extra...)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(alloc)
 	t.Cleanup(func() { cancel(); cancelAlloc() })

@@ -26,7 +26,7 @@ func TestSmoke(t *testing.T) {
 	if err := rep.Print(&table, false); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []string{"output throughput", "encryption's cost", "log writers alone", "ciphertext overhead", "time to first screen", "Range requests", "whole download", "local copy"} {
+	for _, c := range []string{"output throughput", "encryption's cost", "log writers alone", "ciphertext overhead", "time to first screen", "Range requests", "whole download", "local copy", "`runlet logs` (the binary)"} {
 		if !strings.Contains(table.String(), c) {
 			t.Errorf("no %q in the table:\n%s", c, table.String())
 		}

@@ -142,7 +142,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, me
 	if !meta.Modified.IsZero() {
 		md[metaModified] = meta.Modified.UTC().Format(time.RFC3339Nano)
 	}
-	body := &checkedReader{r: r, left: size, want: sum, h: sha256.New(), key: key}
+	body := &checkedReader{ctx: ctx, r: r, left: size, want: sum, h: sha256.New(), key: key}
 	_, err = s.client.PutObject(ctx, s.bucket, s.prefix+key, body, size, minio.PutObjectOptions{
 		UserMetadata:     md,
 		DisableMultipart: true,
@@ -152,6 +152,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, me
 		return blob.Info{}, bad
 	}
 	if err != nil {
+		if isCode(err, "XMinioParentIsObject", "XMinioObjectExistsAsDirectory") {
+			return blob.Info{}, runlet.Errorf(runlet.EINVALID, "object %s: an object of that name is also a folder of others, or one of its folders is an object", key)
+		}
 		if isCode(err, "BadDigest", "XAmzContentChecksumMismatch", "XAmzContentSHA256Mismatch", "InvalidDigest", "IncompleteBody") {
 			return blob.Info{}, runlet.Errorf(runlet.EINVALID, "object %s: the store refused the body: %v", key, err)
 		}
@@ -164,6 +167,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, me
 // the read that would give the last of them when the body is short, long
 // or not the announced sha256: the request then never completes.
 type checkedReader struct {
+	ctx  context.Context // a cancelled Put stops reading, so the request never completes
 	r    io.Reader
 	left int64
 	want []byte
@@ -191,6 +195,9 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 	if bad := c.failed(); bad != nil {
 		return 0, bad
 	}
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
 	if c.left == 0 {
 		return 0, io.EOF
 	}
@@ -206,7 +213,11 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 		}
 		return n, err
 	}
-	// The last bytes: check before they go.
+	// The last bytes: check before they go (and the context once more:
+	// a Put cancelled now must not complete).
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
 	var one [1]byte
 	if m, _ := io.ReadFull(c.r, one[:]); m > 0 {
 		return 0, c.fail(runlet.Errorf(runlet.EINVALID, "object %s: the body is longer than announced", c.key))

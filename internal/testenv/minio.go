@@ -144,12 +144,7 @@ func (m *MinIOServer) start() error {
 			return true
 		default:
 		}
-		resp, err := http.Get(health)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
+		return minioReady(health, "http://"+m.Endpoint+"/")
 	})
 	select {
 	case <-exited:
@@ -168,3 +163,21 @@ func (m *MinIOServer) start() error {
 // DataDir is the directory where it keeps its data (the objects, and
 // MinIO's own metadata), for tests that read every byte it holds.
 func (m *MinIOServer) DataDir() string { return filepath.Join(m.dir, "data") }
+
+// minioReady reports whether MinIO answers its health check and serves S3
+// requests: the health check turns ready before the server has loaded its
+// configuration, when S3 requests still get 503 XMinioServerNotInitialized
+// (an anonymous list of buckets, once served, is refused with 403).
+func minioReady(health, s3 string) bool {
+	for _, u := range []string{health, s3} {
+		resp, err := http.Get(u)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusServiceUnavailable || u == health && resp.StatusCode != http.StatusOK {
+			return false
+		}
+	}
+	return true
+}

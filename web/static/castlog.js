@@ -214,7 +214,7 @@ export async function readSegment(source, layout, i, identities) {
     if (/no identity matched/.test(err.message)) {
       throw new LogError('identity', `${name} is encrypted to a log key this passphrase does not open (another generation?).`, i);
     }
-    throw damaged(`${name} is damaged: it does not decrypt (${err.message}).`, i);
+    throw damaged(`${name} is damaged: it does not decrypt (its age header or ciphertext was altered or cut).`, i);
   }
   return parseSegment(text, s, i, name);
 }
@@ -282,7 +282,7 @@ export class CastLog {
     for (let i = 0; i < this.segments.length; i++) {
       let seg;
       try {
-        seg = await this.segment(i);
+        seg = this.cache.has(i) ? await this.cache.get(i) : await readSegment(this.source, this.layout, i, this.identities); // a walk keeps nothing
       } catch (err) {
         if (!(err instanceof LogError) || err.kind !== 'damaged') throw err;
         onDamaged(i, err);

@@ -11,7 +11,7 @@ import { api, list, session, PREFIX } from './api.js';
 import { h } from './ui.js';
 import { Terminal } from './vendor/xterm/xterm.mjs';
 import { FitAddon } from './vendor/xterm-addon-fit/addon-fit.mjs';
-import { CastLog, LogError, httpSource, unseal, asciicast } from './castlog.js';
+import { LogError, unseal, asciicast } from './castlog.js';
 
 // unlocked holds the identities unsealed in this page, for one workspace:
 // {workspace, ids: Map(generation → "AGE-SECRET-KEY-1…")}. Module memory
@@ -196,61 +196,77 @@ class LogView {
     this.read(id, ids);
   }
 
-  // read opens the log and decrypts its segments in order: the terminal
-  // shows the first as soon as it is ready, the others follow.
-  async read(id, ids) {
+  // read has a worker (logworker.js) open the log and decrypt its
+  // segments in order, and draws each as it comes: the terminal shows the
+  // first as soon as it is ready, the others follow.
+  read(id, ids) {
     const url = `${PREFIX}/executions/${encodeURIComponent(id)}/logs/${encodeURIComponent(this.device)}`;
     const t0 = performance.now();
-    let log;
-    try {
-      log = await CastLog.open(httpSource(url), ids.values());
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
-    this.log = log;
-    const n = log.segments.length;
-    try {
-      await log.each(async (i, seg) => {
-        if (this.closed) throw new Error('closed');
-        if (seg.header) this.setHeader(seg.header);
-        else if (!this.header && seg.events.length) this.base = log.segments[i].start - seg.events[0].time * 1000;
+    let n = 0;
+    this.worker = new Worker(new URL('./logworker.js', import.meta.url), { type: 'module' });
+    this.worker.onerror = (ev) => this.fail(new Error(`The log reader did not start (${ev.message || 'a worker error'}).`));
+    this.worker.onmessage = ({ data: m }) => {
+      if (this.closed) return;
+      switch (m.type) {
+      case 'segment':
+        n = m.i + 1;
+        if (m.header) this.setHeader(m.header);
+        else if (!this.header && m.events.length) this.base = m.start - m.events[0].time * 1000;
         // The first screen is there once the terminal has taken the
         // first few kilobytes (xterm.js parses writes in order, so this
         // does not wait for the rest of the segment).
-        this.add(seg.events, this.firstScreen ? null : () => {
+        this.add(m.events, this.firstScreen ? null : () => {
           this.firstScreen = Math.round(performance.now() - t0);
           this.host.dataset.firstScreenMs = String(this.firstScreen);
           this.onState('first-screen');
         });
-        this.status.textContent = `Decrypting… segment ${i + 1} of ${n}`;
-      }, (i, err) => {
-        this.damaged.push({ segment: i, message: err.message });
-        this.term.write(`\r\n\x1b[41;97m[ ${err.message} ]\x1b[0m\r\n`);
-        this.problems.append(h('p.form-error', { 'data-log-damaged': String(i + 1) }, err.message));
-      });
-    } catch (err) {
-      if (!this.closed) this.fail(err);
-      return;
-    }
-    if (this.closed) return;
+        this.status.textContent = `Decrypting… segment ${n}`;
+        break;
+      case 'damaged':
+        this.damaged.push({ segment: m.i, message: m.message });
+        this.term.write(`\r\n\x1b[41;97m[ ${m.message} ]\x1b[0m\r\n`);
+        this.problems.append(h('p.form-error', { 'data-log-damaged': String(m.i + 1) }, m.message));
+        break;
+      case 'done':
+        this.stopWorker();
+        this.finish(m.layout, t0);
+        break;
+      case 'error':
+        this.stopWorker();
+        this.fail(new LogError(m.kind, m.message));
+        break;
+      }
+    };
+    this.worker.postMessage({ url, identities: [...ids.values()] });
+  }
+
+  stopWorker() {
+    if (this.worker) this.worker.terminate();
+    this.worker = null;
+  }
+
+  // finish says what was read once every segment was.
+  finish(layout, t0) {
     if (this.partial) this.lines.push(this.partial);
     this.partial = null;
-    this.done = true;
-    await new Promise((r) => this.term.write('', r));
-    this.host.dataset.allMs = String(Math.round(performance.now() - t0));
-    const o = this.object;
-    const parts = [`${this.events.length} frames in ${n} segment${n === 1 ? '' : 's'}, ${(o.size / 1024).toFixed(o.size < 10240 ? 1 : 0)} KiB encrypted`];
-    if (o.state === 'interrupted' || log.layout.interrupted) parts.push('the run was interrupted: this is what its device recorded before');
-    if (this.damaged.length) parts.push(`${this.damaged.length} damaged segment${this.damaged.length === 1 ? '' : 's'} left out; the others are shown`);
-    this.status.textContent = parts.join('; ') + '.';
-    this.play.disabled = false;
-    this.download.disabled = false;
-    this.drawLines();
-    this.onState(this.damaged.length ? 'damaged' : 'ready');
+    this.term.write('', () => {
+      if (this.closed) return;
+      this.done = true;
+      this.host.dataset.allMs = String(Math.round(performance.now() - t0));
+      const o = this.object, n = layout.segments;
+      const parts = [`${this.events.length} frames in ${n} segment${n === 1 ? '' : 's'}, ${(o.size / 1024).toFixed(o.size < 10240 ? 1 : 0)} KiB encrypted`];
+      if (o.state === 'interrupted' || layout.interrupted) parts.push('the run was interrupted: this is what its device recorded before');
+      if (this.damaged.length) parts.push(`${this.damaged.length} damaged segment${this.damaged.length === 1 ? '' : 's'} left out; the others are shown`);
+      this.status.textContent = parts.join('; ') + '.';
+      this.play.disabled = false;
+      this.download.disabled = false;
+      this.drawLines();
+      this.onState(this.damaged.length ? 'damaged' : 'ready');
+    });
   }
 
   fail(err) {
+    this.stopWorker();
     const kind = err instanceof LogError ? err.kind : 'error';
     this.status.textContent = '';
     this.problems.append(h('p.form-error', { 'data-log-error': kind }, err.message));
@@ -416,6 +432,7 @@ class LogView {
 
   dispose() {
     this.closed = true;
+    this.stopWorker();
     if (this.playing) clearTimeout(this.playing.timer);
     if (window.runlet.logs.get(this.device) === this) window.runlet.logs.delete(this.device);
     this.term.dispose();

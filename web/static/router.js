@@ -19,7 +19,7 @@ export function startRouting(draw) {
   render = draw;
   document.addEventListener('click', (ev) => {
     const a = ev.target.closest('a[href]');
-    if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || a.target) return;
+    if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || a.target || a.hasAttribute('download')) return; // a download is no page
     const url = new URL(a.href, location.href);
     if (url.origin !== location.origin || url.pathname.startsWith('/api/') || url.pathname.startsWith('/static/')) return;
     ev.preventDefault();
