@@ -32,8 +32,8 @@ type pkg struct {
 // Who may depend on the concrete edges: only the wiring, the connectors,
 // the adapters themselves, their tests and the programs.
 var (
-	adapters = []string{"bus/amqp", "bus/amqp/rabbitauth", "bus/nats", "bus/nats/embedded", "bus/connect", "store/sqlite", "store/postgres", "store/connect"}
-	drivers  = []string{"github.com/jackc/pgx", "modernc.org/sqlite", "github.com/rabbitmq/amqp091-go", "github.com/nats-io/nats-server", "github.com/nats-io/nats.go", "github.com/creack/pty"}
+	adapters = []string{"bus/amqp", "bus/amqp/rabbitauth", "bus/nats", "bus/nats/embedded", "bus/connect", "store/sqlite", "store/postgres", "store/connect", "blob/dir", "blob/s3", "blob/connect"}
+	drivers  = []string{"github.com/jackc/pgx", "modernc.org/sqlite", "github.com/rabbitmq/amqp091-go", "github.com/nats-io/nats-server", "github.com/nats-io/nats.go", "github.com/creack/pty", "github.com/minio/minio-go"}
 	services = []string{"auth", "dispatch", "intake", "scheduler"}
 	edges    = concat(adapters, drivers, []string{"server", "daemon", "cli", "apiclient", "runner", "pty", "cmd/assemble"})
 )

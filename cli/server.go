@@ -69,7 +69,7 @@ restarted after a failure: runlet server install (see its --help).`,
 			for _, d := range []struct {
 				env string
 				to  *time.Duration
-			}{{"RUNLET_NOTIFY_CLAIM", &cfg.NotifyClaim}, {"RUNLET_NOTIFY_TIMEOUT", &cfg.NotifyTimeout}, {"RUNLET_ALERT_POLL", &cfg.AlertPoll}} {
+			}{{"RUNLET_NOTIFY_CLAIM", &cfg.NotifyClaim}, {"RUNLET_NOTIFY_TIMEOUT", &cfg.NotifyTimeout}, {"RUNLET_ALERT_POLL", &cfg.AlertPoll}, {"RUNLET_LOG_SWEEP", &cfg.LogSweep}} {
 				if v := m.getenv(d.env); v != "" {
 					if *d.to, err = time.ParseDuration(v); err != nil || *d.to <= 0 {
 						return runlet.Errorf(runlet.EINVALID, "%s %q is not a positive duration: give it as 5s or 2m", d.env, v)

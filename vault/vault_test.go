@@ -18,6 +18,7 @@ import (
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
 	"github.com/runlet/runlet/blob"
+	"github.com/runlet/runlet/blob/connect"
 	"github.com/runlet/runlet/blob/dir"
 	"github.com/runlet/runlet/internal/testenv"
 	"github.com/runlet/runlet/store"
@@ -73,6 +74,17 @@ type env struct {
 
 func newEnv(t *testing.T, dsn string) *env {
 	t.Helper()
+	d, err := dir.Open(filepath.Join(t.TempDir(), "blobs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnvOn(t, dsn, d)
+}
+
+// newEnvOn is newEnv with the store at dsn ("": SQLite) and the object
+// store b.
+func newEnvOn(t *testing.T, dsn string, b blob.Store) *env {
+	t.Helper()
 	ctx := t.Context()
 	c := &clock{t: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)}
 	var db store.Store
@@ -86,11 +98,7 @@ func newEnv(t *testing.T, dsn string) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	d, err := dir.Open(filepath.Join(t.TempDir(), "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{db: db, blobs: &countingBlobs{Store: d}, clock: c}
+	e := &env{db: db, blobs: &countingBlobs{Store: b}, clock: c}
 	e.ws = runlet.Workspace{Name: "default"}
 	if err := db.CreateWorkspace(ctx, &e.ws); err != nil {
 		t.Fatal(err)
@@ -168,13 +176,22 @@ func TestObjectKey(t *testing.T) {
 // TestUpload: the object, then its record; the same log again writes
 // nothing; another log replaces it; what does not match is not kept.
 func TestUpload(t *testing.T) {
-	for _, db := range []string{"sqlite", "postgres"} {
+	for _, db := range []string{"sqlite", "postgres", "minio"} {
 		t.Run(db, func(t *testing.T) {
-			dsn := ""
-			if db == "postgres" {
-				dsn = testenv.Postgres(t)
+			var e *env
+			switch db {
+			case "postgres":
+				e = newEnv(t, testenv.Postgres(t))
+			case "minio":
+				b, err := connect.Open(t.Context(), testenv.MinIO(t).URL())
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { b.Close() })
+				e = newEnvOn(t, "", b)
+			default:
+				e = newEnv(t, "")
 			}
-			e := newEnv(t, dsn)
 			ctx := t.Context()
 			exec := e.run(t, runlet.StatusFinished, "pi-1")
 			o, err := e.upload(t, e.pi1, exec, []byte("first"))

@@ -58,6 +58,9 @@ const chromium = "/usr/bin/chromium"
 // log.
 const targetFirstScreen = time.Second
 
+// waitLimit bounds the wait for the panel to read the whole log.
+const waitLimit = 5 * time.Minute
+
 // passphrase seals the bench's log key.
 const passphrase = "the bench's log passphrase"
 
@@ -295,7 +298,7 @@ func eval[T any](b *browser, what, expr string) (T, error) {
 
 // wait waits until a JavaScript expression is true.
 func (b *browser) wait(what, expr string) error {
-	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Minute)
+	ctx, cancel := context.WithTimeout(b.ctx, waitLimit)
 	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!(`+expr+`)`, chromedp.WithPollingTimeout(0))); err != nil {
 		return fmt.Errorf("browser: wait for %s: %w", what, err)
@@ -330,7 +333,8 @@ func (b *browser) readLog(base, exec, identity string) (measure, error) {
 		return m, err
 	}
 	if err := b.wait("the whole log", `['ready', 'damaged', 'error', 'wrong-key'].includes(document.querySelector('[data-log-panel]').dataset.logState)`); err != nil {
-		return m, err
+		state, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(() => { const p = document.querySelector('[data-log-panel]'); return p ? p.dataset.logState + ': ' + p.innerText.slice(0, 500) : document.body.innerText.slice(0, 500); })()`))
+		return m, fmt.Errorf("%w (the panel: %s)", err, state)
 	}
 	times, err := eval[map[string]string](b, "the panel's times", `(() => {
 		const p = document.querySelector('[data-log-panel]'), t = document.querySelector('[data-log-term]');

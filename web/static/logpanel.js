@@ -39,6 +39,15 @@ function clock(ms) {
   return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
 }
 
+// newReader starts a log reader worker (logworker.js).
+// An error before the panel listens (its modules did not load) is kept
+// in failed.
+function newReader() {
+  const w = new Worker(new URL('./logworker.js', import.meta.url), { type: 'module' });
+  w.onerror = (ev) => { w.failed = ev.message || 'a worker error'; };
+  return w;
+}
+
 // logPanel returns the panel of execution id, whose targets are the
 // execution's runs ({device, status}), with dispose() for when the page
 // goes.
@@ -46,6 +55,13 @@ export function logPanel(id, targets, selected) {
   const names = targets.map((t) => t.device);
   let device = names.includes(selected) ? selected : names[0];
   let gone = false, timer = null, view = null;
+  // spare is a log reader (logworker.js) started ahead, while the page
+  // asks the API and the person types the passphrase, so that the first
+  // screen need not wait for the worker to load its modules.
+  let spare = null;
+  const warm = () => { if (!spare) spare = newReader(); };
+  const take = () => { const w = spare || newReader(); spare = null; return w; };
+  warm();
 
   const body = h('div.log-body', { 'data-log-body': '' });
   const picker = names.length > 1 ? h('select', {
@@ -98,7 +114,8 @@ export function logPanel(id, targets, selected) {
       show('locked', unlockForm(keys));
       return;
     }
-    view = new LogView(body, id, device, entry.object, identities(), (state) => { el.dataset.logState = state; });
+    view = new LogView(body, id, device, entry.object, identities(), take(), (state) => { el.dataset.logState = state; });
+    warm(); // for another device
     el.dataset.logState = 'opening';
   };
 
@@ -144,14 +161,14 @@ export function logPanel(id, targets, selected) {
   return {
     element: el,
     reload: () => { if (el.dataset.logState === 'pending') load(); },
-    dispose: () => { gone = true; stop(); },
+    dispose: () => { gone = true; stop(); if (spare) spare.terminate(); },
   };
 }
 
 // LogView is one opened log: its terminal, toolbar, lines and search.
 // Tests read it through window.runlet.logs.get(device).
 class LogView {
-  constructor(container, id, device, object, ids, onState) {
+  constructor(container, id, device, object, ids, worker, onState) {
     this.device = device;
     this.object = object;
     this.onState = onState;
@@ -193,51 +210,64 @@ class LogView {
     window.runlet = window.runlet || { terminals: new Map() };
     window.runlet.logs = window.runlet.logs || new Map();
     window.runlet.logs.set(device, this);
-    this.read(id, ids);
+    this.read(id, ids, worker);
   }
 
-  // read has a worker (logworker.js) open the log and decrypt its
+  // read has the worker (logworker.js) open the log and decrypt its
   // segments in order, and draws each as it comes: the terminal shows the
   // first as soon as it is ready, the others follow.
-  read(id, ids) {
+  read(id, ids, worker) {
     const url = `${PREFIX}/executions/${encodeURIComponent(id)}/logs/${encodeURIComponent(this.device)}`;
     const t0 = performance.now();
-    let n = 0;
-    this.worker = new Worker(new URL('./logworker.js', import.meta.url), { type: 'module' });
-    this.worker.onerror = (ev) => this.fail(new Error(`The log reader did not start (${ev.message || 'a worker error'}).`));
+    this.worker = worker;
+    const broken = (why) => this.fail(new Error(`The log reader did not start (${why}): reload the page.`));
+    if (worker.failed) {
+      broken(worker.failed);
+      return;
+    }
+    this.worker.onerror = (ev) => broken(ev.message || 'a worker error');
+    // Messages are handled one at a time, each segment once the terminal
+    // has parsed the one before (xterm.js drops what is written beyond
+    // 50 MB ahead of its parser): the worker decrypts meanwhile.
+    let queue = Promise.resolve();
     this.worker.onmessage = ({ data: m }) => {
-      if (this.closed) return;
-      switch (m.type) {
-      case 'segment':
-        n = m.i + 1;
-        if (m.header) this.setHeader(m.header);
-        else if (!this.header && m.events.length) this.base = m.start - m.events[0].time * 1000;
-        // The first screen is there once the terminal has taken the
-        // first few kilobytes (xterm.js parses writes in order, so this
-        // does not wait for the rest of the segment).
-        this.add(m.events, this.firstScreen ? null : () => {
-          this.firstScreen = Math.round(performance.now() - t0);
-          this.host.dataset.firstScreenMs = String(this.firstScreen);
-          this.onState('first-screen');
-        });
-        this.status.textContent = `Decrypting… segment ${n}`;
-        break;
-      case 'damaged':
-        this.damaged.push({ segment: m.i, message: m.message });
-        this.term.write(`\r\n\x1b[41;97m[ ${m.message} ]\x1b[0m\r\n`);
-        this.problems.append(h('p.form-error', { 'data-log-damaged': String(m.i + 1) }, m.message));
-        break;
-      case 'done':
-        this.stopWorker();
-        this.finish(m.layout, t0);
-        break;
-      case 'error':
-        this.stopWorker();
-        this.fail(new LogError(m.kind, m.message));
-        break;
-      }
+      queue = queue.then(() => this.closed ? null : this.handle(m, t0));
     };
     this.worker.postMessage({ url, identities: [...ids.values()] });
+  }
+
+  // handle is one message of the worker; it resolves once the terminal
+  // has taken what it wrote.
+  handle(m, t0) {
+    switch (m.type) {
+    case 'segment':
+      if (m.header) this.setHeader(m.header);
+      else if (!this.header && m.events.length) this.base = m.start - m.events[0].time * 1000;
+      // The first screen is there once the terminal has taken the
+      // first few kilobytes (xterm.js parses writes in order, so this
+      // does not wait for the rest of the segment).
+      this.add(m.events, this.firstScreen ? null : () => {
+        this.firstScreen = Math.round(performance.now() - t0);
+        this.host.dataset.firstScreenMs = String(this.firstScreen);
+        this.onState('first-screen');
+      });
+      this.status.textContent = `Decrypting… segment ${m.i + 1}`;
+      return new Promise((r) => this.term.write('', r));
+    case 'damaged':
+      this.damaged.push({ segment: m.i, message: m.message });
+      this.term.write(`\r\n\x1b[41;97m[ ${m.message} ]\x1b[0m\r\n`);
+      this.problems.append(h('p.form-error', { 'data-log-damaged': String(m.i + 1) }, m.message));
+      break;
+    case 'done':
+      this.stopWorker();
+      this.finish(m.layout, t0);
+      break;
+    case 'error':
+      this.stopWorker();
+      this.fail(new LogError(m.kind, m.message));
+      break;
+    }
+    return null;
   }
 
   stopWorker() {
@@ -418,7 +448,9 @@ class LogView {
         }
       }
     } while (budget > 0);
-    p.timer = setTimeout(() => this.step(), 0);
+    // Go on once the terminal has parsed this much (flow control: xterm.js
+    // drops what is written too far ahead of its parser).
+    this.term.write('', () => { p.timer = setTimeout(() => this.step(), 0); });
   }
 
   // text is what the terminal shows (tests): every line of its buffer.
