@@ -51,6 +51,9 @@ type Writer struct {
 	syncDone chan struct{}
 	errMu    sync.Mutex
 	syncErr  error // the syncer's, for the next caller
+	encErr   error // the encoder's, for the next WriteFrame
+
+	in inbox // frames taken by WriteFrame, for the encoder
 }
 
 // Create creates the log file at path (mode 0600, failing if it exists)
@@ -132,6 +135,7 @@ func resume(path string, f *os.File, recipients []age.Recipient, h Header) (*Wri
 			w.lastSeq, w.lastT = s.LastSeq, s.End
 		}
 	}
+	w.in.lastSeq = w.lastSeq
 	return w, nil
 }
 
@@ -166,20 +170,130 @@ func (w *Writer) setLimits(maxBytes int, maxAge time.Duration) {
 }
 
 // WriteFrame adds frame seq (which must follow the last one written) at
-// time t, sealing the segment when it is full. Times never go back: a
-// frame earlier than the one before (a clock set back) takes its time.
+// time t. It only queues the frame: the Writer's own goroutine encodes it
+// and seals the segment when it is full, so that the caller (the runner's
+// terminal reader) does not wait for JSON or encryption; WriteFrame
+// encodes and seals itself only when the queue holds more than a
+// segment's worth (the goroutine is behind: the caller is slowed down
+// rather than memory growing). Times never go back: a frame earlier than
+// the one before (a clock set back) takes its time. An error of an earlier
+// frame's encoding or seal (a full disk) is returned by a later call; the
+// frames stay in memory and are sealed once the disk has room.
 func (w *Writer) WriteFrame(seq uint64, t time.Time, data []byte) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
+	w.in.mu.Lock()
+	switch {
+	case w.in.closed:
+		w.in.mu.Unlock()
 		return fmt.Errorf("write log %s: %w", w.path, os.ErrClosed)
+	case seq != w.in.lastSeq+1:
+		want := w.in.lastSeq + 1
+		w.in.mu.Unlock()
+		return runlet.Errorf(runlet.EINVALID, "write log %s: frame %d out of order, want %d", w.path, seq, want)
 	}
-	if err := w.takeErr(); err != nil {
+	w.in.lastSeq = seq
+	start := len(w.in.buf)
+	w.in.buf = append(w.in.buf, data...)
+	w.in.frames = append(w.in.frames, queued{seq: seq, t: t, start: start, end: len(w.in.buf)})
+	behind := len(w.in.buf) > w.maxBytes
+	if w.in.wake == nil {
+		w.in.wake, w.in.done = make(chan struct{}, 1), make(chan struct{})
+		go w.encoder(w.in.wake, w.in.done)
+	}
+	wake := w.in.wake
+	w.in.mu.Unlock()
+	if behind {
+		w.mu.Lock()
+		w.drainLocked()
+		err := w.takeErr()
+		w.mu.Unlock()
 		return err
 	}
-	if seq != w.lastSeq+1 {
-		return runlet.Errorf(runlet.EINVALID, "write log %s: frame %d out of order, want %d", w.path, seq, w.lastSeq+1)
+	select {
+	case wake <- struct{}{}:
+	default: // the encoder is asked already
 	}
+	w.errMu.Lock()
+	err := w.encErr
+	w.encErr = nil
+	w.errMu.Unlock()
+	return err
+}
+
+// queued is a frame WriteFrame took and the encoder has not: its data is
+// in.buf[start:end].
+type queued struct {
+	seq        uint64
+	t          time.Time
+	start, end int
+}
+
+// inbox is the queue between WriteFrame and the encoder.
+type inbox struct {
+	mu      sync.Mutex
+	closed  bool
+	lastSeq uint64 // the last frame taken
+	frames  []queued
+	buf     []byte // the queued frames' data
+	spare   []byte // a drained buf, for reuse
+	wake    chan struct{}
+	done    chan struct{}
+}
+
+// encoder drains the inbox each time it is woken, until wake is closed.
+func (w *Writer) encoder(wake <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	for range wake {
+		w.mu.Lock()
+		w.drainLocked()
+		if err := w.takeErr(); err != nil {
+			w.errMu.Lock()
+			if w.encErr == nil {
+				w.encErr = err
+			}
+			w.errMu.Unlock()
+		}
+		w.mu.Unlock()
+	}
+}
+
+// stopEncoder stops the encoder (the caller holds no lock) and refuses
+// frames from then on.
+func (w *Writer) stopEncoder() {
+	w.in.mu.Lock()
+	w.in.closed = true
+	wake, done := w.in.wake, w.in.done
+	w.in.wake = nil
+	w.in.mu.Unlock()
+	if wake != nil {
+		close(wake)
+		<-done
+	}
+}
+
+// drainLocked encodes the queued frames into the open segment, sealing it
+// each time it is full. A failed seal keeps the text (it is sealed later)
+// and is kept in bgErr for the next caller.
+func (w *Writer) drainLocked() {
+	w.in.mu.Lock()
+	frames, buf := w.in.frames, w.in.buf
+	w.in.frames, w.in.buf = nil, w.in.spare[:0]
+	w.in.spare = nil
+	w.in.mu.Unlock()
+	for _, q := range frames {
+		if err := w.encodeLocked(q.seq, q.t, buf[q.start:q.end]); err != nil && w.bgErr == nil {
+			w.bgErr = err
+		}
+	}
+	w.in.mu.Lock()
+	if w.in.spare == nil && cap(buf) <= 4*w.maxBytes {
+		w.in.spare = buf[:0]
+	}
+	w.in.mu.Unlock()
+}
+
+// encodeLocked adds one frame to the open segment's text and seals it
+// when full.
+func (w *Writer) encodeLocked(seq uint64, t time.Time, data []byte) error {
 	if t.Before(w.lastT) {
 		t = w.lastT
 	}
@@ -275,9 +389,9 @@ func (w *Writer) takeErr() error {
 
 // LastSeq is the last frame written (sealed or not); 0 before any.
 func (w *Writer) LastSeq() uint64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.lastSeq
+	w.in.mu.Lock()
+	defer w.in.mu.Unlock()
+	return w.in.lastSeq
 }
 
 // Flush seals the open segment, if it holds any frame, and syncs the file.
@@ -288,6 +402,11 @@ func (w *Writer) Flush() error {
 		return fmt.Errorf("flush log %s: %w", w.path, os.ErrClosed)
 	}
 	w.bgErr = nil // the timer's failed seal is tried again here
+	w.errMu.Lock()
+	w.encErr = nil
+	w.errMu.Unlock()
+	w.drainLocked()
+	w.bgErr = nil
 	if w.frames {
 		if err := w.seal(); err != nil {
 			return err
@@ -304,12 +423,17 @@ func (w *Writer) Flush() error {
 // not seen) and syncs and closes the file. The file is closed even when
 // Close fails; the log is then one without an index, as after a crash.
 func (w *Writer) Close(interrupted bool) error {
+	w.stopEncoder()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
 		return fmt.Errorf("close log %s: %w", w.path, os.ErrClosed)
 	}
+	w.drainLocked()
 	w.bgErr = nil // the timer's failed seal is tried again by finish
+	w.errMu.Lock()
+	w.encErr = nil
+	w.errMu.Unlock()
 	err := w.finish(interrupted)
 	w.closed = true
 	w.stopTimer()
@@ -344,6 +468,7 @@ func (w *Writer) finish(interrupted bool) error {
 // Abort closes the file as it is, without sealing or indexing: what a
 // crash would leave (tests, and a run whose log cannot go on).
 func (w *Writer) Abort() error {
+	w.stopEncoder()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
