@@ -29,6 +29,9 @@ var serverSettings = []struct {
 	{flag: "tls-cert", env: "RUNLET_TLS_CERT", path: true},
 	{flag: "tls-key", env: "RUNLET_TLS_KEY", path: true},
 	{flag: "trusted-proxy", env: "RUNLET_TRUSTED_PROXIES"},
+	// An s3:// URL holds the object store's secret key; give a directory
+	// as an absolute path (the service's working directory is not yours).
+	{flag: "blobs", env: "RUNLET_BLOBS", secret: true},
 }
 
 // serverService is `runlet server install` and its siblings: this server,
@@ -48,7 +51,7 @@ event log on Windows (see 'runlet daemon install --help').
 It takes the flags of 'runlet server' and records in the service those
 given here or in RUNLET_* variables: --data always, as an absolute path,
 and the plain settings (--listen, --public-url, ...) on its command line;
---db, --broker, --rabbitmq-management, --rabbitmq-auth-secret and
+--db, --broker, --blobs, --rabbitmq-management, --rabbitmq-auth-secret and
 RUNLET_ADMIN_PASSWORD, which hold secrets, in an environment only the
 service's owner reads: a 0600 file beside the systemd unit
 (/etc/runlet/runlet-server.env), the 0600 plist on macOS, the service's
