@@ -110,7 +110,7 @@ type PasswordChange struct {
 // /executions/{id}/terminal), both ways. Frames are binary messages: an
 // 8-byte big-endian sequence number, then the bytes.
 type TerminalEvent struct {
-	Type    string `json:"type"` // server: end, error; browser: input, resize, stop, kill
+	Type    string `json:"type"` // server: end, encrypted (the rest is in the run's encrypted log), error; browser: input, resize, stop, kill
 	Message string `json:"message,omitempty"`
 	Data    string `json:"data,omitempty"`
 	Cols    uint16 `json:"cols,omitempty"`

@@ -236,3 +236,47 @@ func TestReadLogOfAnEarlierRunner(t *testing.T) {
 		t.Errorf("log file %s (LogPath %s): %v", path, e.LogPath(), err)
 	}
 }
+
+// plainWrapped is a LogStore that writes the files of FileLogs and, as the
+// daemon's encrypted log does, something besides; its writers say which
+// LogWriter writes the file (PlainLog), and its Open is never needed.
+type plainWrapped struct {
+	FileLogs
+	opens int
+}
+
+type wrappedWriter struct{ FrameWriter }
+
+func (w wrappedWriter) PlainLog() *LogWriter { return w.FrameWriter.(*LogWriter) }
+
+func (p *plainWrapped) Create(id string) (FrameWriter, error) {
+	w, err := p.FileLogs.Create(id)
+	if err != nil {
+		return nil, err
+	}
+	return wrappedWriter{w}, nil
+}
+
+func (p *plainWrapped) Open(id string) (FrameReader, error) {
+	p.opens++ // the run goroutine never calls it; only this test reads
+	return p.FileLogs.Open(id)
+}
+
+// A store whose writers are PlainLog is read at the frames' offsets in
+// the file, as FileLogs is, not from its first frame through Open.
+func TestPlainLogReadAtOffsets(t *testing.T) {
+	logs := &plainWrapped{FileLogs: FileLogs{Dir: t.TempDir()}}
+	r := newRunner(t, Config{Logs: logs, RingBytes: 1})
+	e := enqueue(t, r, Spec{Script: `for i in 1 2 3 4 5; do echo "line $i"; done`})
+	if end := waitDone(t, e); end.Status != runlet.StatusFinished {
+		t.Fatalf("end state %+v", end)
+	}
+	got := frames(t, e, 3)
+	checkSeqs(t, got, 3)
+	if logs.opens != 0 {
+		t.Errorf("the store was opened %d times; the file should be read at its offsets", logs.opens)
+	}
+	if p := e.LogPath(); p != logs.Path(e.ID()) {
+		t.Errorf("LogPath %q, want %q", p, logs.Path(e.ID()))
+	}
+}

@@ -189,6 +189,12 @@ func (t *terminal) run(ctx context.Context, from uint64) {
 		if t.event(ctx, api.TerminalEvent{Type: "end"}) == nil {
 			_ = t.conn.Close(websocket.StatusNormalClosure, "")
 		}
+	case errors.Is(followErr, viewer.ErrLogEncrypted):
+		// The run ended and its output is in its encrypted log only: the
+		// page reads it there (its log panel), unsealed by the person.
+		if t.event(ctx, api.TerminalEvent{Type: "encrypted", Message: "The rest of this run's output is in its encrypted log: unlock it in the Log panel."}) == nil {
+			_ = t.conn.Close(websocket.StatusNormalClosure, "")
+		}
 	case errors.Is(followErr, errSlowBrowser):
 		t.s.log.Info("dropping a terminal WebSocket that reads too slowly", "execution", t.exec, "device", t.device, "next", next)
 		_ = t.conn.Close(websocket.StatusTryAgainLater, fmt.Sprintf("too slow: reconnect with from=%d", next))

@@ -5,6 +5,64 @@
 // rotated with the CLI (`runlet keys init`, `runlet keys rotate`).
 import { api, list } from './api.js';
 import { h, field, guard, toast, formatTime } from './ui.js';
+import { Encrypter, armor, generateX25519Identity, identityToRecipient } from './vendor/age-encryption/age-encryption/dist/index.js';
+
+// MIN_PASSPHRASE is the shortest log passphrase (as `runlet keys init`).
+const MIN_PASSPHRASE = 12;
+
+// makeFirstKey makes the workspace's first log key here, in the page
+// (R-LOG-1: never on the server): an age X25519 identity, sealed with the
+// passphrase (age scrypt, armored, as castlog.Seal does); the server gets
+// the public recipient and the sealed text only.
+async function makeFirstKey(passphrase) {
+  const id = await generateX25519Identity();
+  const recipient = await identityToRecipient(id);
+  const e = new Encrypter();
+  e.setPassphrase(passphrase);
+  const sealed = armor.encode(await e.encrypt(id + '\n'));
+  return api('POST', '/logkeys', { after: 0, recipient, sealed });
+}
+
+// firstKeyForm asks an admin for the new passphrase twice and makes the
+// key; done is called once the server has it.
+function firstKeyForm(done) {
+  const pass = h('input', { type: 'password', autocomplete: 'new-password', required: true, 'data-field': 'logkey-passphrase', 'aria-label': 'New log passphrase' });
+  const again = h('input', { type: 'password', autocomplete: 'new-password', required: true, 'data-field': 'logkey-confirm', 'aria-label': 'The passphrase again' });
+  const error = h('p.form-error', { 'data-logkey-error': '', role: 'alert' });
+  const submit = h('button.primary', { type: 'submit', 'data-logkey-create': '' }, 'Make the log key');
+  return h('form.log-unlock', {
+    'data-logkey-init': '',
+    onsubmit: (ev) => {
+      ev.preventDefault();
+      error.textContent = '';
+      if (pass.value.length < MIN_PASSPHRASE) {
+        error.textContent = `Choose a passphrase of at least ${MIN_PASSPHRASE} characters.`;
+        return;
+      }
+      if (pass.value !== again.value) {
+        error.textContent = 'The two passphrases differ.';
+        return;
+      }
+      submit.disabled = true;
+      submit.textContent = 'Making the key…';
+      // Let the button's text show before scrypt holds the page.
+      requestAnimationFrame(() => setTimeout(async () => {
+        try {
+          await makeFirstKey(pass.value);
+          pass.value = again.value = '';
+          toast('Made the workspace\'s log key: devices encrypt new runs\' logs to it.', 'ok');
+          done();
+        } catch (err) {
+          error.textContent = err.message;
+          submit.disabled = false;
+          submit.textContent = 'Make the log key';
+        }
+      }, 0));
+    },
+  },
+  h('p', 'Or make it here: the key is made in this page and its private half sealed with the passphrase you choose; the server gets the public half and the sealed text only. Keep the passphrase safe: it cannot be recovered, and without it no log can be read.'),
+  h('div.row.tight', pass, again, submit), error);
+}
 
 export async function logKeysSection(admin) {
   const body = h('div', { 'data-logkeys': '' });
@@ -22,7 +80,8 @@ export async function logKeysSection(admin) {
     if (!keys.length) {
       body.replaceChildren(h('p', { 'data-logkeys-none': '' },
         'This workspace has no log key yet: runs stay on their devices, unencrypted, and are not uploaded. ',
-        admin ? ['Make the first key with ', h('code', 'runlet keys init'), ' (it asks for the log passphrase).'] : 'An admin makes the first key with runlet keys init.'));
+        admin ? ['Make the first key with ', h('code', 'runlet keys init'), ' (it asks for the log passphrase).'] : 'An admin makes the first key with runlet keys init.'),
+      ...(admin ? [firstKeyForm(load)] : []));
       return;
     }
     const active = keys[keys.length - 1].generation;

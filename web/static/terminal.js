@@ -123,9 +123,15 @@ export class TerminalView {
   }
 
   event(msg) {
-    if (msg.type === 'end') {
+    if (msg.type === 'end' || msg.type === 'encrypted') {
+      // encrypted: the run ended and the rest of its output is in its
+      // encrypted log only (the page's log panel reads it).
       this.ended = true;
       this.container.dataset.ended = 'true';
+      if (msg.type === 'encrypted') {
+        this.container.dataset.encrypted = 'true';
+        this.term.write(`\r\n\x1b[2m[ ${msg.message} ]\x1b[0m\r\n`);
+      }
       this.onState('ended');
       if (this.ws) this.ws.close(1000, 'done');
     } else if (msg.type === 'error') {
