@@ -2,6 +2,7 @@ package castlog
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -102,14 +103,32 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
+// plainRun is how many bytes at the start of s are plain: eight at a time
+// while no byte of a word is below 0x20, at or above 0x80, a quote or a
+// backslash (the usual bit tricks), then one at a time. Terminal output
+// is mostly plain, and this is most of the cost of encoding it.
+func plainRun(s []byte) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(v uint64) uint64 { return (v - lo) & ^v & hi }
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := binary.LittleEndian.Uint64(s[i:])
+		if (x&hi)|((x-lo*0x20) & ^x & hi)|hasZero(x^(lo*'"'))|hasZero(x^(lo*'\\')) != 0 {
+			break
+		}
+	}
+	for i < len(s) && plain[s[i]] {
+		i++
+	}
+	return i
+}
+
 // appendString appends s as a JSON string, invalid UTF-8 as U+FFFD.
 func appendString(b []byte, s []byte) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		for i < len(s) && plain[s[i]] {
-			i++
-		}
+		i += plainRun(s[i:])
 		if i == len(s) {
 			break
 		}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -24,7 +25,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/runlet/runlet"
+	"github.com/runlet/runlet/apiclient"
 	"github.com/runlet/runlet/castlog"
+	"github.com/runlet/runlet/internal/testenv"
+	"github.com/runlet/runlet/server"
 )
 
 // browserLogJob prints the secret held in a file on the device (the job
@@ -443,4 +447,59 @@ func castOutput(t *testing.T, what string, b []byte) string {
 func jsString(s string) string {
 	q, _ := json.Marshal(s)
 	return string(q)
+}
+
+// TestBrowserLogKeyInit makes the workspace's first log key in the
+// browser (R-LOG-1: on a person's machine, never on the server): the
+// settings page lists no key, refuses a short or mistyped passphrase, then
+// makes one; the server holds the recipient and a sealed text that Go's
+// castlog opens with that passphrase, to the identity of that recipient.
+func TestBrowserLogKeyInit(t *testing.T) {
+	needChromium(t)
+	f := newFleetOn(t, embedded, []string{}...)
+	b := newBrowser(t, f.url)
+	p := b.newPage("keys")
+	p.open("/settings")
+	p.waitVisible(`form[data-form=login]`)
+	p.signIn(adminPassword)
+	p.waitVisible(`[data-section=logkeys] [data-logkeys-none]`)
+
+	pass := "a browser-made log passphrase " + testenv.RandomName("")
+	fill := func(a, b string) {
+		p.evalTrue(`(document.querySelector('input[data-field=logkey-passphrase]').value = '', document.querySelector('input[data-field=logkey-confirm]').value = '', true)`)
+		p.do("type the passphrases",
+			chromedp.SendKeys(chromedp.CSS(`input[data-field=logkey-passphrase]`), a),
+			chromedp.SendKeys(chromedp.CSS(`input[data-field=logkey-confirm]`), b),
+			chromedp.Click(chromedp.CSS(`[data-logkey-create]`)))
+	}
+	fill("too short", "too short")
+	p.waitJS("the short passphrase refused", `document.querySelector('[data-logkey-error]').textContent.includes('at least 12')`)
+	fill(pass, pass+"x")
+	p.waitJS("the mistyped passphrase refused", `document.querySelector('[data-logkey-error]').textContent.includes('differ')`)
+	fill(pass, pass)
+	p.waitVisible(`[data-section=logkeys] tr[data-logkey="1"]`)
+
+	login, err := apiclient.New(f.url, "").Login(ctxFor(t), server.AdminEmail, adminPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := apiclient.New(f.url, login.Token).LogKeys(ctxFor(t))
+	if err != nil || len(keys.Keys) != 1 {
+		t.Fatalf("log keys: %+v, %v; want the one the browser made", keys, err)
+	}
+	k := keys.Keys[0]
+	if strings.Contains(k.Sealed, "AGE-SECRET-KEY") {
+		t.Fatalf("the server holds the identity in clear: %q", k.Sealed)
+	}
+	if _, err := castlog.Unseal(k.Sealed, "not the passphrase"); !errors.Is(err, castlog.ErrWrongPassphrase) {
+		t.Errorf("unseal with a wrong passphrase: %v, want ErrWrongPassphrase", err)
+	}
+	id, err := castlog.Unseal(k.Sealed, pass)
+	if err != nil {
+		t.Fatalf("Go's castlog cannot open the key the browser sealed: %v", err)
+	}
+	if got := id.Recipient().String(); got != k.Recipient {
+		t.Errorf("the sealed identity's recipient is %s, the server's %s", got, k.Recipient)
+	}
+	p.shot("logs-key-made")
 }

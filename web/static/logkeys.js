@@ -1,8 +1,9 @@
 // logkeys.js: the settings page's "Run logs" section (R-LOG-1, R-LOG-2):
 // the workspace's log key generations (the public recipients devices
 // encrypt to; the private halves stay sealed with the log passphrase, which
-// the server cannot open) and how long logs are kept. Keys are made and
-// rotated with the CLI (`runlet keys init`, `runlet keys rotate`).
+// the server cannot open) and how long logs are kept. The first key can be
+// made here by an admin (in the page, as `runlet keys init` does on a
+// machine); rotation is the CLI's (`runlet keys rotate`).
 import { api, list } from './api.js';
 import { h, field, guard, toast, formatTime } from './ui.js';
 import { Encrypter, armor, generateX25519Identity, identityToRecipient } from './vendor/age-encryption/age-encryption/dist/index.js';
