@@ -46,6 +46,11 @@ type apiLogs struct {
 	cutAfterStore int
 	// keyDown: the active key cannot be asked for.
 	keyDown bool
+	// newerRemote: a log not uploaded is described, to HEAD, as a
+	// different copy modified an hour from now (R-LOG-3: the server's
+	// copy is newer).
+	newerRemote bool
+	heads       int // HEAD requests answered
 }
 
 type storedLog struct {
@@ -86,7 +91,15 @@ func (l *apiLogs) get(w http.ResponseWriter, r *http.Request) {
 	}
 	l.mu.Lock()
 	o, ok := l.objects[r.PathValue("id")+"/"+r.PathValue("device")]
+	newer := l.newerRemote
+	if r.Method == http.MethodHead {
+		l.heads++
+	}
 	l.mu.Unlock()
+	if !ok && newer {
+		ok = true
+		o = storedLog{obj: runlet.LogObject{SHA256: strings.Repeat("ab", 32), Modified: time.Now().Add(time.Hour)}}
+	}
 	if !ok {
 		writeJSON(w, http.StatusNotFound, api.ErrorBody{Error: api.ErrorDetail{Code: runlet.ENOTFOUND, Message: "No log uploaded."}})
 		return
@@ -388,6 +401,33 @@ func TestLogUploadRetried(t *testing.T) {
 	}
 	if got := decrypt(t, o.data, id); !strings.Contains(got.text, "retried") {
 		t.Errorf("decrypted %q", got.text)
+	}
+}
+
+// TestNewerRemoteLogKept: R-LOG-3 on the device's side. When the server
+// describes a different copy modified after the device's, the uploader
+// keeps it (the rule would have a reader download it) and sends nothing.
+func TestNewerRemoteLogKept(t *testing.T) {
+	b := startBroker(t)
+	b.api.logs.setKey(t)
+	b.api.logs.mu.Lock()
+	b.api.logs.newerRemote = true
+	b.api.logs.mu.Unlock()
+	s := newServer(t, b, device)
+	dir := home.Dir(t.TempDir())
+	runDaemon(t, b, dir, device)
+
+	exec := s.dispatch(device, "echo kept")
+	s.waitStatus(exec, runlet.StatusFinished)
+	emptyQueue(t, dir)
+	b.api.logs.mu.Lock()
+	heads := b.api.logs.heads
+	b.api.logs.mu.Unlock()
+	if heads == 0 {
+		t.Error("the uploader never asked for the server's copy")
+	}
+	if n := b.api.logs.uploads(); n != 0 {
+		t.Errorf("the log was uploaded %d times over a newer, different copy; want none", n)
 	}
 }
 

@@ -255,8 +255,19 @@ func (d *Daemon) uploadOne(ctx context.Context, e upload) error {
 	if err != nil {
 		return err
 	}
-	if remote.Present && remote.SHA256 == sum {
+	// R-LOG-3, the rule the CLI reads by: the device's copy is the local
+	// one. The server's copy stays when it is this one, or a different
+	// and newer one (which the rule would have this device download, not
+	// overwrite); an absent, older or different-and-older remote copy is
+	// replaced by this one.
+	local := runlet.LogCopy{Present: true, SHA256: sum, Modified: fi.ModTime()}
+	switch {
+	case remote.Present && remote.SHA256 == sum:
 		d.log.Info("log already uploaded", "execution", e.Execution, "sha256", sum)
+		return nil
+	case runlet.ChooseLogCopy(local, remote) == runlet.Download:
+		d.log.Warn("the server holds a different, newer copy of a log; keeping it, not uploading this one",
+			"execution", e.Execution, "local", local.String(), "remote", remote.String())
 		return nil
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
