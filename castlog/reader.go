@@ -7,11 +7,32 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"sort"
 	"time"
 
 	"filippo.io/age"
 )
+
+// ScanFile is Scan of the log file at path. A damaged file's error names
+// the file; a missing one wraps fs.ErrNotExist.
+func ScanFile(path string) (*Log, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	l, err := Scan(f, fi.Size())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	return l, nil
+}
 
 // Scan reads the layout of a log of size bytes: from its index, or by
 // walking the headers when it has none. EINVALID (with a sentence naming

@@ -178,19 +178,7 @@ RUNLET_LOG_PASSPHRASE; the new one from the terminal (typed twice),
 // current passphrase, re-sealed with the new one beside a new generation,
 // in one request that fails if someone rotated first.
 func (m *Main) keysRotate(ctx context.Context, admin string, pf passphraseFlags) error {
-	_, client, err := m.signedIn()
-	if err != nil {
-		return err
-	}
-	keys, err := m.logKeys(ctx, client)
-	if err != nil {
-		return err
-	}
-	pass, err := m.passphrase(pf.file, passphraseEnv, "the current log passphrase")
-	if err != nil {
-		return err
-	}
-	ids, err := unsealAll(keys, pass)
+	keys, ids, err := m.unlockKeys(ctx, pf.file, "the current log passphrase")
 	if err != nil {
 		return err
 	}
@@ -317,19 +305,7 @@ only on a device you trust.`,
 }
 
 func (m *Main) keysUnlock(ctx context.Context, pf passphraseFlags, save bool) error {
-	_, client, err := m.signedIn()
-	if err != nil {
-		return err
-	}
-	keys, err := m.logKeys(ctx, client)
-	if err != nil {
-		return err
-	}
-	pass, err := m.passphrase(pf.file, passphraseEnv, "the log passphrase")
-	if err != nil {
-		return err
-	}
-	ids, err := unsealAll(keys, pass)
+	keys, ids, err := m.unlockKeys(ctx, pf.file, "the log passphrase")
 	if err != nil {
 		return err
 	}
@@ -386,6 +362,29 @@ var errNoLogKey = runlet.Errorf(runlet.ENOTFOUND, "this workspace has no log key
 
 // unsealAll opens every generation with pass, in the order of keys. A
 // wrong passphrase is EFORBIDDEN.
+// unlockKeys fetches the workspace's log key generations and opens every
+// one with the passphrase (from file, the environment or the terminal;
+// what names it in the prompt).
+func (m *Main) unlockKeys(ctx context.Context, file, what string) ([]runlet.LogKey, []*age.X25519Identity, error) {
+	_, client, err := m.signedIn()
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := m.logKeys(ctx, client)
+	if err != nil {
+		return nil, nil, err
+	}
+	pass, err := m.passphrase(file, passphraseEnv, what)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids, err := unsealAll(keys, pass)
+	if err != nil {
+		return nil, nil, err
+	}
+	return keys, ids, nil
+}
+
 func unsealAll(keys []runlet.LogKey, pass string) ([]*age.X25519Identity, error) {
 	ids := make([]*age.X25519Identity, len(keys))
 	for i, k := range keys {

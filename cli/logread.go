@@ -169,16 +169,7 @@ func (m *Main) awaitSealed(ctx context.Context, path string) {
 }
 
 func complete(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	l, err := castlog.Scan(f, fi.Size())
+	l, err := castlog.ScanFile(path)
 	return err == nil && l.Complete
 }
 

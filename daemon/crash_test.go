@@ -57,13 +57,11 @@ func helperDaemon() int {
 	return 0
 }
 
-func TestDaemonKilledDuringJob(t *testing.T) {
-	b := startBroker(t)
-	s := newServer(t, b, device)
-	dir := home.Dir(t.TempDir())
-	if err := dir.SaveCredentials(b.credentials(device)); err != nil {
-		t.Fatal(err)
-	}
+// startHelperDaemon starts helperDaemon on dir in a process of its own
+// and returns what kills it with SIGKILL (and waits for it); a daemon not
+// killed by the test is killed at its end, and its log shown if it failed.
+func startHelperDaemon(t *testing.T, dir home.Dir) (kill9 func()) {
+	t.Helper()
 	var stderr strings.Builder
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), helperEnv+"=1", "RUNLET_HOME="+string(dir))
@@ -81,15 +79,29 @@ func TestDaemonKilledDuringJob(t *testing.T) {
 			t.Logf("the killed daemon's log:\n%s", stderr.String())
 		}
 	})
+	return func() {
+		t.Helper()
+		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		killed = true
+	}
+}
+
+func TestDaemonKilledDuringJob(t *testing.T) {
+	b := startBroker(t)
+	s := newServer(t, b, device)
+	dir := home.Dir(t.TempDir())
+	if err := dir.SaveCredentials(b.credentials(device)); err != nil {
+		t.Fatal(err)
+	}
+	kill9 := startHelperDaemon(t, dir)
 
 	exec := s.dispatch(device, "echo started; sleep 120")
 	out := s.watch(bus.OutputKey(exec, device))
 	s.waitStatus(exec, runlet.StatusRunning)
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
-	killed = true
+	kill9()
 
 	runDaemon(t, b, dir, device)
 	st := s.waitStatus(exec, runlet.StatusError)

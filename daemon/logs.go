@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -241,7 +240,7 @@ func (l *castLogs) complete(id string, e upload, interrupted bool) error {
 	if interrupted {
 		state = runlet.LogInterrupted
 	}
-	lg, err := scanFile(path)
+	lg, err := castlog.ScanFile(path)
 	switch {
 	case err == nil && lg.Complete:
 		// Completed by the writer, which died before the rest.
@@ -368,7 +367,7 @@ func (l *castLogs) recoverUnqueued(id string) {
 		return
 	}
 	path, _ := l.home.CastPath(id)
-	lg, err := scanFile(path)
+	lg, err := castlog.ScanFile(path)
 	if err == nil && lg.Complete {
 		state := runlet.LogUploaded
 		if lg.Interrupted {
@@ -421,7 +420,7 @@ func (l *castLogs) lastEncrypted(id string) (last uint64, ok bool) {
 	if err != nil {
 		return 0, false
 	}
-	lg, err := scanFile(path)
+	lg, err := castlog.ScanFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, false
 	}
@@ -433,24 +432,6 @@ func (l *castLogs) lastEncrypted(id string) (last uint64, ok bool) {
 		last = max(last, s.LastSeq)
 	}
 	return last, true
-}
-
-// scanFile is castlog.Scan of the file at path.
-func scanFile(path string) (*castlog.Log, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	lg, err := castlog.Scan(f, fi.Size())
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
-	}
-	return lg, nil
 }
 
 // openLogs makes the log store of Run: the log directory, the upload

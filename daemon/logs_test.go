@@ -12,11 +12,9 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -443,23 +441,7 @@ func TestKilledDaemonLogRecovered(t *testing.T) {
 	if err := dir.SaveCredentials(b.credentials(device)); err != nil {
 		t.Fatal(err)
 	}
-	var stderr strings.Builder
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"=1", "RUNLET_HOME="+string(dir))
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	killed := false
-	t.Cleanup(func() {
-		if !killed {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-		if t.Failed() {
-			t.Logf("the killed daemon's log:\n%s", stderr.String())
-		}
-	})
+	kill9 := startHelperDaemon(t, dir)
 
 	// More than a segment's worth, so that one is sealed before the kill.
 	const as = 1_500_000
@@ -471,11 +453,7 @@ func TestKilledDaemonLogRecovered(t *testing.T) {
 		fi, err := os.Stat(cast)
 		return err == nil && fi.Size() > castlog.MaxSegmentBytes/2
 	})
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
-	killed = true
+	kill9()
 
 	left, err := os.ReadFile(cast)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/runlet/runlet"
 	"github.com/runlet/runlet/api"
+	"github.com/runlet/runlet/castlog"
 	"github.com/runlet/runlet/runner"
 )
 
@@ -238,7 +239,7 @@ func (d *Daemon) uploadOne(ctx context.Context, e upload) error {
 	if err != nil {
 		return err
 	}
-	lg, err := scanFile(path)
+	lg, err := castlog.ScanFile(path)
 	if err != nil || !lg.Complete {
 		return fmt.Errorf("%w: %s is damaged or incomplete: %v", errUnsendable, path, err)
 	}

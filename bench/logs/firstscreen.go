@@ -149,16 +149,7 @@ func writeLog(path string, n int, k key) (int, error) {
 	if err := w.Close(false); err != nil {
 		return 0, err
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	l, err := castlog.Scan(f, fi.Size())
+	l, err := castlog.ScanFile(path)
 	if err != nil {
 		return 0, err
 	}
